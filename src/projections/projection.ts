@@ -1,0 +1,15 @@
+import type { RecordedEvent } from '../infra/event-store/port.ts';
+import type { SqlExecutor } from '../infra/read-db/port.ts';
+
+/**
+ * A projection turns events into read-model rows. Handlers must be safe to re-run (upserts), and
+ * must write only the tables listed in `tables`, unqualified, so a rebuild can redirect them into
+ * fresh copies through the search_path.
+ */
+export interface Projection {
+  readonly name: string;
+  readonly tables: readonly string[];
+  /** Event types this projection reacts to; the checkpoint still advances over every other event. */
+  readonly eventTypes: readonly string[];
+  handle(event: RecordedEvent, tx: SqlExecutor): Promise<void>;
+}
