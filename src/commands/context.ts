@@ -1,0 +1,22 @@
+import type { EventMetadata } from '../infra/event-store/port.ts';
+
+/** Who asks, why, and the clock and id source: everything impure a command needs, passed in. */
+export interface CommandContext {
+  actorId: string | null;
+  correlationId: string;
+  /** The event or request that caused this command, when there is one. */
+  causationId: string | null;
+  requestId: string | null;
+  now(): Date;
+  newId(): string;
+}
+
+export function metadataFrom(context: CommandContext): EventMetadata {
+  return {
+    actorId: context.actorId,
+    correlationId: context.correlationId,
+    causationId: context.causationId,
+    requestId: context.requestId,
+    occurredAt: context.now().toISOString(),
+  };
+}

@@ -1,0 +1,33 @@
+/** The shape every aggregate follows: pure functions, no I/O, no clock, ids passed in. */
+export interface DomainEvent<Type extends string = string, Data = unknown> {
+  type: Type;
+  data: Data;
+}
+
+export interface Decider<Command, State, Event extends DomainEvent> {
+  initialState(): State;
+  evolve(state: State, event: Event): State;
+  /** Returns the events that record the command's effect; throws DomainError when it must be refused. */
+  decide(command: Command, state: State): Event[];
+  /** Current schema version of each event type this decider emits. */
+  schemaVersions: Readonly<Record<Event['type'], number>>;
+  /** Brings a stored event of an older schema version up to the current one. */
+  upcast?(event: { type: string; schemaVersion: number; data: unknown }): Event;
+}
+
+export type DomainErrorCode = 'BAD_USER_INPUT' | 'CONFLICT' | 'NOT_FOUND' | 'FORBIDDEN';
+
+export class DomainError extends Error {
+  readonly code: DomainErrorCode;
+  constructor(code: DomainErrorCode, message: string) {
+    super(message);
+    this.name = 'DomainError';
+    this.code = code;
+  }
+}
+
+/** Declares which data fields of an event type are personal, and whose (ARCHITECTURE.md §5). */
+export interface PersonalFields {
+  subjectField: string;
+  fields: readonly string[];
+}

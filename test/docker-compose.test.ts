@@ -1,0 +1,13 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+
+const available = spawnSync('docker-compose', ['version'], { stdio: 'ignore' }).status === 0;
+if (!available) console.warn('docker-compose.yml check: skipped, docker-compose is not installed');
+
+describe.skipIf(!available)('docker-compose.yml', () => {
+  it('is a valid compose file with PostgreSQL (pgvector) and Redis', () => {
+    const resolved = execFileSync('docker-compose', ['config'], { cwd: new URL('..', import.meta.url).pathname, encoding: 'utf8' });
+    expect(resolved).toMatch(/image: pgvector\/pgvector/);
+    expect(resolved).toMatch(/image: redis/);
+  });
+});
