@@ -1,0 +1,23 @@
+/**
+ * Where subjects' data keys live, outside the event log (ARCHITECTURE.md §5). Keys are stored wrapped
+ * by the master key, so the store never holds a usable key; deleting one is the erasure itself.
+ */
+
+export interface WrappedKey {
+  subjectId: string;
+  wrapped: Buffer;
+  createdAt: string;
+}
+
+export interface KeyStore {
+  /** The subject's wrapped key, or undefined when it never existed or has been erased. */
+  get(subjectId: string): Promise<Buffer | undefined>;
+  /**
+   * Stores `wrapped` unless the subject already has a key, and returns the key now stored. Race-safe:
+   * two instances creating a key for the same subject at once both get the same one back.
+   */
+  putIfAbsent(subjectId: string, wrapped: Buffer): Promise<Buffer>;
+  /** Erasure: deletes the subject's key; true if there was one. */
+  delete(subjectId: string): Promise<boolean>;
+  close(): Promise<void>;
+}

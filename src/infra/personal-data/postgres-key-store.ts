@@ -1,0 +1,95 @@
+import pg from 'pg';
+import type { KeyStore } from './key-store.ts';
+
+const SCHEMA_LOCK = 1163282763;
+const SCHEMA_SQL = `
+CREATE TABLE IF NOT EXISTS evident_subject_keys (
+  subject_id text PRIMARY KEY,
+  wrapped bytea NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now()
+)`;
+
+export interface PostgresKeyStoreOptions {
+  poolSize?: number;
+}
+
+/**
+ * Subject keys in PostgreSQL, for deployments that share one database between instances. Note that a
+ * DELETE leaves the old row version in the table until VACUUM reclaims it, and in WAL archives and
+ * backups for as long as they are kept: erasure is complete once those have rolled over.
+ */
+export class PostgresKeyStore implements KeyStore {
+  private readonly pool: pg.Pool;
+  private closed = false;
+
+  private constructor(connectionString: string, options: PostgresKeyStoreOptions) {
+    this.pool = new pg.Pool({ connectionString, max: options.poolSize ?? 5 });
+    this.pool.on('error', () => { /* idle client lost; the pool replaces it */ });
+  }
+
+  static async open(connectionString: string, options: PostgresKeyStoreOptions = {}): Promise<PostgresKeyStore> {
+    const store = new PostgresKeyStore(connectionString, options);
+    try {
+      const client = await store.pool.connect();
+      try {
+        // CREATE TABLE IF NOT EXISTS is not safe against itself running concurrently.
+        await client.query('BEGIN');
+        await client.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
+        await client.query(SCHEMA_SQL);
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw error;
+      } finally {
+        client.release();
+      }
+    } catch (error) {
+      await store.pool.end().catch(() => {});
+      throw error;
+    }
+    return store;
+  }
+
+  private check(): void {
+    if (this.closed) throw new Error('Key store is closed');
+  }
+
+  async get(subjectId: string): Promise<Buffer | undefined> {
+    this.check();
+    const result = await this.pool.query<{ wrapped: Buffer }>(
+      'SELECT wrapped FROM evident_subject_keys WHERE subject_id = $1', [subjectId],
+    );
+    return result.rows[0]?.wrapped;
+  }
+
+  async putIfAbsent(subjectId: string, wrapped: Buffer): Promise<Buffer> {
+    this.check();
+    // Two statements on purpose: under READ COMMITTED the SELECT takes a fresh snapshot and so sees a
+    // row that a concurrent transaction committed while our INSERT waited on it. The loop covers an
+    // erasure landing between the two.
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const inserted = await this.pool.query<{ wrapped: Buffer }>(
+        `INSERT INTO evident_subject_keys (subject_id, wrapped) VALUES ($1, $2)
+         ON CONFLICT (subject_id) DO NOTHING RETURNING wrapped`,
+        [subjectId, wrapped],
+      );
+      const mine = inserted.rows[0]?.wrapped;
+      if (mine) return mine;
+      const existing = await this.get(subjectId);
+      if (existing) return existing;
+    }
+    throw new Error(`Could not store a key for subject ${subjectId}: it kept being deleted concurrently`);
+  }
+
+  async delete(subjectId: string): Promise<boolean> {
+    this.check();
+    const result = await this.pool.query('DELETE FROM evident_subject_keys WHERE subject_id = $1', [subjectId]);
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end();
+  }
+}

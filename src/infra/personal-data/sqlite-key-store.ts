@@ -1,0 +1,100 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import type { KeyStore } from './key-store.ts';
+
+export const SQLITE_KEY_STORE_FILE = 'keys.sqlite';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS subject_keys (
+  subject_id TEXT PRIMARY KEY,
+  wrapped BLOB NOT NULL,
+  created_at TEXT NOT NULL
+) WITHOUT ROWID;
+`;
+
+function toBuffer(value: unknown): Buffer {
+  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  throw new Error('subject_keys.wrapped is not a BLOB');
+}
+
+/**
+ * The embedded key store: its own SQLite file (not the event log's), WAL with synchronous=FULL.
+ * `secure_delete` zeroes an erased key's bytes in the page, and each delete is followed by a
+ * truncating checkpoint so the WAL does not keep an old copy either. (Filesystem-level remnants,
+ * snapshots and backups are outside what this file can control.)
+ */
+export class SqliteKeyStore implements KeyStore {
+  private readonly db: DatabaseSync;
+  private readonly statements = new Map<string, StatementSync>();
+  private closed = false;
+
+  /** `path` is a file (its directory is created) or ':memory:'. */
+  constructor(path: string) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new DatabaseSync(path);
+    this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000; PRAGMA secure_delete = ON;');
+    this.db.exec(SCHEMA);
+  }
+
+  /** `<dataDir>/keys.sqlite`. */
+  static inDataDir(dataDir: string): SqliteKeyStore {
+    return new SqliteKeyStore(join(dataDir, SQLITE_KEY_STORE_FILE));
+  }
+
+  private statement(sql: string): StatementSync {
+    if (this.closed) throw new Error('Key store is closed');
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  private read(subjectId: string): Buffer | undefined {
+    const row = this.statement('SELECT wrapped FROM subject_keys WHERE subject_id = ?').get(subjectId) as
+      { wrapped: unknown } | undefined;
+    return row === undefined ? undefined : toBuffer(row.wrapped);
+  }
+
+  async get(subjectId: string): Promise<Buffer | undefined> {
+    return this.read(subjectId);
+  }
+
+  async putIfAbsent(subjectId: string, wrapped: Buffer): Promise<Buffer> {
+    const insert = this.statement(
+      'INSERT INTO subject_keys (subject_id, wrapped, created_at) VALUES (?, ?, ?) ON CONFLICT (subject_id) DO NOTHING',
+    );
+    // One write transaction, so a delete from another process cannot fall between insert and read.
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      insert.run(subjectId, wrapped, new Date().toISOString());
+      const stored = this.read(subjectId);
+      this.db.exec('COMMIT');
+      if (stored === undefined) throw new Error(`Key for subject ${subjectId} vanished inside its own transaction`);
+      return stored;
+    } catch (error) {
+      if (this.db.isTransaction) this.db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  async delete(subjectId: string): Promise<boolean> {
+    const result = this.statement('DELETE FROM subject_keys WHERE subject_id = ?').run(subjectId);
+    if (Number(result.changes) === 0) return false;
+    try {
+      this.db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+    } catch {
+      // a busy reader elsewhere can block the checkpoint; the next one (or close) completes it
+    }
+    return true;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.statements.clear();
+    this.db.close();
+  }
+}
