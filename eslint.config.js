@@ -18,7 +18,12 @@ export default tseslint.config(
       'no-restricted-imports': ['error', { patterns: [
         { group: ['**/infra/**', 'node:*', 'pg', '@electric-sql/*', 'pino'], message: 'Domain code is pure: no adapters, no I/O.' },
       ] }],
-      'no-restricted-globals': ['error', 'Date', 'crypto', 'fetch', 'setTimeout', 'process'],
+      'no-restricted-globals': ['error', 'crypto', 'fetch', 'setTimeout', 'setInterval', 'process'],
+      'no-restricted-syntax': ['error',
+        { selector: "CallExpression[callee.object.name='Date'][callee.property.name='now']", message: 'Domain code gets the time from its command.' },
+        { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'Domain code gets the time from its command.' },
+        { selector: "CallExpression[callee.object.name='Math'][callee.property.name='random']", message: 'Domain code gets ids and randomness passed in.' },
+      ],
     },
   },
 );

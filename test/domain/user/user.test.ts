@@ -59,4 +59,20 @@ describe('User decider', () => {
     it('refuses an unknown user', () =>
       spec.given([]).when({ type: 'DeactivateUser', userId: 'u1' }).thenFails('NOT_FOUND'));
   });
+
+  describe('EraseUserData', () => {
+    const erased: UserEvent = { type: 'UserDataErased', data: { userId: 'u1' } };
+
+    it('records the erasure', () =>
+      spec.given([registered]).when({ type: 'EraseUserData', userId: 'u1' }).then([erased]));
+
+    it('is idempotent', () =>
+      spec.given([registered, erased]).when({ type: 'EraseUserData', userId: 'u1' }).then([]));
+
+    it('refuses an unknown user', () =>
+      spec.given([]).when({ type: 'EraseUserData', userId: 'u1' }).thenFails('NOT_FOUND'));
+
+    it('an erased user cannot change email', () =>
+      spec.given([registered, erased]).when({ type: 'ChangeUserEmail', userId: 'u1', email: 'a@b.co' }).thenFails('CONFLICT', /erased/));
+  });
 });

@@ -1,0 +1,467 @@
+import { DomainError, type Decider, type DomainEvent, type PersonalFields } from '../decider.ts';
+
+// --- limits ---------------------------------------------------------------------------------------
+
+export const MAX_TITLE_LENGTH = 200;
+export const DEFAULT_TITLE = 'New conversation';
+export const MAX_SYSTEM_PROMPT_LENGTH = 20_000;
+export const MAX_MESSAGE_LENGTH = 32_000;
+export const MAX_MODEL_LENGTH = 200;
+export const MIN_TEMPERATURE = 0;
+export const MAX_TEMPERATURE = 2;
+export const MIN_TOP_P = 0;
+export const MAX_TOP_P = 1;
+export const MIN_MAX_TOKENS = 1;
+export const MAX_MAX_TOKENS = 1_000_000;
+
+// --- events, commands, state ----------------------------------------------------------------------
+
+/** Sampling parameters sent to the provider; absent keys mean "the provider's default". */
+export interface ModelParams {
+  temperature?: number;
+  topP?: number;
+  maxTokens?: number;
+}
+
+export interface TokenUsage {
+  promptTokens: number;
+  completionTokens: number;
+  totalTokens: number;
+}
+
+interface Ids { conversationId: string; ownerId: string }
+
+export type ConversationStarted = DomainEvent<'ConversationStarted', Ids & {
+  title: string; model: string; systemPrompt: string | null; params: ModelParams;
+}>;
+export type ConversationRenamed = DomainEvent<'ConversationRenamed', Ids & { title: string }>;
+export type ConversationArchived = DomainEvent<'ConversationArchived', Ids>;
+export type ConversationUnarchived = DomainEvent<'ConversationUnarchived', Ids>;
+/** Terminal: afterwards every command on the stream fails with NOT_FOUND. */
+export type ConversationDeleted = DomainEvent<'ConversationDeleted', Ids>;
+export type UserMessageSent = DomainEvent<'UserMessageSent', Ids & { messageId: string; content: string }>;
+export type AssistantReplyStarted = DomainEvent<'AssistantReplyStarted', Ids & {
+  replyId: string; inReplyTo: string; model: string; params: ModelParams;
+}>;
+export type AssistantReplyCompleted = DomainEvent<'AssistantReplyCompleted', Ids & {
+  replyId: string; text: string; model: string; params: ModelParams; usage: TokenUsage | null;
+  timeToFirstTokenMs: number | null; latencyMs: number; finishReason: string | null;
+}>;
+export type AssistantReplyCancelled = DomainEvent<'AssistantReplyCancelled', Ids & {
+  replyId: string; partialText: string; latencyMs: number;
+}>;
+export type AssistantReplyFailed = DomainEvent<'AssistantReplyFailed', Ids & {
+  replyId: string; partialText: string; errorCode: string; errorMessage: string; latencyMs: number;
+}>;
+/** The process generating the reply died mid-stream (recorded on restart). */
+export type AssistantReplyInterrupted = DomainEvent<'AssistantReplyInterrupted', Ids & { replyId: string; partialText: string }>;
+
+export type ConversationEvent =
+  | ConversationStarted
+  | ConversationRenamed
+  | ConversationArchived
+  | ConversationUnarchived
+  | ConversationDeleted
+  | UserMessageSent
+  | AssistantReplyStarted
+  | AssistantReplyCompleted
+  | AssistantReplyCancelled
+  | AssistantReplyFailed
+  | AssistantReplyInterrupted;
+
+export type ConversationCommand =
+  | { type: 'StartConversation'; conversationId: string; ownerId: string; title: string; model: string;
+      systemPrompt?: string | null; params?: ModelParams | null }
+  | { type: 'RenameConversation'; conversationId: string; actorId: string; title: string }
+  | { type: 'ArchiveConversation'; conversationId: string; actorId: string }
+  | { type: 'UnarchiveConversation'; conversationId: string; actorId: string }
+  | { type: 'DeleteConversation'; conversationId: string; actorId: string }
+  | { type: 'SendUserMessage'; conversationId: string; actorId: string; messageId: string; content: string }
+  /** Issued by the reply reactor, not by a person: no actorId. */
+  | { type: 'StartAssistantReply'; conversationId: string; replyId: string; inReplyTo: string; model: string; params?: ModelParams | null }
+  | { type: 'CompleteAssistantReply'; conversationId: string; replyId: string; text: string;
+      /** The model the provider reports (e.g. a dated version of an alias); defaults to the one the reply started with. */
+      model?: string | null;
+      usage: TokenUsage | null; timeToFirstTokenMs: number | null; latencyMs: number; finishReason: string | null }
+  | { type: 'CancelAssistantReply'; conversationId: string; actorId: string; replyId: string; partialText: string; latencyMs: number }
+  | { type: 'FailAssistantReply'; conversationId: string; replyId: string; partialText: string;
+      errorCode: string; errorMessage: string; latencyMs: number }
+  | { type: 'InterruptAssistantReply'; conversationId: string; replyId: string; partialText: string };
+
+/** One turn of the provider prompt. Only completed replies become assistant turns. */
+export interface HistoryEntry {
+  role: 'user' | 'assistant';
+  content: string;
+  /** The user message's id, or the reply's id for an assistant turn. */
+  messageId: string;
+}
+
+export type ReplyStatus = 'streaming' | 'completed' | 'cancelled' | 'failed' | 'interrupted';
+
+export interface ReplyInfo {
+  inReplyTo: string;
+  model: string;
+  params: ModelParams;
+  status: ReplyStatus;
+}
+
+export interface ConversationState {
+  status: 'none' | 'active' | 'deleted';
+  conversationId: string | null;
+  ownerId: string | null;
+  title: string | null;
+  model: string | null;
+  systemPrompt: string | null;
+  params: ModelParams;
+  archived: boolean;
+  history: readonly HistoryEntry[];
+  /** The reply being generated, if any (at most one at a time). */
+  activeReply: { replyId: string; inReplyTo: string } | null;
+  /** Every user message id → the id of the reply started for it (null while none was). */
+  userMessages: ReadonlyMap<string, { replyId: string | null }>;
+  /** Every reply ever started, by reply id. */
+  replies: ReadonlyMap<string, ReplyInfo>;
+  /** The newest user message, the only one a reply may still be started for. */
+  lastUserMessageId: string | null;
+}
+
+export const conversationStream = (conversationId: string) => `conversation-${conversationId}`;
+
+/** ownerId is the data subject of every personal field of a conversation. */
+export const conversationPersonalData: Readonly<Record<string, PersonalFields>> = {
+  ConversationStarted: { subjectField: 'ownerId', fields: ['title', 'systemPrompt'] },
+  ConversationRenamed: { subjectField: 'ownerId', fields: ['title'] },
+  UserMessageSent: { subjectField: 'ownerId', fields: ['content'] },
+  AssistantReplyCompleted: { subjectField: 'ownerId', fields: ['text'] },
+  AssistantReplyCancelled: { subjectField: 'ownerId', fields: ['partialText'] },
+  AssistantReplyFailed: { subjectField: 'ownerId', fields: ['partialText'] },
+  AssistantReplyInterrupted: { subjectField: 'ownerId', fields: ['partialText'] },
+};
+
+// --- validation -----------------------------------------------------------------------------------
+
+const bad = (message: string) => new DomainError('BAD_USER_INPUT', message);
+
+function normalizeTitle(raw: string, fallback: string | null): string {
+  const title = (typeof raw === 'string' ? raw : '').trim();
+  if (title.length === 0 && fallback !== null) return fallback;
+  if (title.length === 0 || title.length > MAX_TITLE_LENGTH) {
+    throw bad(`Title must be 1 to ${MAX_TITLE_LENGTH} characters`);
+  }
+  return title;
+}
+
+function normalizeModel(raw: string): string {
+  const model = (typeof raw === 'string' ? raw : '').trim();
+  if (model.length === 0 || model.length > MAX_MODEL_LENGTH) throw bad(`Model must be 1 to ${MAX_MODEL_LENGTH} characters`);
+  return model;
+}
+
+/** A blank system prompt means none; otherwise it is kept as written. */
+function normalizeSystemPrompt(raw: string | null | undefined): string | null {
+  if (raw === null || raw === undefined || raw.trim().length === 0) return null;
+  if (raw.length > MAX_SYSTEM_PROMPT_LENGTH) throw bad(`System prompt must be at most ${MAX_SYSTEM_PROMPT_LENGTH} characters`);
+  return raw;
+}
+
+/** Checked on its trimmed length, stored exactly as sent. */
+function checkContent(raw: string): string {
+  const length = typeof raw === 'string' ? raw.trim().length : 0;
+  if (length === 0 || length > MAX_MESSAGE_LENGTH) throw bad(`Message must be 1 to ${MAX_MESSAGE_LENGTH} characters`);
+  return raw;
+}
+
+function inRange(value: unknown, min: number, max: number): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= min && value <= max;
+}
+
+/** Keeps only the known keys that are set; null or undefined means "provider default". */
+export function normalizeParams(raw: ModelParams | null | undefined): ModelParams {
+  const params: ModelParams = {};
+  if (raw === null || raw === undefined) return params;
+  if (typeof raw !== 'object') throw bad('Parameters must be an object');
+  const { temperature, topP, maxTokens } = raw as Record<string, unknown>;
+  if (temperature !== undefined && temperature !== null) {
+    if (!inRange(temperature, MIN_TEMPERATURE, MAX_TEMPERATURE)) {
+      throw bad(`Temperature must be between ${MIN_TEMPERATURE} and ${MAX_TEMPERATURE}`);
+    }
+    params.temperature = temperature;
+  }
+  if (topP !== undefined && topP !== null) {
+    if (!inRange(topP, MIN_TOP_P, MAX_TOP_P)) throw bad(`topP must be between ${MIN_TOP_P} and ${MAX_TOP_P}`);
+    params.topP = topP;
+  }
+  if (maxTokens !== undefined && maxTokens !== null) {
+    if (!inRange(maxTokens, MIN_MAX_TOKENS, MAX_MAX_TOKENS) || !Number.isInteger(maxTokens)) {
+      throw bad(`maxTokens must be an integer between ${MIN_MAX_TOKENS} and ${MAX_MAX_TOKENS}`);
+    }
+    params.maxTokens = maxTokens;
+  }
+  return params;
+}
+
+/** Durations are whole milliseconds, never negative. */
+function duration(value: number, name: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw bad(`${name} must be a non-negative number of milliseconds`);
+  return Math.round(value);
+}
+
+function optionalDuration(value: number | null | undefined, name: string): number | null {
+  return value === null || value === undefined ? null : duration(value, name);
+}
+
+function requireId(value: unknown, name: string): string {
+  if (typeof value !== 'string' || value.length === 0) throw bad(`${name} is required`);
+  return value;
+}
+
+// --- guards ---------------------------------------------------------------------------------------
+
+const notFound = () => new DomainError('NOT_FOUND', 'Conversation not found');
+
+function requireExisting(state: ConversationState): { conversationId: string; ownerId: string } {
+  if (state.status !== 'active' || state.conversationId === null || state.ownerId === null) throw notFound();
+  return { conversationId: state.conversationId, ownerId: state.ownerId };
+}
+
+/**
+ * Only the owner may act on a conversation. A non-owner gets NOT_FOUND rather than FORBIDDEN, on
+ * purpose: a FORBIDDEN would confirm that a conversation with that id exists, and whose it is none of
+ * their business. So "not yours" and "no such conversation" are indistinguishable from outside.
+ */
+function requireOwned(state: ConversationState, actorId: string): { conversationId: string; ownerId: string } {
+  const ids = requireExisting(state);
+  if (ids.ownerId !== actorId) throw notFound();
+  return ids;
+}
+
+/** A terminal reply event is only for a started reply; for one that already finished it is a no-op. */
+function requireStreaming(state: ConversationState, replyId: string): ReplyInfo | null {
+  const reply = state.replies.get(replyId);
+  if (!reply) throw new DomainError('NOT_FOUND', 'Reply not found');
+  return reply.status === 'streaming' ? reply : null;
+}
+
+// --- evolve helpers -------------------------------------------------------------------------------
+
+function finishReply(state: ConversationState, replyId: string, status: Exclude<ReplyStatus, 'streaming'>): ConversationState {
+  const reply = state.replies.get(replyId);
+  const replies = reply ? new Map(state.replies).set(replyId, { ...reply, status }) : state.replies;
+  const activeReply = state.activeReply?.replyId === replyId ? null : state.activeReply;
+  return { ...state, replies, activeReply };
+}
+
+// --- decider --------------------------------------------------------------------------------------
+
+export const conversationDecider: Decider<ConversationCommand, ConversationState, ConversationEvent> = {
+  initialState: () => ({
+    status: 'none',
+    conversationId: null,
+    ownerId: null,
+    title: null,
+    model: null,
+    systemPrompt: null,
+    params: {},
+    archived: false,
+    history: [],
+    activeReply: null,
+    userMessages: new Map(),
+    replies: new Map(),
+    lastUserMessageId: null,
+  }),
+
+  evolve(state, event) {
+    switch (event.type) {
+      case 'ConversationStarted': {
+        const d = event.data;
+        return {
+          ...state, status: 'active', conversationId: d.conversationId, ownerId: d.ownerId,
+          title: d.title, model: d.model, systemPrompt: d.systemPrompt, params: d.params,
+        };
+      }
+      case 'ConversationRenamed':
+        return { ...state, title: event.data.title };
+      case 'ConversationArchived':
+        return { ...state, archived: true };
+      case 'ConversationUnarchived':
+        return { ...state, archived: false };
+      case 'ConversationDeleted':
+        return { ...state, status: 'deleted', activeReply: null };
+      case 'UserMessageSent': {
+        const { messageId, content } = event.data;
+        return {
+          ...state,
+          history: [...state.history, { role: 'user', content, messageId }],
+          userMessages: new Map(state.userMessages).set(messageId, { replyId: null }),
+          lastUserMessageId: messageId,
+        };
+      }
+      case 'AssistantReplyStarted': {
+        const { replyId, inReplyTo, model, params } = event.data;
+        return {
+          ...state,
+          activeReply: { replyId, inReplyTo },
+          replies: new Map(state.replies).set(replyId, { inReplyTo, model, params, status: 'streaming' }),
+          userMessages: new Map(state.userMessages).set(inReplyTo, { replyId }),
+        };
+      }
+      case 'AssistantReplyCompleted': {
+        const finished = finishReply(state, event.data.replyId, 'completed');
+        return { ...finished, history: [...state.history, { role: 'assistant', content: event.data.text, messageId: event.data.replyId }] };
+      }
+      case 'AssistantReplyCancelled':
+        return finishReply(state, event.data.replyId, 'cancelled');
+      case 'AssistantReplyFailed':
+        return finishReply(state, event.data.replyId, 'failed');
+      case 'AssistantReplyInterrupted':
+        return finishReply(state, event.data.replyId, 'interrupted');
+    }
+  },
+
+  decide(command, state) {
+    switch (command.type) {
+      case 'StartConversation': {
+        // Any existing stream, even a deleted conversation's: its id can never be reused.
+        if (state.status !== 'none') throw new DomainError('CONFLICT', 'Conversation already exists');
+        return [{
+          type: 'ConversationStarted',
+          data: {
+            conversationId: requireId(command.conversationId, 'Conversation id'),
+            ownerId: requireId(command.ownerId, 'Owner id'),
+            title: normalizeTitle(command.title, DEFAULT_TITLE),
+            model: normalizeModel(command.model),
+            systemPrompt: normalizeSystemPrompt(command.systemPrompt),
+            params: normalizeParams(command.params),
+          },
+        }];
+      }
+
+      case 'RenameConversation': {
+        const ids = requireOwned(state, command.actorId);
+        const title = normalizeTitle(command.title, null);
+        if (title === state.title) return [];
+        return [{ type: 'ConversationRenamed', data: { ...ids, title } }];
+      }
+
+      case 'ArchiveConversation': {
+        const ids = requireOwned(state, command.actorId);
+        return state.archived ? [] : [{ type: 'ConversationArchived', data: ids }];
+      }
+
+      case 'UnarchiveConversation': {
+        const ids = requireOwned(state, command.actorId);
+        return state.archived ? [{ type: 'ConversationUnarchived', data: ids }] : [];
+      }
+
+      case 'DeleteConversation': {
+        const ids = requireOwned(state, command.actorId);
+        return [{ type: 'ConversationDeleted', data: ids }];
+      }
+
+      case 'SendUserMessage': {
+        const ids = requireOwned(state, command.actorId);
+        const content = checkContent(command.content);
+        if (state.userMessages.has(command.messageId)) {
+          // A retried request: the same message again changes nothing; another one under its id is refused.
+          const sent = state.history.find((h) => h.role === 'user' && h.messageId === command.messageId);
+          if (sent?.content === content) return [];
+          throw new DomainError('CONFLICT', 'Message id is already in use');
+        }
+        if (state.replies.has(command.messageId)) throw new DomainError('CONFLICT', 'Message id is already in use');
+        if (state.archived) throw new DomainError('CONFLICT', 'Conversation is archived');
+        if (state.activeReply) throw new DomainError('CONFLICT', 'A reply is still being generated');
+        return [{ type: 'UserMessageSent', data: { ...ids, messageId: requireId(command.messageId, 'Message id'), content } }];
+      }
+
+      case 'StartAssistantReply': {
+        const ids = requireExisting(state);
+        const existing = state.replies.get(command.replyId);
+        if (existing) {
+          if (existing.inReplyTo === command.inReplyTo) return [];
+          throw new DomainError('CONFLICT', 'Reply id is already in use');
+        }
+        if (state.userMessages.has(command.replyId)) throw new DomainError('CONFLICT', 'Reply id is already in use');
+        const message = state.userMessages.get(command.inReplyTo);
+        if (!message) throw new DomainError('NOT_FOUND', 'Message not found');
+        if (message.replyId !== null) throw new DomainError('CONFLICT', 'Message already has a reply');
+        if (state.activeReply) throw new DomainError('CONFLICT', 'A reply is still being generated');
+        // A newer message was sent before this one got its reply: the reply to the newer one answers both.
+        if (state.lastUserMessageId !== command.inReplyTo) throw new DomainError('CONFLICT', 'A newer message was sent');
+        return [{
+          type: 'AssistantReplyStarted',
+          data: {
+            ...ids, replyId: requireId(command.replyId, 'Reply id'), inReplyTo: command.inReplyTo,
+            model: normalizeModel(command.model), params: normalizeParams(command.params),
+          },
+        }];
+      }
+
+      case 'CompleteAssistantReply': {
+        const ids = requireExisting(state);
+        const reply = requireStreaming(state, command.replyId);
+        if (!reply) return [];
+        const reported = typeof command.model === 'string' ? command.model.trim() : '';
+        const model = reported.length > 0 && reported.length <= MAX_MODEL_LENGTH ? reported : reply.model;
+        return [{
+          type: 'AssistantReplyCompleted',
+          data: {
+            ...ids, replyId: command.replyId, text: command.text, model, params: reply.params,
+            usage: command.usage ?? null,
+            timeToFirstTokenMs: optionalDuration(command.timeToFirstTokenMs, 'timeToFirstTokenMs'),
+            latencyMs: duration(command.latencyMs, 'latencyMs'),
+            finishReason: command.finishReason ?? null,
+          },
+        }];
+      }
+
+      case 'CancelAssistantReply': {
+        const ids = requireOwned(state, command.actorId);
+        if (!requireStreaming(state, command.replyId)) return [];
+        return [{
+          type: 'AssistantReplyCancelled',
+          data: { ...ids, replyId: command.replyId, partialText: command.partialText, latencyMs: duration(command.latencyMs, 'latencyMs') },
+        }];
+      }
+
+      case 'FailAssistantReply': {
+        const ids = requireExisting(state);
+        if (!requireStreaming(state, command.replyId)) return [];
+        return [{
+          type: 'AssistantReplyFailed',
+          data: {
+            ...ids, replyId: command.replyId, partialText: command.partialText,
+            errorCode: command.errorCode, errorMessage: command.errorMessage, latencyMs: duration(command.latencyMs, 'latencyMs'),
+          },
+        }];
+      }
+
+      case 'InterruptAssistantReply': {
+        const ids = requireExisting(state);
+        if (!requireStreaming(state, command.replyId)) return [];
+        return [{ type: 'AssistantReplyInterrupted', data: { ...ids, replyId: command.replyId, partialText: command.partialText } }];
+      }
+    }
+  },
+
+  schemaVersions: {
+    ConversationStarted: 1,
+    ConversationRenamed: 1,
+    ConversationArchived: 1,
+    ConversationUnarchived: 1,
+    ConversationDeleted: 1,
+    UserMessageSent: 1,
+    AssistantReplyStarted: 1,
+    AssistantReplyCompleted: 1,
+    AssistantReplyCancelled: 1,
+    AssistantReplyFailed: 1,
+    AssistantReplyInterrupted: 1,
+  },
+};
+
+/** The messages to send to the provider: the system prompt first (if any), then the history. */
+export function buildPrompt(state: Pick<ConversationState, 'systemPrompt' | 'history'>): Array<{ role: 'system' | 'user' | 'assistant'; content: string }> {
+  const prompt: Array<{ role: 'system' | 'user' | 'assistant'; content: string }> = [];
+  if (state.systemPrompt !== null && state.systemPrompt.length > 0) prompt.push({ role: 'system', content: state.systemPrompt });
+  for (const entry of state.history) prompt.push({ role: entry.role, content: entry.content });
+  return prompt;
+}

@@ -1,0 +1,153 @@
+import type { ConversationEvent } from '../domain/conversation/conversation.ts';
+import type { UserEvent } from '../domain/user/user.ts';
+import type { RecordedEvent } from '../infra/event-store/port.ts';
+import type { SqlExecutor } from '../infra/read-db/port.ts';
+import type { Projection } from './projection.ts';
+
+/** A personal field whose key was erased reads as null in the read model, never as the marker. */
+function personal<T>(event: RecordedEvent, field: string, value: T): T | null {
+  return event.erasedFields?.includes(field) ? null : value;
+}
+
+const json = (value: unknown) => (value === null || value === undefined ? null : JSON.stringify(value));
+const ms = (value: number | null | undefined) => (typeof value === 'number' && Number.isFinite(value) ? Math.round(value) : null);
+
+/**
+ * message_count is recounted rather than incremented, and times only move forward (GREATEST), so
+ * applying an event a second time leaves the row exactly as the first time did.
+ */
+async function touch(tx: SqlExecutor, conversationId: string, at: string, message: boolean): Promise<void> {
+  await tx.query(
+    `UPDATE conversations SET
+       message_count = (SELECT count(*) FROM messages WHERE messages.conversation_id = $1),
+       updated_at = GREATEST(updated_at, $2::timestamptz),
+       last_message_at = CASE WHEN $3::boolean THEN GREATEST(last_message_at, $2::timestamptz) ELSE last_message_at END
+     WHERE conversation_id = $1`,
+    [conversationId, at, message],
+  );
+}
+
+/** Sets a reply's final state; the row was created by AssistantReplyStarted (same stream, earlier). */
+async function finishReply(
+  tx: SqlExecutor, conversationId: string, replyId: string, at: string,
+  fields: { status: string; content: string | null; latencyMs?: number | null; usage?: unknown; timeToFirstTokenMs?: number | null;
+    finishReason?: string | null; errorCode?: string | null; errorMessage?: string | null; model?: string; params?: unknown },
+): Promise<void> {
+  await tx.query(
+    `UPDATE messages SET status = $3, content = $4, latency_ms = $5, usage = $6::jsonb, time_to_first_token_ms = $7,
+       finish_reason = $8, error_code = $9, error_message = $10, completed_at = $11,
+       model = COALESCE($12, model), params = COALESCE($13::jsonb, params)
+     WHERE message_id = $2 AND conversation_id = $1`,
+    [conversationId, replyId, fields.status, fields.content, ms(fields.latencyMs), json(fields.usage), ms(fields.timeToFirstTokenMs),
+      fields.finishReason ?? null, fields.errorCode ?? null, fields.errorMessage ?? null, at, fields.model ?? null, json(fields.params)],
+  );
+  await touch(tx, conversationId, at, false);
+}
+
+export const conversationsProjection: Projection = {
+  name: 'conversations',
+  tables: ['conversations', 'messages'],
+  eventTypes: [
+    'ConversationStarted', 'ConversationRenamed', 'ConversationArchived', 'ConversationUnarchived', 'ConversationDeleted',
+    'UserMessageSent', 'AssistantReplyStarted', 'AssistantReplyCompleted', 'AssistantReplyCancelled', 'AssistantReplyFailed',
+    'AssistantReplyInterrupted',
+    // Erasing a person drops their conversations and messages (ARCHITECTURE.md §5).
+    'UserDataErased',
+  ],
+  async handle(recorded, tx) {
+    const event = { type: recorded.type, data: recorded.data } as ConversationEvent | UserEvent;
+    const at = recorded.metadata.occurredAt;
+    const seq = recorded.position.toString();
+    switch (event.type) {
+      case 'ConversationStarted': {
+        const d = event.data;
+        await tx.query(
+          `INSERT INTO conversations (conversation_id, owner_id, title, model, system_prompt, params, archived, message_count,
+             created_at, updated_at, last_message_at)
+           VALUES ($1, $2, $3, $4, $5, $6::jsonb, false, 0, $7, $7, NULL)
+           ON CONFLICT (conversation_id) DO UPDATE SET owner_id = excluded.owner_id, title = excluded.title, model = excluded.model,
+             system_prompt = excluded.system_prompt, params = excluded.params, created_at = excluded.created_at`,
+          [d.conversationId, d.ownerId, personal(recorded, 'title', d.title), d.model,
+            personal(recorded, 'systemPrompt', d.systemPrompt), json(d.params), at],
+        );
+        return;
+      }
+      case 'ConversationRenamed':
+        await tx.query('UPDATE conversations SET title = $2 WHERE conversation_id = $1',
+          [event.data.conversationId, personal(recorded, 'title', event.data.title)]);
+        await touch(tx, event.data.conversationId, at, false);
+        return;
+      case 'ConversationArchived':
+      case 'ConversationUnarchived':
+        await tx.query('UPDATE conversations SET archived = $2 WHERE conversation_id = $1',
+          [event.data.conversationId, event.type === 'ConversationArchived']);
+        await touch(tx, event.data.conversationId, at, false);
+        return;
+      case 'ConversationDeleted':
+        await tx.query('DELETE FROM messages WHERE conversation_id = $1', [event.data.conversationId]);
+        await tx.query('DELETE FROM conversations WHERE conversation_id = $1', [event.data.conversationId]);
+        return;
+      case 'UserMessageSent': {
+        const d = event.data;
+        // The WHERE keeps a (never expected) id collision from overwriting another conversation's row.
+        await tx.query(
+          `INSERT INTO messages (message_id, conversation_id, owner_id, role, content, status, created_at, completed_at, seq)
+           VALUES ($1, $2, $3, 'user', $4, 'complete', $5, $5, $6)
+           ON CONFLICT (message_id) DO UPDATE SET content = excluded.content, created_at = excluded.created_at,
+             completed_at = excluded.completed_at, seq = excluded.seq
+           WHERE messages.conversation_id = excluded.conversation_id`,
+          [d.messageId, d.conversationId, d.ownerId, personal(recorded, 'content', d.content), at, seq],
+        );
+        await touch(tx, d.conversationId, at, true);
+        return;
+      }
+      case 'AssistantReplyStarted': {
+        const d = event.data;
+        // On a re-run, only the facts of this event are rewritten: a reply that already finished stays finished.
+        await tx.query(
+          `INSERT INTO messages (message_id, conversation_id, owner_id, role, content, status, in_reply_to, model, params, created_at, seq)
+           VALUES ($1, $2, $3, 'assistant', '', 'streaming', $4, $5, $6::jsonb, $7, $8)
+           ON CONFLICT (message_id) DO UPDATE SET in_reply_to = excluded.in_reply_to, created_at = excluded.created_at, seq = excluded.seq
+           WHERE messages.conversation_id = excluded.conversation_id`,
+          [d.replyId, d.conversationId, d.ownerId, d.inReplyTo, d.model, json(d.params), at, seq],
+        );
+        await touch(tx, d.conversationId, at, true);
+        return;
+      }
+      case 'AssistantReplyCompleted': {
+        const d = event.data;
+        await finishReply(tx, d.conversationId, d.replyId, at, {
+          status: 'complete', content: personal(recorded, 'text', d.text), latencyMs: d.latencyMs, usage: d.usage,
+          timeToFirstTokenMs: d.timeToFirstTokenMs, finishReason: d.finishReason, model: d.model, params: d.params,
+        });
+        return;
+      }
+      case 'AssistantReplyCancelled': {
+        const d = event.data;
+        await finishReply(tx, d.conversationId, d.replyId, at,
+          { status: 'cancelled', content: personal(recorded, 'partialText', d.partialText), latencyMs: d.latencyMs });
+        return;
+      }
+      case 'AssistantReplyFailed': {
+        const d = event.data;
+        await finishReply(tx, d.conversationId, d.replyId, at, {
+          status: 'failed', content: personal(recorded, 'partialText', d.partialText), latencyMs: d.latencyMs,
+          errorCode: d.errorCode, errorMessage: d.errorMessage,
+        });
+        return;
+      }
+      case 'AssistantReplyInterrupted': {
+        const d = event.data;
+        await finishReply(tx, d.conversationId, d.replyId, at,
+          { status: 'interrupted', content: personal(recorded, 'partialText', d.partialText) });
+        return;
+      }
+      case 'UserDataErased':
+        await tx.query('DELETE FROM messages WHERE owner_id = $1', [event.data.userId]);
+        await tx.query('DELETE FROM conversations WHERE owner_id = $1', [event.data.userId]);
+        return;
+      default:
+        return;
+    }
+  },
+};

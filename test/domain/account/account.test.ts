@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import { firstAdminDecider } from '../../../src/domain/account/first-admin.ts';
+import {
+  LOGIN_LOCKOUT_FAILURES, LOGIN_LOCKOUT_WINDOW_MS, lockoutRemainingSeconds, loginAttemptDecider, type LoginAttemptEvent,
+} from '../../../src/domain/account/login-attempts.ts';
+import { sessionDecider } from '../../../src/domain/account/session.ts';
+import { userDecider, type UserEvent } from '../../../src/domain/user/user.ts';
+import { deciderSpec } from '../../support/decider-spec.ts';
+
+const HASH = '$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA';
+const TOKEN_HASH = 'a'.repeat(64);
+
+describe('RegisterAccount and passwords (User decider)', () => {
+  const spec = deciderSpec(userDecider);
+  const registered: UserEvent = { type: 'UserRegistered', data: { userId: 'u1', email: 'ada@example.com', displayName: 'Ada' } };
+
+  it('registers, sets the password and assigns the role in one decision', () =>
+    spec.given([]).when({ type: 'RegisterAccount', userId: 'u1', email: 'Ada@example.com', displayName: 'Ada', passwordHash: HASH, role: 'admin' })
+      .then([
+        registered,
+        { type: 'UserPasswordSet', data: { userId: 'u1', passwordHash: HASH } },
+        { type: 'UserRoleAssigned', data: { userId: 'u1', role: 'admin' } },
+      ]));
+
+  it('refuses a plain password where a hash belongs', () =>
+    spec.given([]).when({ type: 'RegisterAccount', userId: 'u1', email: 'a@example.com', displayName: 'A', passwordHash: 'hunter2', role: 'member' })
+      .thenFails('BAD_USER_INPUT', /argon2id/));
+
+  it('sets a new password for an active user, not for a deactivated one', () => {
+    spec.given([registered]).when({ type: 'SetUserPassword', userId: 'u1', passwordHash: HASH })
+      .then([{ type: 'UserPasswordSet', data: { userId: 'u1', passwordHash: HASH } }]);
+    spec.given([registered, { type: 'UserDeactivated', data: { userId: 'u1', reason: null } }])
+      .when({ type: 'SetUserPassword', userId: 'u1', passwordHash: HASH }).thenFails('CONFLICT');
+    spec.given([]).when({ type: 'SetUserPassword', userId: 'u1', passwordHash: HASH }).thenFails('NOT_FOUND');
+  });
+});
+
+describe('Session decider', () => {
+  const spec = deciderSpec(sessionDecider);
+  const started = { type: 'SessionStarted' as const, data: { sessionId: 's1', userId: 'u1', tokenHash: TOKEN_HASH, expiresAt: '2030-01-01T00:00:00.000Z' } };
+
+  it('starts a session with a token hash', () =>
+    spec.given([]).when({ type: 'StartSession', sessionId: 's1', userId: 'u1', tokenHash: TOKEN_HASH, expiresAt: '2030-01-01T00:00:00.000Z' })
+      .then([started]));
+
+  it('refuses something that is not a sha256 digest', () =>
+    spec.given([]).when({ type: 'StartSession', sessionId: 's1', userId: 'u1', tokenHash: 'raw-token', expiresAt: 'x' })
+      .thenFails('BAD_USER_INPUT'));
+
+  it('the owner ends it once; ending again does nothing', () => {
+    spec.given([started]).when({ type: 'EndSession', sessionId: 's1', actorId: 'u1' })
+      .then([{ type: 'SessionEnded', data: { sessionId: 's1', userId: 'u1', reason: 'logout' } }]);
+    spec.given([started, { type: 'SessionEnded', data: { sessionId: 's1', userId: 'u1', reason: 'logout' } }])
+      .when({ type: 'EndSession', sessionId: 's1', actorId: 'u1' }).then([]);
+  });
+
+  it('someone else cannot end it', () =>
+    spec.given([started]).when({ type: 'EndSession', sessionId: 's1', actorId: 'u2' }).thenFails('NOT_FOUND'));
+});
+
+describe('Login attempts', () => {
+  const spec = deciderSpec(loginAttemptDecider);
+  const at = (ms: number) => new Date(ms).toISOString();
+  const failure = (ms: number): LoginAttemptEvent => ({ type: 'LoginFailed', data: { userId: null, reason: 'unknown_email', at: at(ms) } });
+
+  it('records failures and successes as events', () => {
+    spec.given([]).when({ type: 'RecordLoginFailure', userId: 'u1', reason: 'bad_password', at: at(0) })
+      .then([{ type: 'LoginFailed', data: { userId: 'u1', reason: 'bad_password', at: at(0) } }]);
+    spec.given([]).when({ type: 'RecordLoginSuccess', userId: 'u1', sessionId: 's1', at: at(0) })
+      .then([{ type: 'LoginSucceeded', data: { userId: 'u1', sessionId: 's1', at: at(0) } }]);
+  });
+
+  it(`locks after ${LOGIN_LOCKOUT_FAILURES} failures within the window, and unlocks after it`, () => {
+    const start = Date.UTC(2026, 0, 1);
+    const failures = Array.from({ length: LOGIN_LOCKOUT_FAILURES }, (_, i) => failure(start + i * 1000));
+    const state = failures.reduce(loginAttemptDecider.evolve, loginAttemptDecider.initialState());
+    expect(lockoutRemainingSeconds(state, start + 10_000)).toBeGreaterThan(0);
+    expect(lockoutRemainingSeconds(state, start + LOGIN_LOCKOUT_WINDOW_MS + 1)).toBe(0);
+    const fewer = failures.slice(1).reduce(loginAttemptDecider.evolve, loginAttemptDecider.initialState());
+    expect(lockoutRemainingSeconds(fewer, start + 10_000)).toBe(0);
+  });
+
+  it('a success clears the failures', () => {
+    const start = Date.UTC(2026, 0, 1);
+    const events: LoginAttemptEvent[] = [
+      ...Array.from({ length: LOGIN_LOCKOUT_FAILURES }, (_, i) => failure(start + i)),
+      { type: 'LoginSucceeded', data: { userId: 'u1', sessionId: 's', at: at(start + 20) } },
+    ];
+    expect(lockoutRemainingSeconds(events.reduce(loginAttemptDecider.evolve, loginAttemptDecider.initialState()), start + 30)).toBe(0);
+  });
+});
+
+describe('First admin', () => {
+  const spec = deciderSpec(firstAdminDecider);
+  it('the first claim wins; later ones record nothing', () => {
+    spec.given([]).when({ type: 'ClaimFirstAdmin', userId: 'u1' }).then([{ type: 'FirstAdminClaimed', data: { userId: 'u1' } }]);
+    spec.given([{ type: 'FirstAdminClaimed', data: { userId: 'u1' } }]).when({ type: 'ClaimFirstAdmin', userId: 'u2' }).then([]);
+  });
+});

@@ -1,0 +1,220 @@
+import { readFile } from 'node:fs/promises';
+import { PGlite } from '@electric-sql/pglite';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { ConversationEvent } from '../../src/domain/conversation/conversation.ts';
+import type { RecordedEvent } from '../../src/infra/event-store/port.ts';
+import type { SqlExecutor } from '../../src/infra/read-db/port.ts';
+import { conversationsProjection } from '../../src/projections/conversations-projection.ts';
+
+const MIGRATIONS = ['0002_users.sql', '0004_conversations.sql'];
+const ids = { conversationId: 'c1', ownerId: 'u1' };
+const params = { temperature: 0.5, maxTokens: 100 };
+
+let db: PGlite;
+let tx: SqlExecutor;
+let position = 0n;
+
+// One database for the file (starting PGlite is the slow part); every test starts from empty tables.
+beforeAll(async () => {
+  db = new PGlite();
+  for (const name of MIGRATIONS) await db.exec(await readFile(new URL(`../../migrations/${name}`, import.meta.url), 'utf8'));
+  tx = db as unknown as SqlExecutor;
+});
+
+beforeEach(async () => {
+  await db.exec('TRUNCATE conversations, messages');
+  position = 0n;
+});
+
+afterAll(async () => {
+  await db.close();
+});
+
+/** A recorded event at the next position, `seconds` after a fixed start time. */
+function record(event: ConversationEvent | { type: string; data: unknown }, seconds: number, erasedFields?: string[]): RecordedEvent {
+  position += 10n;
+  const data = event.data as { conversationId?: string };
+  return {
+    id: `e${position}`, stream: `conversation-${data.conversationId ?? 'x'}`, revision: position, position,
+    type: event.type, schemaVersion: 1, data: event.data,
+    metadata: { actorId: 'u1', correlationId: 'corr', causationId: null, requestId: null, occurredAt: new Date(Date.UTC(2025, 0, 1, 0, 0, seconds)).toISOString() },
+    ...(erasedFields ? { erasedFields } : {}),
+  };
+}
+const at = (seconds: number) => new Date(Date.UTC(2025, 0, 1, 0, 0, seconds));
+
+/** Applies an event twice: the second run must leave the rows exactly as the first. */
+async function applyTwice(recorded: RecordedEvent): Promise<void> {
+  await conversationsProjection.handle(recorded, tx);
+  const before = await snapshot();
+  await conversationsProjection.handle(recorded, tx);
+  expect(await snapshot()).toEqual(before);
+}
+
+async function snapshot() {
+  return {
+    conversations: (await db.query<Record<string, unknown>>('SELECT * FROM conversations ORDER BY conversation_id')).rows,
+    messages: (await db.query<Record<string, unknown>>('SELECT * FROM messages ORDER BY message_id')).rows,
+  };
+}
+
+async function conversation(id = 'c1') {
+  return (await db.query<Record<string, unknown>>('SELECT * FROM conversations WHERE conversation_id = $1', [id])).rows[0];
+}
+async function message(id: string) {
+  return (await db.query<Record<string, unknown>>('SELECT * FROM messages WHERE message_id = $1', [id])).rows[0];
+}
+
+const started = (conversationId = 'c1', ownerId = 'u1'): ConversationEvent => ({
+  type: 'ConversationStarted',
+  data: { conversationId, ownerId, title: 'Trip', model: 'gpt-4o', systemPrompt: 'Be brief.', params },
+});
+const sent = (messageId: string, content: string, conversationId = 'c1', ownerId = 'u1'): ConversationEvent =>
+  ({ type: 'UserMessageSent', data: { conversationId, ownerId, messageId, content } });
+const replyStarted = (replyId: string, inReplyTo: string): ConversationEvent =>
+  ({ type: 'AssistantReplyStarted', data: { ...ids, replyId, inReplyTo, model: 'gpt-4o', params } });
+
+describe('conversationsProjection', () => {
+  it('declares its tables and events', () => {
+    expect(conversationsProjection.tables).toEqual(['conversations', 'messages']);
+    expect(conversationsProjection.eventTypes).toContain('ConversationStarted');
+    expect(conversationsProjection.eventTypes).toContain('AssistantReplyInterrupted');
+  });
+
+  it('ConversationStarted inserts the conversation', async () => {
+    await applyTwice(record(started(), 1));
+    expect(await conversation()).toEqual({
+      conversation_id: 'c1', owner_id: 'u1', title: 'Trip', model: 'gpt-4o', system_prompt: 'Be brief.', params,
+      archived: false, message_count: 0, created_at: at(1), updated_at: at(1), last_message_at: null,
+    });
+  });
+
+  it('stores erased personal fields as NULL', async () => {
+    await applyTwice(record(started(), 1, ['title', 'systemPrompt']));
+    expect(await conversation()).toMatchObject({ title: null, system_prompt: null, model: 'gpt-4o' });
+    await applyTwice(record(sent('m1', '[erased]'), 2, ['content']));
+    expect(await message('m1')).toMatchObject({ content: null, status: 'complete' });
+    await applyTwice(record(replyStarted('r1', 'm1'), 3));
+    await applyTwice(record({
+      type: 'AssistantReplyCompleted',
+      data: { ...ids, replyId: 'r1', text: '[erased]', model: 'gpt-4o', params, usage: null, timeToFirstTokenMs: null, latencyMs: 5, finishReason: null },
+    }, 4, ['text']));
+    expect(await message('r1')).toMatchObject({ content: null, status: 'complete' });
+    await applyTwice(record({ type: 'ConversationRenamed', data: { ...ids, title: '[erased]' } }, 5, ['title']));
+    expect((await conversation())?.title).toBeNull();
+  });
+
+  it('ConversationRenamed, Archived and Unarchived update the conversation', async () => {
+    await conversationsProjection.handle(record(started(), 1), tx);
+    await applyTwice(record({ type: 'ConversationRenamed', data: { ...ids, title: 'Holiday' } }, 2));
+    expect(await conversation()).toMatchObject({ title: 'Holiday', updated_at: at(2), created_at: at(1) });
+    await applyTwice(record({ type: 'ConversationArchived', data: ids }, 3));
+    expect(await conversation()).toMatchObject({ archived: true, updated_at: at(3) });
+    await applyTwice(record({ type: 'ConversationUnarchived', data: ids }, 4));
+    expect(await conversation()).toMatchObject({ archived: false, updated_at: at(4) });
+  });
+
+  it('UserMessageSent inserts a complete user message and counts it', async () => {
+    await conversationsProjection.handle(record(started(), 1), tx);
+    const event = record(sent('m1', '  Hi\n'), 2);
+    await applyTwice(event);
+    expect(await message('m1')).toEqual({
+      message_id: 'm1', conversation_id: 'c1', owner_id: 'u1', role: 'user', content: '  Hi\n', status: 'complete',
+      in_reply_to: null, model: null, params: null, usage: null, time_to_first_token_ms: null, latency_ms: null,
+      finish_reason: null, error_code: null, error_message: null, created_at: at(2), completed_at: at(2), seq: expect.anything(),
+    });
+    expect(BigInt((await message('m1'))?.seq as bigint)).toBe(event.position);
+    expect(await conversation()).toMatchObject({ message_count: 1, last_message_at: at(2), updated_at: at(2) });
+  });
+
+  it('a reply is a streaming row, then completed with text, usage and timings', async () => {
+    await conversationsProjection.handle(record(started(), 1), tx);
+    await conversationsProjection.handle(record(sent('m1', 'Hi'), 2), tx);
+    const startedEvent = record(replyStarted('r1', 'm1'), 3);
+    await applyTwice(startedEvent);
+    expect(await message('r1')).toMatchObject({
+      conversation_id: 'c1', owner_id: 'u1', role: 'assistant', content: '', status: 'streaming', in_reply_to: 'm1',
+      model: 'gpt-4o', params, created_at: at(3), completed_at: null,
+    });
+    expect(await conversation()).toMatchObject({ message_count: 2, last_message_at: at(3) });
+
+    const usage = { promptTokens: 10, completionTokens: 5, totalTokens: 15 };
+    await applyTwice(record({
+      type: 'AssistantReplyCompleted',
+      data: { ...ids, replyId: 'r1', text: 'Hello!', model: 'gpt-4o-2024-08-06', params, usage, timeToFirstTokenMs: 120, latencyMs: 900, finishReason: 'stop' },
+    }, 5));
+    expect(await message('r1')).toMatchObject({
+      content: 'Hello!', status: 'complete', model: 'gpt-4o-2024-08-06', params, usage, time_to_first_token_ms: 120, latency_ms: 900,
+      finish_reason: 'stop', error_code: null, completed_at: at(5), created_at: at(3),
+    });
+    expect(await conversation()).toMatchObject({ message_count: 2, updated_at: at(5), last_message_at: at(3) });
+
+    // A re-run of the start after the reply finished leaves it finished.
+    await conversationsProjection.handle(startedEvent, tx);
+    expect(await message('r1')).toMatchObject({ status: 'complete', content: 'Hello!', model: 'gpt-4o-2024-08-06' });
+
+    const { rows } = await db.query<{ message_id: string }>('SELECT message_id FROM messages WHERE conversation_id = $1 ORDER BY seq', ['c1']);
+    expect(rows.map((r) => r.message_id)).toEqual(['m1', 'r1']);
+  });
+
+  it('AssistantReplyCancelled keeps the partial text', async () => {
+    await conversationsProjection.handle(record(started(), 1), tx);
+    await conversationsProjection.handle(record(sent('m1', 'Hi'), 2), tx);
+    await conversationsProjection.handle(record(replyStarted('r1', 'm1'), 3), tx);
+    await applyTwice(record({ type: 'AssistantReplyCancelled', data: { ...ids, replyId: 'r1', partialText: 'Hel', latencyMs: 40 } }, 4));
+    expect(await message('r1')).toMatchObject({ status: 'cancelled', content: 'Hel', latency_ms: 40, completed_at: at(4), usage: null });
+  });
+
+  it('AssistantReplyFailed records the error', async () => {
+    await conversationsProjection.handle(record(started(), 1), tx);
+    await conversationsProjection.handle(record(sent('m1', 'Hi'), 2), tx);
+    await conversationsProjection.handle(record(replyStarted('r1', 'm1'), 3), tx);
+    await applyTwice(record({
+      type: 'AssistantReplyFailed',
+      data: { ...ids, replyId: 'r1', partialText: 'He', errorCode: 'PROVIDER_ERROR', errorMessage: 'Upstream 500', latencyMs: 70 },
+    }, 4, ['partialText']));
+    expect(await message('r1')).toMatchObject({
+      status: 'failed', content: null, error_code: 'PROVIDER_ERROR', error_message: 'Upstream 500', latency_ms: 70, completed_at: at(4),
+    });
+  });
+
+  it('AssistantReplyInterrupted keeps the partial text', async () => {
+    await conversationsProjection.handle(record(started(), 1), tx);
+    await conversationsProjection.handle(record(sent('m1', 'Hi'), 2), tx);
+    await conversationsProjection.handle(record(replyStarted('r1', 'm1'), 3), tx);
+    await applyTwice(record({ type: 'AssistantReplyInterrupted', data: { ...ids, replyId: 'r1', partialText: 'H' } }, 4));
+    expect(await message('r1')).toMatchObject({ status: 'interrupted', content: 'H', latency_ms: null, completed_at: at(4) });
+  });
+
+  it('ConversationDeleted removes the conversation and its messages, and nothing else', async () => {
+    await conversationsProjection.handle(record(started(), 1), tx);
+    await conversationsProjection.handle(record(sent('m1', 'Hi'), 2), tx);
+    await conversationsProjection.handle(record(replyStarted('r1', 'm1'), 3), tx);
+    await conversationsProjection.handle(record(started('c2'), 4), tx);
+    await conversationsProjection.handle(record(sent('m2', 'Other', 'c2'), 5), tx);
+    await applyTwice(record({ type: 'ConversationDeleted', data: ids }, 6));
+    const { conversations, messages } = await snapshot();
+    expect(conversations.map((c) => c.conversation_id)).toEqual(['c2']);
+    expect(messages.map((m) => m.message_id)).toEqual(['m2']);
+  });
+
+  it("UserDataErased removes all of that person's conversations and messages", async () => {
+    await conversationsProjection.handle(record(started('c1', 'u1'), 1), tx);
+    await conversationsProjection.handle(record(sent('m1', 'Hi', 'c1', 'u1'), 2), tx);
+    await conversationsProjection.handle(record(started('c2', 'u2'), 3), tx);
+    await conversationsProjection.handle(record(sent('m2', 'Yo', 'c2', 'u2'), 4), tx);
+    await applyTwice(record({ type: 'UserDataErased', data: { userId: 'u1' } }, 5));
+    const { conversations, messages } = await snapshot();
+    expect(conversations.map((c) => c.owner_id)).toEqual(['u2']);
+    expect(messages.map((m) => m.message_id)).toEqual(['m2']);
+  });
+
+  it('lists an owner\'s conversations through the index order', async () => {
+    await conversationsProjection.handle(record(started('c1'), 1), tx);
+    await conversationsProjection.handle(record(started('c2'), 2), tx);
+    await conversationsProjection.handle(record(started('c3', 'u2'), 3), tx);
+    const { rows } = await db.query<{ conversation_id: string }>(
+      'SELECT conversation_id FROM conversations WHERE owner_id = $1 AND archived = false ORDER BY created_at DESC, conversation_id DESC', ['u1']);
+    expect(rows.map((r) => r.conversation_id)).toEqual(['c2', 'c1']);
+  });
+});
