@@ -15,6 +15,14 @@ const schema = z.object({
   READ_DB: z.enum(['pglite', 'postgres']).optional(),
   MASTER_KEY: z.string().refine((value) => Buffer.from(value, 'base64').length === 32, 'must be 32 bytes, base64-encoded (openssl rand -base64 32)').optional(),
   PROJECTION_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65_535).default(4000),
+  REDIS_URL: z.string().refine((value) => /^rediss?:\/\//.test(value), 'must be a redis:// or rediss:// URL').optional(),
+  SESSION_TTL_HOURS: z.coerce.number().positive().max(24 * 365).default(24 * 7),
+  OPENAI_BASE_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://127.0.0.1:11434/v1' }).optional(),
+  OPENAI_API_KEY: z.string().optional(),
+  DEFAULT_MODEL: z.string().min(1).max(200).optional(),
+  PROVIDER_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(60_000),
 });
 
 export interface Config {
@@ -26,6 +34,13 @@ export interface Config {
   readDb: 'pglite' | 'postgres';
   masterKey: string | undefined;
   projectionBatchSize: number;
+  host: string;
+  port: number;
+  redisUrl: string | undefined;
+  sessionTtlMs: number;
+  openai: { baseUrl: string; apiKey: string | undefined } | undefined;
+  defaultModel: string | undefined;
+  providerTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -50,6 +65,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if ((eventStore === 'postgres' || readDb === 'postgres') && !c.DATABASE_URL) {
     throw new ConfigError(`Invalid configuration: EVENT_STORE=${eventStore} and READ_DB=${readDb} need DATABASE_URL`);
   }
+  if (eventStore === 'postgres' && !c.MASTER_KEY) {
+    // A key generated into one instance's data directory would leave the others unable to read personal data.
+    throw new ConfigError('Invalid configuration: EVENT_STORE=postgres needs MASTER_KEY, shared by every instance (openssl rand -base64 32)');
+  }
   return {
     env: c.NODE_ENV,
     logLevel: c.LOG_LEVEL,
@@ -59,6 +78,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     readDb,
     masterKey: c.MASTER_KEY,
     projectionBatchSize: c.PROJECTION_BATCH_SIZE,
+    host: c.HOST,
+    port: c.PORT,
+    redisUrl: c.REDIS_URL,
+    sessionTtlMs: c.SESSION_TTL_HOURS * 3_600_000,
+    openai: c.OPENAI_BASE_URL ? { baseUrl: c.OPENAI_BASE_URL.replace(/\/+$/, ''), apiKey: c.OPENAI_API_KEY } : undefined,
+    defaultModel: c.DEFAULT_MODEL,
+    providerTimeoutMs: c.PROVIDER_TIMEOUT_MS,
   };
 }
 

@@ -1,3 +1,4 @@
+import type { SessionEvent } from '../domain/account/session.ts';
 import type { UserEvent } from '../domain/user/user.ts';
 import type { RecordedEvent } from '../infra/event-store/port.ts';
 import type { Projection } from './projection.ts';
@@ -7,12 +8,14 @@ function personal(event: RecordedEvent, field: string, value: string): string | 
   return event.erasedFields?.includes(field) ? null : value;
 }
 
+/** Users and their login sessions: one projection, so erasure and rebuilds keep both tables consistent. */
 export const usersProjection: Projection = {
   name: 'users',
-  tables: ['users'],
-  eventTypes: ['UserRegistered', 'UserEmailChanged', 'UserDeactivated'],
+  tables: ['users', 'sessions'],
+  eventTypes: ['UserRegistered', 'UserEmailChanged', 'UserDeactivated', 'UserDataErased', 'UserPasswordSet', 'UserRoleAssigned',
+    'SessionStarted', 'SessionEnded'],
   async handle(recorded, tx) {
-    const event = { type: recorded.type, data: recorded.data } as UserEvent;
+    const event = { type: recorded.type, data: recorded.data } as UserEvent | SessionEvent;
     const at = recorded.metadata.occurredAt;
     switch (event.type) {
       case 'UserRegistered':
@@ -30,6 +33,27 @@ export const usersProjection: Projection = {
       case 'UserDeactivated':
         await tx.query(`UPDATE users SET status = 'deactivated', deactivation_reason = $2, updated_at = $3 WHERE user_id = $1`,
           [event.data.userId, event.data.reason, at]);
+        return;
+      case 'UserDataErased':
+        await tx.query('DELETE FROM users WHERE user_id = $1', [event.data.userId]);
+        await tx.query('DELETE FROM sessions WHERE user_id = $1', [event.data.userId]);
+        return;
+      case 'UserPasswordSet':
+        await tx.query('UPDATE users SET credentials_position = $2, updated_at = $3 WHERE user_id = $1',
+          [event.data.userId, recorded.position.toString(), at]);
+        return;
+      case 'UserRoleAssigned':
+        await tx.query('UPDATE users SET role = $2, updated_at = $3 WHERE user_id = $1', [event.data.userId, event.data.role, at]);
+        return;
+      case 'SessionStarted':
+        await tx.query(
+          `INSERT INTO sessions (session_id, user_id, token_hash, started_position, created_at, expires_at)
+           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (session_id) DO NOTHING`,
+          [event.data.sessionId, event.data.userId, event.data.tokenHash, recorded.position.toString(), at, event.data.expiresAt],
+        );
+        return;
+      case 'SessionEnded':
+        await tx.query('UPDATE sessions SET ended_at = $2 WHERE session_id = $1 AND ended_at IS NULL', [event.data.sessionId, at]);
         return;
     }
   },

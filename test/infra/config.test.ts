@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/infra/config.ts';
 
+const KEY = Buffer.alloc(32, 7).toString('base64');
+
 describe('configuration', () => {
   it('defaults to the embedded setup', () => {
     const config = loadConfig({});
@@ -9,7 +11,7 @@ describe('configuration', () => {
   });
 
   it('runs on PostgreSQL when DATABASE_URL is set, unless told otherwise', () => {
-    expect(loadConfig({ DATABASE_URL: 'postgres://u@h/db' })).toMatchObject({ eventStore: 'postgres', readDb: 'postgres' });
+    expect(loadConfig({ DATABASE_URL: 'postgres://u@h/db', MASTER_KEY: KEY })).toMatchObject({ eventStore: 'postgres', readDb: 'postgres' });
     expect(loadConfig({ DATABASE_URL: 'postgres://u@h/db', EVENT_STORE: 'sqlite' })).toMatchObject({ eventStore: 'sqlite', readDb: 'postgres' });
   });
 
@@ -19,6 +21,10 @@ describe('configuration', () => {
     [{ EVENT_STORE: 'postgres' }, /need DATABASE_URL/],
     [{ MASTER_KEY: 'c2hvcnQ=' }, /MASTER_KEY must be 32 bytes/],
     [{ PROJECTION_BATCH_SIZE: '0' }, /PROJECTION_BATCH_SIZE/],
+    [{ DATABASE_URL: 'postgres://u@h/db' }, /EVENT_STORE=postgres needs MASTER_KEY/],
+    [{ PORT: 'eighty' }, /^Invalid configuration: PORT/],
+    [{ REDIS_URL: 'http://x' }, /REDIS_URL must be a redis/],
+    [{ OPENAI_BASE_URL: 'ftp://x' }, /OPENAI_BASE_URL must be an http/],
   ])('rejects %o with one clear line', (env, message) => {
     let error: unknown;
     try {
@@ -29,6 +35,14 @@ describe('configuration', () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as Error).message).toMatch(message);
     expect((error as Error).message).not.toContain('\n');
+  });
+
+  it('reads the server, session and provider settings', () => {
+    expect(loadConfig({ PORT: '8080', HOST: '0.0.0.0', REDIS_URL: 'redis://127.0.0.1:6379', SESSION_TTL_HOURS: '2',
+      OPENAI_BASE_URL: 'http://127.0.0.1:11434/v1/', OPENAI_API_KEY: 'k', DEFAULT_MODEL: 'llama3.2' }))
+      .toMatchObject({ port: 8080, host: '0.0.0.0', redisUrl: 'redis://127.0.0.1:6379', sessionTtlMs: 7_200_000,
+        openai: { baseUrl: 'http://127.0.0.1:11434/v1', apiKey: 'k' }, defaultModel: 'llama3.2' });
+    expect(loadConfig({}).openai).toBeUndefined();
   });
 
   it('treats empty variables as unset', () => {

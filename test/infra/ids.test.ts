@@ -20,3 +20,12 @@ describe('uuidv7', () => {
     expect(new Set(ids).size).toBe(ids.length);
   });
 });
+
+describe('derivedUuid', () => {
+  it('is stable for a name, different across names, and a valid version-8 UUID', async () => {
+    const { derivedUuid } = await import('../../src/infra/ids.ts');
+    expect(derivedUuid('reply:a')).toBe(derivedUuid('reply:a'));
+    expect(derivedUuid('reply:a')).not.toBe(derivedUuid('reply:b'));
+    expect(derivedUuid('x')).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+});

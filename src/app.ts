@@ -1,0 +1,129 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { createAccountCommands, type AccountCommands } from './commands/accounts.ts';
+import type { CommandContext } from './commands/context.ts';
+import { createConversationCommands, type ConversationCommands } from './commands/conversations.ts';
+import { createEmailClaims } from './commands/email-claims.ts';
+import { createUserCommands, type UserCommands } from './commands/users.ts';
+import { personalDataRules } from './domain/personal-data.ts';
+import { OpenAiCompatibleProvider } from './infra/ai/openai-compatible.ts';
+import { ProviderRegistry } from './infra/ai/provider-registry.ts';
+import { ProviderError, type ChatProvider } from './infra/ai/provider.ts';
+import { createBlindIndex } from './infra/blind-index.ts';
+import type { Config } from './infra/config.ts';
+import type { EventStore } from './infra/event-store/port.ts';
+import { PostgresEventStore } from './infra/event-store/postgres-event-store.ts';
+import { SqliteEventStore } from './infra/event-store/sqlite-event-store.ts';
+import { uuidv7 } from './infra/ids.ts';
+import type { Logger } from './infra/logger.ts';
+import { PersonalDataCodec } from './infra/personal-data/codec.ts';
+import { EncryptingEventStore } from './infra/personal-data/encrypting-event-store.ts';
+import type { KeyStore } from './infra/personal-data/key-store.ts';
+import { loadMasterKey } from './infra/personal-data/master-key.ts';
+import { PostgresKeyStore } from './infra/personal-data/postgres-key-store.ts';
+import { createAppPubSub, type AppPubSub } from './infra/pubsub.ts';
+import { SqliteKeyStore } from './infra/personal-data/sqlite-key-store.ts';
+import { migrate } from './infra/read-db/migrations.ts';
+import { PgliteReadDb } from './infra/read-db/pglite-read-db.ts';
+import type { ReadDb } from './infra/read-db/port.ts';
+import { PostgresReadDb } from './infra/read-db/postgres-read-db.ts';
+import { conversationsProjection } from './projections/conversations-projection.ts';
+import { ReplyReactor } from './projections/reply-reactor.ts';
+import { ProjectionRunner } from './projections/runner.ts';
+import { usersProjection } from './projections/users-projection.ts';
+
+export const MIGRATIONS_DIR = new URL('../migrations/', import.meta.url).pathname;
+
+export interface App {
+  config: Config;
+  logger: Logger;
+  /** The log, with personal fields encrypted on the way in and decrypted on the way out. */
+  store: EventStore;
+  readDb: ReadDb;
+  codec: PersonalDataCodec;
+  projections: ProjectionRunner;
+  users: UserCommands;
+  accounts: AccountCommands;
+  conversations: ConversationCommands;
+  providers: ProviderRegistry;
+  pubsub: AppPubSub;
+  replies: ReplyReactor;
+  /** A command context for an actor, with the real clock and UUIDv7 ids. */
+  commandContext(actorId: string | null, requestId?: string | null): CommandContext;
+  close(): Promise<void>;
+}
+
+/** The composition root: the only place that chooses adapters. */
+export async function createApp(config: Config, logger: Logger): Promise<App> {
+  const closers: Array<() => Promise<void>> = [];
+  const closeAll = async () => {
+    for (const close of closers.reverse()) await close().catch((error) => logger.error({ err: error }, 'error while closing'));
+  };
+  try {
+    mkdirSync(config.dataDir, { recursive: true });
+    const masterKey = loadMasterKey({ masterKey: config.masterKey, dataDir: config.dataDir });
+
+    const keyStore: KeyStore = config.eventStore === 'postgres'
+      ? await PostgresKeyStore.open(config.databaseUrl!)
+      : SqliteKeyStore.inDataDir(config.dataDir);
+    closers.push(() => keyStore.close());
+
+    const log: EventStore = config.eventStore === 'postgres'
+      ? await PostgresEventStore.open({ connectionString: config.databaseUrl! })
+      : new SqliteEventStore(join(config.dataDir, 'events.sqlite'));
+    closers.push(() => log.close());
+
+    const codec = new PersonalDataCodec({ keyStore, masterKey, rules: personalDataRules });
+    const store = new EncryptingEventStore(log, codec);
+
+    const readDb: ReadDb = config.readDb === 'postgres'
+      ? await PostgresReadDb.open({ connectionString: config.databaseUrl! })
+      : await PgliteReadDb.open({ dataDir: join(config.dataDir, 'read-models') });
+    closers.push(() => readDb.close());
+
+    const applied = await migrate(readDb, MIGRATIONS_DIR);
+    if (applied.length > 0) logger.info({ applied }, 'read-model migrations applied');
+
+    const projections = new ProjectionRunner({
+      store, db: readDb, projections: [usersProjection, conversationsProjection], logger: logger.child({ component: 'projections' }),
+      batchSize: config.projectionBatchSize,
+    });
+    await projections.start();
+    closers.push(() => projections.stop());
+
+    const emailKey = createBlindIndex(masterKey, 'email');
+    const emailClaims = createEmailClaims(store, emailKey);
+    const users = createUserCommands({ store, emailClaims, eraseKey: (subjectId) => codec.erase(subjectId) });
+    const accounts = createAccountCommands({ store, emailClaims, emailKey, sessionTtlMs: config.sessionTtlMs });
+
+    const chatProviders: ChatProvider[] = config.openai
+      ? [new OpenAiCompatibleProvider({ baseUrl: config.openai.baseUrl, apiKey: config.openai.apiKey, idleTimeoutMs: config.providerTimeoutMs })]
+      : [];
+    const providers = new ProviderRegistry(chatProviders, { defaultModel: config.defaultModel });
+    const conversations = createConversationCommands({
+      store, models: providers, defaultModel: config.defaultModel,
+      providerNotConfigured: () => new ProviderError('PROVIDER_NOT_CONFIGURED', 'No AI provider is configured: set OPENAI_BASE_URL (and OPENAI_API_KEY if it needs one)'),
+    });
+
+    const pubsubHandle = createAppPubSub(config.redisUrl);
+    closers.push(() => pubsubHandle.close());
+
+    const commandContext = (actorId: string | null, requestId: string | null = null): CommandContext => ({
+      actorId, requestId, correlationId: uuidv7(), causationId: null, now: () => new Date(), newId: () => uuidv7(),
+    });
+    const replies = new ReplyReactor({
+      store, readDb, projections, providers, pubsub: pubsubHandle.pubsub, logger: logger.child({ component: 'replies' }),
+      newContext: () => commandContext(null),
+    });
+    replies.start();
+    closers.push(() => replies.stop());
+
+    return {
+      config, logger, store, readDb, codec, projections, users, accounts, conversations, providers,
+      pubsub: pubsubHandle.pubsub, replies, commandContext, close: closeAll,
+    };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}

@@ -1,0 +1,120 @@
+import { firstAdminDecider, FIRST_ADMIN_STREAM } from '../domain/account/first-admin.ts';
+import { lockoutRemainingSeconds, loginAttemptDecider, loginAttemptsStream, type LoginFailureReason } from '../domain/account/login-attempts.ts';
+import { sessionDecider, sessionStream } from '../domain/account/session.ts';
+import { DomainError } from '../domain/decider.ts';
+import { normalizeEmail, userDecider, userStream, type UserRole } from '../domain/user/user.ts';
+import type { EventStore } from '../infra/event-store/port.ts';
+import {
+  hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, newSessionToken, verifyAgainstNothing, verifyPassword,
+} from '../infra/passwords.ts';
+import type { CommandContext } from './context.ts';
+import type { EmailClaims } from './email-claims.ts';
+import { AccessError } from './errors.ts';
+import { executeCommand, loadAggregate } from './execute-command.ts';
+
+export interface AccountCommandsDeps {
+  store: EventStore;
+  emailClaims: EmailClaims;
+  emailKey(email: string): string;
+  sessionTtlMs: number;
+}
+
+export interface StartedSession {
+  token: string;
+  sessionId: string;
+  userId: string;
+  expiresAt: string;
+  position: bigint;
+}
+
+const INVALID_LOGIN = 'Invalid email or password';
+
+function checkPassword(password: string, label = 'Password'): void {
+  if (typeof password !== 'string' || password.length < MIN_PASSWORD_LENGTH || password.length > MAX_PASSWORD_LENGTH) {
+    throw new DomainError('BAD_USER_INPUT', `${label} must be ${MIN_PASSWORD_LENGTH} to ${MAX_PASSWORD_LENGTH} characters`);
+  }
+}
+
+export function createAccountCommands({ store, emailClaims, emailKey, sessionTtlMs }: AccountCommandsDeps) {
+  async function startSession(userId: string, context: CommandContext): Promise<StartedSession> {
+    const sessionId = context.newId();
+    const { token, tokenHash } = newSessionToken();
+    const expiresAt = new Date(context.now().getTime() + sessionTtlMs).toISOString();
+    const result = await executeCommand(store, sessionDecider, sessionStream(sessionId),
+      { type: 'StartSession', sessionId, userId, tokenHash, expiresAt }, context);
+    return { token, sessionId, userId, expiresAt, position: result.position! };
+  }
+
+  async function recordFailure(email: string, userId: string | null, reason: LoginFailureReason, context: CommandContext) {
+    await executeCommand(store, loginAttemptDecider, loginAttemptsStream(emailKey(email)),
+      { type: 'RecordLoginFailure', userId, reason, at: context.now().toISOString() }, context);
+  }
+
+  return {
+    /** The first account ever registered becomes admin; everyone after is a member. */
+    async register(input: { userId: string; email: string; password: string; displayName: string }, context: CommandContext) {
+      const email = normalizeEmail(input.email);
+      checkPassword(input.password);
+      const passwordHash = await hashPassword(input.password);
+      return emailClaims.holding(email, input.userId, context, async () => {
+        const claim = await executeCommand(store, firstAdminDecider, FIRST_ADMIN_STREAM, { type: 'ClaimFirstAdmin', userId: input.userId }, context);
+        const role: UserRole = claim.events.length > 0 ? 'admin' : 'member';
+        const result = await executeCommand(store, userDecider, userStream(input.userId), {
+          type: 'RegisterAccount', userId: input.userId, email, displayName: input.displayName, passwordHash, role,
+        }, context);
+        return { userId: input.userId, role, position: result.position! };
+      });
+    },
+
+    /**
+     * Success and every failure are events; the answer to a failure is the same whether or not the
+     * address exists, and takes as long (a password is always verified against some hash).
+     */
+    async login(input: { email: string; password: string }, context: CommandContext): Promise<StartedSession> {
+      let email: string;
+      try {
+        email = normalizeEmail(input.email);
+      } catch {
+        throw new AccessError('UNAUTHENTICATED', INVALID_LOGIN);
+      }
+      const attempts = await loadAggregate(store, loginAttemptDecider, loginAttemptsStream(emailKey(email)));
+      const wait = lockoutRemainingSeconds(attempts.state, context.now().getTime());
+      if (wait > 0) throw new AccessError('RATE_LIMITED', `Too many failed logins; try again in ${wait} seconds`, wait);
+
+      const userId = await emailClaims.ownerOf(email);
+      const user = userId ? (await loadAggregate(store, userDecider, userStream(userId))).state : null;
+      if (!userId || !user || user.status !== 'active' || !user.passwordHash) {
+        await verifyAgainstNothing(String(input.password));
+        await recordFailure(email, userId, userId && user?.status !== 'unregistered' ? 'inactive' : 'unknown_email', context);
+        throw new AccessError('UNAUTHENTICATED', INVALID_LOGIN);
+      }
+      if (!(await verifyPassword(user.passwordHash, String(input.password)))) {
+        await recordFailure(email, userId, 'bad_password', context);
+        throw new AccessError('UNAUTHENTICATED', INVALID_LOGIN);
+      }
+      const session = await startSession(userId, context);
+      await executeCommand(store, loginAttemptDecider, loginAttemptsStream(emailKey(email)),
+        { type: 'RecordLoginSuccess', userId, sessionId: session.sessionId, at: context.now().toISOString() }, context);
+      return session;
+    },
+
+    async logout(input: { sessionId: string; userId: string }, context: CommandContext) {
+      return executeCommand(store, sessionDecider, sessionStream(input.sessionId),
+        { type: 'EndSession', sessionId: input.sessionId, actorId: input.userId }, context);
+    },
+
+    /** A new password ends every session of the user (they started before it); the caller gets a fresh one. */
+    async changePassword(input: { userId: string; currentPassword: string; newPassword: string }, context: CommandContext): Promise<StartedSession> {
+      checkPassword(input.newPassword, 'New password');
+      const { state } = await loadAggregate(store, userDecider, userStream(input.userId));
+      if (!state.passwordHash || !(await verifyPassword(state.passwordHash, String(input.currentPassword)))) {
+        throw new AccessError('UNAUTHENTICATED', 'Current password is wrong');
+      }
+      const passwordHash = await hashPassword(input.newPassword);
+      await executeCommand(store, userDecider, userStream(input.userId), { type: 'SetUserPassword', userId: input.userId, passwordHash }, context);
+      return startSession(input.userId, context);
+    },
+  };
+}
+
+export type AccountCommands = ReturnType<typeof createAccountCommands>;

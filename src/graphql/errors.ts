@@ -1,0 +1,37 @@
+import { GraphQLError } from 'graphql';
+import { AccessError } from '../commands/errors.ts';
+import { DomainError } from '../domain/decider.ts';
+import { DuplicateEventIdError, InvalidEventError, WrongExpectedRevisionError } from '../infra/event-store/errors.ts';
+
+/** Stable `extensions.code` values clients can rely on (ARCHITECTURE.md §8). */
+export type ErrorCode =
+  | 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'BAD_USER_INPUT' | 'CONFLICT' | 'RATE_LIMITED'
+  | 'PROVIDER_NOT_CONFIGURED' | 'MODEL_NOT_FOUND' | 'PROVIDER_UNAVAILABLE' | 'INTERNAL_SERVER_ERROR';
+
+export function clientError(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}): GraphQLError {
+  return new GraphQLError(message, { extensions: { code, ...extensions } });
+}
+
+/**
+ * The errors we mean to show to clients, as GraphQL errors with a code; undefined for everything
+ * else, which the server masks and logs.
+ */
+export function exposedError(error: unknown): GraphQLError | undefined {
+  if (error instanceof GraphQLError) {
+    if (typeof error.extensions?.code === 'string' && error.extensions.code !== 'INTERNAL_SERVER_ERROR') return error;
+    return error.originalError ? exposedError(error.originalError) : undefined;
+  }
+  if (error instanceof DomainError) return clientError(error.code, error.message);
+  if (error instanceof AccessError) {
+    return clientError(error.code, error.message, error.retryAfterSeconds === null ? {} : { retryAfterSeconds: error.retryAfterSeconds });
+  }
+  if (error instanceof WrongExpectedRevisionError || error instanceof DuplicateEventIdError) {
+    return clientError('CONFLICT', 'The resource was changed concurrently; try again');
+  }
+  if (error instanceof InvalidEventError) return clientError('BAD_USER_INPUT', error.message);
+  const code = (error as { code?: unknown })?.code;
+  if (error instanceof Error && error.name === 'ProviderError' && typeof code === 'string') {
+    return clientError(code === 'PROVIDER_NOT_CONFIGURED' || code === 'MODEL_NOT_FOUND' ? code : 'PROVIDER_UNAVAILABLE', error.message);
+  }
+  return undefined;
+}

@@ -1,0 +1,12 @@
+import type { GraphQLSchema } from 'graphql';
+import { builder } from './builder.ts';
+import './schema/accounts.ts';
+import './schema/system.ts';
+
+let schema: GraphQLSchema | undefined;
+
+/** One schema file per capability registers its types on the builder; this assembles them once. */
+export function buildSchema(): GraphQLSchema {
+  schema ??= builder.toSchema({ sortSchema: true });
+  return schema;
+}

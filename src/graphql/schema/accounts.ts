@@ -1,0 +1,121 @@
+import { z } from 'zod';
+import { MAX_DISPLAY_NAME_LENGTH, MAX_EMAIL_LENGTH } from '../../domain/user/user.ts';
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../infra/passwords.ts';
+import { builder } from '../builder.ts';
+import type { GraphQLContext } from '../context.ts';
+import { clientError } from '../errors.ts';
+
+export interface UserRow {
+  user_id: string;
+  email: string | null;
+  display_name: string | null;
+  role: string | null;
+  status: string;
+  registered_at: string | Date;
+}
+
+const UserRole = builder.enumType('UserRole', { values: ['admin', 'member'] as const });
+
+export const User = builder.loadableObject('User', {
+  load: async (ids: string[], context: GraphQLContext) => {
+    const { rows } = await context.services.readDb.query<UserRow>(
+      'SELECT user_id, email, display_name, role, status, registered_at FROM users WHERE user_id = ANY($1)', [ids]);
+    const byId = new Map(rows.map((row) => [row.user_id, row]));
+    return ids.map((id) => byId.get(id) ?? new Error(`User ${id} not found`));
+  },
+  fields: (t) => ({
+    id: t.exposeID('user_id'),
+    email: t.string({
+      nullable: true,
+      description: 'Visible to the user themself and to admins; null when erased',
+      resolve: (user, _args, context) =>
+        context.viewer && (context.viewer.userId === user.user_id || context.viewer.role === 'admin') ? user.email : null,
+    }),
+    displayName: t.string({ nullable: true, resolve: (user) => user.display_name }),
+    role: t.field({ type: UserRole, resolve: (user) => (user.role === 'admin' ? 'admin' : 'member') }),
+    active: t.boolean({ resolve: (user) => user.status === 'active' }),
+    registeredAt: t.field({ type: 'DateTime', resolve: (user) => user.registered_at }),
+  }),
+});
+
+const AuthPayload = builder.objectRef<{ token: string; expiresAt: string; userId: string }>('AuthPayload').implement({
+  fields: (t) => ({
+    token: t.exposeString('token', { description: 'Send as Authorization: Bearer <token>' }),
+    expiresAt: t.field({ type: 'DateTime', resolve: (p) => p.expiresAt }),
+    user: t.field({ type: User, resolve: (p) => p.userId }),
+  }),
+});
+
+const email = z.string().max(MAX_EMAIL_LENGTH, `must be at most ${MAX_EMAIL_LENGTH} characters`).email('must be an email address');
+const password = z.string().min(MIN_PASSWORD_LENGTH, `must be at least ${MIN_PASSWORD_LENGTH} characters`)
+  .max(MAX_PASSWORD_LENGTH, `must be at most ${MAX_PASSWORD_LENGTH} characters`);
+
+/** Waits (bounded) until the read models have caught up with a write, so the next request sees it. */
+export async function settle(context: GraphQLContext, position: bigint | null): Promise<void> {
+  if (position !== null) await context.services.projections.waitFor(position, { timeoutMs: 5_000 });
+}
+
+builder.mutationFields((t) => ({
+  register: t.field({
+    type: User,
+    description: 'Creates an account. The first account ever registered becomes admin.',
+    args: {
+      email: t.arg.string({ validate: email }),
+      password: t.arg.string({ validate: password }),
+      displayName: t.arg.string({ validate: z.string().trim().min(1, 'must not be empty').max(MAX_DISPLAY_NAME_LENGTH, `must be at most ${MAX_DISPLAY_NAME_LENGTH} characters`) }),
+    },
+    resolve: async (_root, args, context) => {
+      const command = context.services.commandContext(null, context.requestId);
+      const userId = command.newId();
+      const result = await context.services.accounts.register({ userId, ...args }, { ...command, actorId: userId });
+      await settle(context, result.position);
+      return userId;
+    },
+  }),
+  login: t.field({
+    type: AuthPayload,
+    args: { email: t.arg.string(), password: t.arg.string() },
+    resolve: async (_root, args, context) => {
+      const session = await context.services.accounts.login(args, context.services.commandContext(null, context.requestId));
+      await settle(context, session.position);
+      return session;
+    },
+  }),
+  logout: t.boolean({
+    authScopes: { authenticated: true },
+    resolve: async (_root, _args, context) => {
+      const viewer = context.viewer!;
+      const result = await context.services.accounts.logout({ sessionId: viewer.sessionId, userId: viewer.userId },
+        context.services.commandContext(viewer.userId, context.requestId));
+      await settle(context, result.position);
+      return true;
+    },
+  }),
+  changePassword: t.field({
+    type: AuthPayload,
+    description: 'Ends every session of the account, this one included, and returns a new token',
+    authScopes: { authenticated: true },
+    args: { currentPassword: t.arg.string(), newPassword: t.arg.string({ validate: password }) },
+    resolve: async (_root, args, context) => {
+      const viewer = context.viewer!;
+      const session = await context.services.accounts.changePassword({ userId: viewer.userId, ...args },
+        context.services.commandContext(viewer.userId, context.requestId));
+      await settle(context, session.position);
+      return session;
+    },
+  }),
+}));
+
+builder.queryFields((t) => ({
+  me: t.field({
+    type: User,
+    nullable: true,
+    description: 'The logged-in user, or null',
+    resolve: (_root, _args, context) => context.viewer?.userId ?? null,
+  }),
+}));
+
+export function requireViewer(context: GraphQLContext) {
+  if (!context.viewer) throw clientError('UNAUTHENTICATED', 'Log in first: send Authorization: Bearer <token>');
+  return context.viewer;
+}

@@ -1,0 +1,96 @@
+import { mkdir } from 'node:fs/promises';
+import { PGlite, type Transaction } from '@electric-sql/pglite';
+import { vector } from '@electric-sql/pglite-pgvector';
+import { ReadDbClosedError, TransactionAbortedError } from './errors.ts';
+import type { Lease, QueryResult, ReadDb, SqlExecutor } from './port.ts';
+import { TEXT_PARSERS } from './type-parsers.ts';
+
+export interface PgliteReadDbOptions {
+  /** A directory for the database files; undefined keeps the database in memory. */
+  dataDir?: string;
+}
+
+interface PgliteResults<Row> {
+  rows: Row[];
+  rowCount?: number;
+  affectedRows?: number;
+}
+
+function toQueryResult<Row>(result: PgliteResults<Row>): QueryResult<Row> {
+  return { rows: result.rows, rowCount: result.rowCount ?? result.affectedRows ?? result.rows.length };
+}
+
+const FREE_LEASE: Lease = { release: async () => {} };
+
+/**
+ * The embedded read database: PGlite (Postgres in WebAssembly) with pgvector. PGlite has a single
+ * connection: transactions are serialised by PGlite's own transaction mutex, and a `query` outside a
+ * transaction waits for the running one to finish. A transaction callback must therefore use its
+ * `tx` argument only; calling the ReadDb itself from inside it would wait forever.
+ */
+export class PgliteReadDb implements ReadDb {
+  readonly kind = 'pglite';
+  private readonly pg: PGlite;
+  private closed = false;
+
+  private constructor(pg: PGlite) {
+    this.pg = pg;
+  }
+
+  static async open(options: PgliteReadDbOptions = {}): Promise<PgliteReadDb> {
+    if (options.dataDir !== undefined) await mkdir(options.dataDir, { recursive: true });
+    const pg = await PGlite.create(options.dataDir, { extensions: { vector }, parsers: { ...TEXT_PARSERS } });
+    try {
+      await pg.exec('CREATE EXTENSION IF NOT EXISTS vector');
+    } catch (error) {
+      await pg.close().catch(() => {});
+      throw error;
+    }
+    return new PgliteReadDb(pg);
+  }
+
+  async query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>> {
+    if (this.closed) throw new ReadDbClosedError();
+    return toQueryResult(await this.pg.query<Row>(sql, params ? [...params] : undefined));
+  }
+
+  async exec(sql: string): Promise<void> {
+    if (this.closed) throw new ReadDbClosedError();
+    await this.pg.exec(sql);
+  }
+
+  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    if (this.closed) throw new ReadDbClosedError();
+    return this.pg.transaction(async (tx: Transaction) => {
+      const executor: SqlExecutor = {
+        query: async <Row>(sql: string, params?: readonly unknown[]) =>
+          toQueryResult(await tx.query<Row>(sql, params ? [...params] : undefined)),
+        exec: async (sql: string) => {
+          await tx.exec(sql);
+        },
+      };
+      const result = await fn(executor);
+      if (tx.closed) return result; // the callback rolled back itself
+      // PGlite commits an aborted transaction as a silent ROLLBACK: probe so that it fails loudly.
+      try {
+        await tx.query('SELECT 1');
+      } catch (error) {
+        if ((error as { code?: string }).code === '25P02') throw new TransactionAbortedError();
+        throw error;
+      }
+      return result;
+    });
+  }
+
+  /** Always granted: one process owns a PGlite directory. */
+  async tryLease(_name: string): Promise<Lease | null> {
+    if (this.closed) throw new ReadDbClosedError();
+    return FREE_LEASE;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pg.close();
+  }
+}

@@ -1,0 +1,199 @@
+import pg from 'pg';
+import { ReadDbClosedError, TransactionAbortedError } from './errors.ts';
+import type { Lease, QueryResult, ReadDb, SqlExecutor } from './port.ts';
+import { pgCustomTypes } from './type-parsers.ts';
+
+export interface PostgresReadDbOptions {
+  connectionString: string;
+  /** Pooled connections for queries and transactions (leases use one more, dedicated). */
+  poolSize?: number;
+}
+
+/** First key of the two-int4 advisory lock space used for leases ('EVLS'); the second is hashtext(name). */
+export const LEASE_LOCK_NAMESPACE = 0x45564c53;
+
+/** A lease on PostgreSQL; `lost` is aborted when its connection dies (the lock is then gone). */
+export interface PostgresLease extends Lease {
+  readonly name: string;
+  readonly lost: AbortSignal;
+}
+
+function toQueryResult<Row>(result: pg.QueryResult): QueryResult<Row> {
+  return { rows: result.rows as Row[], rowCount: result.rowCount ?? result.rows.length };
+}
+
+class LeaseConnection {
+  readonly client: pg.Client;
+  readonly lost = new AbortController();
+  readonly held = new Map<string, PostgresLease>();
+
+  constructor(client: pg.Client) {
+    this.client = client;
+  }
+}
+
+/**
+ * PostgreSQL read database (DATABASE_URL) on a pg Pool. Leases are session advisory locks, all held
+ * on one dedicated connection per ReadDb so they do not use up the pool; they end when released or
+ * when that connection (this process) dies.
+ */
+export class PostgresReadDb implements ReadDb {
+  readonly kind = 'postgres';
+  private readonly pool: pg.Pool;
+  private readonly options: PostgresReadDbOptions;
+  private leaseConnection: Promise<LeaseConnection> | undefined;
+  private closed = false;
+
+  private constructor(options: PostgresReadDbOptions) {
+    this.options = options;
+    this.pool = new pg.Pool({
+      connectionString: options.connectionString,
+      max: options.poolSize ?? 10,
+      types: pgCustomTypes,
+    });
+    this.pool.on('error', () => { /* an idle client was lost; the pool replaces it */ });
+  }
+
+  static async open(options: PostgresReadDbOptions): Promise<PostgresReadDb> {
+    const db = new PostgresReadDb(options);
+    try {
+      await db.pool.query('SELECT 1');
+    } catch (error) {
+      await db.pool.end().catch(() => {});
+      throw error;
+    }
+    return db;
+  }
+
+  async query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>> {
+    if (this.closed) throw new ReadDbClosedError();
+    return toQueryResult<Row>(await this.pool.query(sql, params ? [...params] : undefined));
+  }
+
+  async exec(sql: string): Promise<void> {
+    if (this.closed) throw new ReadDbClosedError();
+    await this.pool.query(sql);
+  }
+
+  async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    if (this.closed) throw new ReadDbClosedError();
+    const client = await this.pool.connect();
+    let finished = false;
+    let broken: Error | undefined;
+    const check = () => {
+      if (finished) throw new Error('Transaction is closed');
+    };
+    const tx: SqlExecutor = {
+      query: async <Row>(sql: string, params?: readonly unknown[]) => {
+        check();
+        return toQueryResult<Row>(await client.query(sql, params ? [...params] : undefined));
+      },
+      exec: async (sql: string) => {
+        check();
+        await client.query(sql);
+      },
+    };
+    try {
+      await client.query('BEGIN');
+      const result = await fn(tx);
+      finished = true;
+      const commit = await client.query('COMMIT');
+      if (commit.command === 'ROLLBACK') throw new TransactionAbortedError();
+      return result;
+    } catch (error) {
+      finished = true;
+      try {
+        await client.query('ROLLBACK');
+      } catch (rollbackError) {
+        broken = rollbackError as Error; // do not return a connection in an unknown state to the pool
+      }
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  async tryLease(name: string): Promise<PostgresLease | null> {
+    if (this.closed) throw new ReadDbClosedError();
+    const connection = await this.connectLeases();
+    if (connection.held.has(name)) return null; // exclusive inside this process too
+    const placeholder: PostgresLease = { name, lost: connection.lost.signal, release: async () => {} };
+    connection.held.set(name, placeholder); // reserve the name while asking the server
+    let acquired = false;
+    try {
+      const { rows } = await connection.client.query<{ ok: boolean }>(
+        'SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [LEASE_LOCK_NAMESPACE, name],
+      );
+      acquired = rows[0]?.ok === true;
+    } finally {
+      if (!acquired && connection.held.get(name) === placeholder) connection.held.delete(name);
+    }
+    if (!acquired) return null;
+    let released = false;
+    const lease: PostgresLease = {
+      name,
+      lost: connection.lost.signal,
+      release: async () => {
+        if (released) return;
+        released = true;
+        if (connection.held.get(name) !== lease) return;
+        connection.held.delete(name);
+        if (connection.lost.signal.aborted) return; // the lock went with the connection
+        await connection.client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LEASE_LOCK_NAMESPACE, name])
+          .catch(() => { /* connection lost: the lock is gone anyway */ });
+      },
+    };
+    if (connection.lost.signal.aborted) return null;
+    connection.held.set(name, lease);
+    return lease;
+  }
+
+  private connectLeases(): Promise<LeaseConnection> {
+    if (!this.leaseConnection) {
+      const pending = (async () => {
+        const client = new pg.Client({
+          connectionString: this.options.connectionString,
+          keepAlive: true,
+          types: pgCustomTypes,
+        });
+        const connection = new LeaseConnection(client);
+        const lose = () => {
+          if (this.leaseConnection === pending) this.leaseConnection = undefined;
+          connection.held.clear();
+          connection.lost.abort(new Error('Lease connection lost'));
+          client.end().catch(() => {});
+        };
+        client.on('error', lose);
+        client.on('end', lose);
+        try {
+          await client.connect();
+        } catch (error) {
+          lose();
+          throw error;
+        }
+        return connection;
+      })();
+      this.leaseConnection = pending;
+      pending.catch(() => {
+        if (this.leaseConnection === pending) this.leaseConnection = undefined;
+      });
+    }
+    return this.leaseConnection;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const leases = this.leaseConnection;
+    this.leaseConnection = undefined;
+    if (leases) {
+      const connection = await leases.catch(() => undefined);
+      if (connection) {
+        connection.held.clear();
+        connection.lost.abort(new Error('Read database closed'));
+        await connection.client.end().catch(() => {});
+      }
+    }
+    await this.pool.end();
+  }
+}

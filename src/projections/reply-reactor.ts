@@ -1,0 +1,250 @@
+import type { CommandContext } from '../commands/context.ts';
+import { executeCommand, loadAggregate } from '../commands/execute-command.ts';
+import { buildPrompt, conversationDecider, conversationStream, type ConversationCommand, type ModelParams } from '../domain/conversation/conversation.ts';
+import { DomainError } from '../domain/decider.ts';
+import type { ProviderRegistry } from '../infra/ai/provider-registry.ts';
+import { isProviderError, type TokenUsage } from '../infra/ai/provider.ts';
+import type { EventStore, RecordedEvent, Subscription } from '../infra/event-store/port.ts';
+import { derivedUuid } from '../infra/ids.ts';
+import type { Logger } from '../infra/logger.ts';
+import type { AppPubSub } from '../infra/pubsub.ts';
+import type { Lease, ReadDb } from '../infra/read-db/port.ts';
+import { DeltaCoalescer } from './delta-coalescer.ts';
+import type { ProjectionRunner } from './runner.ts';
+
+const NAME = 'assistant-replies';
+
+export interface ReplyReactorOptions {
+  store: EventStore;
+  readDb: ReadDb;
+  projections: ProjectionRunner;
+  providers: ProviderRegistry;
+  pubsub: AppPubSub;
+  logger: Logger;
+  newContext(): CommandContext;
+  deltaIntervalMs?: number;
+  leaseRetryMs?: number;
+}
+
+interface InFlight {
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+export const replyIdFor = (messageId: string) => derivedUuid(`assistant-reply:${messageId}`);
+
+/**
+ * The process manager behind assistant replies: for every UserMessageSent it starts a reply, streams
+ * it from the provider (deltas go to the pub/sub only), and records the outcome as one event. Runs
+ * on one instance at a time (a lease); whoever takes over first marks the replies that were in
+ * flight on a dead instance as interrupted.
+ */
+export class ReplyReactor {
+  private readonly options: ReplyReactorOptions;
+  private readonly inFlight = new Map<string, InFlight>();
+  private stopped = false;
+  private loop: Promise<void> | undefined;
+  private subscription: Subscription | undefined;
+  private controlStop: (() => void) | undefined;
+  private sleepTimer: NodeJS.Timeout | undefined;
+  private wakeSleep: (() => void) | undefined;
+
+  constructor(options: ReplyReactorOptions) {
+    this.options = options;
+  }
+
+  start(): void {
+    this.listenForCancels();
+    this.loop = this.run();
+  }
+
+  /** Cancels a reply if this instance is generating it; true when it was. */
+  cancelLocal(replyId: string): boolean {
+    const flight = this.inFlight.get(replyId);
+    if (!flight) return false;
+    flight.controller.abort('cancel');
+    return true;
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearTimeout(this.sleepTimer);
+    this.wakeSleep?.();
+    this.controlStop?.();
+    await this.subscription?.close();
+    for (const flight of this.inFlight.values()) flight.controller.abort('shutdown');
+    await Promise.allSettled([...this.inFlight.values()].map((f) => f.done));
+    await this.loop;
+  }
+
+  private listenForCancels(): void {
+    const feed = this.options.pubsub.subscribe('replyControl');
+    this.controlStop = () => void feed.return(undefined);
+    void (async () => {
+      for await (const message of feed) {
+        if (message?.action === 'cancel') this.cancelLocal(message.replyId);
+      }
+    })().catch((error) => this.options.logger.error({ err: error }, 'reply control feed failed'));
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.wakeSleep = resolve;
+      this.sleepTimer = setTimeout(resolve, ms);
+    });
+  }
+
+  private async run(): Promise<void> {
+    const { readDb, logger } = this.options;
+    while (!this.stopped) {
+      let lease: Lease | null = null;
+      try {
+        lease = await readDb.tryLease(`reactor:${NAME}`);
+        if (lease) await this.whileLeased();
+      } catch (error) {
+        if (!this.stopped) logger.error({ err: error }, 'reply reactor failed; restarting');
+      } finally {
+        await lease?.release().catch(() => {});
+      }
+      if (!this.stopped) await this.sleep(this.options.leaseRetryMs ?? 1_000);
+    }
+  }
+
+  private async whileLeased(): Promise<void> {
+    const { store, readDb } = this.options;
+    if (!(await this.interruptOrphans())) return;
+    const { rows } = await readDb.query<{ position: string }>('SELECT position FROM reactor_checkpoints WHERE name = $1', [NAME]);
+    const after = rows[0] ? BigInt(rows[0].position) : 0n;
+    if (this.stopped) return;
+    this.subscription = store.subscribeToAll({ after, filter: { eventTypes: ['UserMessageSent'] } });
+    for await (const event of this.subscription) {
+      if (this.stopped) break;
+      await this.dispatch(event);
+      await readDb.query(
+        `INSERT INTO reactor_checkpoints (name, position, updated_at) VALUES ($1, $2, now())
+         ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at`,
+        [NAME, event.position.toString()],
+      );
+    }
+  }
+
+  /**
+   * Replies recorded as started but never finished belong to a process that died: say so. Needs the
+   * conversations read model to be caught up first; false when stopped while waiting for it.
+   */
+  private async interruptOrphans(): Promise<boolean> {
+    const { store, projections, readDb, logger } = this.options;
+    const head = await store.headPosition();
+    while (!(await projections.waitFor(head, { projections: ['conversations'], timeoutMs: 1_000 }))) {
+      if (this.stopped) return false;
+    }
+    const { rows } = await readDb.query<{ message_id: string; conversation_id: string }>(
+      `SELECT message_id, conversation_id FROM messages WHERE role = 'assistant' AND status = 'streaming'`);
+    for (const row of rows) {
+      if (this.inFlight.has(row.message_id)) continue;
+      await this.finish(row.conversation_id, row.message_id,
+        { type: 'InterruptAssistantReply', conversationId: row.conversation_id, replyId: row.message_id, partialText: '' },
+        this.options.newContext());
+      logger.warn({ replyId: row.message_id }, 'reply marked interrupted: its process stopped while generating');
+    }
+    return !this.stopped;
+  }
+
+  private async dispatch(event: RecordedEvent): Promise<void> {
+    const { conversationId, messageId } = event.data as { conversationId: string; messageId: string };
+    const context = { ...this.options.newContext(), causationId: event.id, correlationId: event.metadata.correlationId };
+    const { state } = await loadAggregate(this.options.store, conversationDecider, conversationStream(conversationId));
+    if (state.status !== 'active' || !state.model) return;
+    const replyId = replyIdFor(messageId);
+    let started;
+    try {
+      started = await executeCommand(this.options.store, conversationDecider, conversationStream(conversationId), {
+        type: 'StartAssistantReply', conversationId, replyId, inReplyTo: messageId, model: state.model, params: state.params,
+      }, context);
+    } catch (error) {
+      if (error instanceof DomainError) return; // superseded by a newer message, or the conversation went away
+      throw error;
+    }
+    if (started.events.length === 0) return; // started before a restart; interruptOrphans dealt with it
+    this.publish(conversationId, { kind: 'REPLY_STARTED', replyId, messageId: replyId, inReplyTo: messageId });
+    const controller = new AbortController();
+    const done = this.generate(conversationId, replyId, state.model, buildPrompt(started.state), started.state.params, controller, context)
+      .catch((error) => this.options.logger.error({ err: error, replyId }, 'reply could not be recorded'))
+      .finally(() => this.inFlight.delete(replyId));
+    this.inFlight.set(replyId, { controller, done });
+  }
+
+  private async generate(
+    conversationId: string, replyId: string, model: string, messages: ReturnType<typeof buildPrompt>,
+    params: ModelParams, controller: AbortController, context: CommandContext,
+  ): Promise<void> {
+    const startedAt = performance.now();
+    let text = '';
+    let firstTokenMs: number | null = null;
+    let usage: TokenUsage | null = null;
+    let finishReason: string | null = null;
+    let reportedModel: string | null = null;
+    const coalescer = new DeltaCoalescer(this.options.deltaIntervalMs ?? 30, (delta, offset) =>
+      this.publish(conversationId, { kind: 'DELTA', replyId, messageId: replyId, delta, offset }));
+    const elapsed = () => Math.round(performance.now() - startedAt);
+    let outcome: ConversationCommand;
+    try {
+      const resolved = await this.options.providers.resolveModel(model);
+      for await (const chunk of resolved.provider.streamChat({ model: resolved.model, messages, params, signal: controller.signal })) {
+        if (chunk.type === 'delta') {
+          firstTokenMs ??= elapsed();
+          text += chunk.text;
+          coalescer.push(chunk.text);
+        } else {
+          usage = chunk.usage;
+          finishReason = chunk.finishReason;
+          reportedModel = chunk.model;
+        }
+      }
+      outcome = {
+        type: 'CompleteAssistantReply', conversationId, replyId, text, model: reportedModel, usage,
+        timeToFirstTokenMs: firstTokenMs, latencyMs: elapsed(), finishReason,
+      };
+    } catch (error) {
+      const reason = controller.signal.aborted ? controller.signal.reason : null;
+      if (reason === 'cancel') {
+        const { state } = await loadAggregate(this.options.store, conversationDecider, conversationStream(conversationId));
+        outcome = { type: 'CancelAssistantReply', conversationId, actorId: state.ownerId ?? '', replyId, partialText: text, latencyMs: elapsed() };
+      } else if (reason === 'shutdown') {
+        outcome = { type: 'InterruptAssistantReply', conversationId, replyId, partialText: text };
+      } else {
+        if (!isProviderError(error)) this.options.logger.error({ err: error, replyId }, 'unexpected error while generating a reply');
+        outcome = {
+          type: 'FailAssistantReply', conversationId, replyId, partialText: text, latencyMs: elapsed(),
+          errorCode: isProviderError(error) ? error.code : 'INTERNAL_ERROR',
+          errorMessage: isProviderError(error) ? error.message : 'The reply failed unexpectedly',
+        };
+      }
+    } finally {
+      coalescer.flush();
+    }
+    await this.finish(conversationId, replyId, outcome, context);
+  }
+
+  /** Records how a reply ended, waits until queries can see it, then tells subscribers. */
+  private async finish(conversationId: string, replyId: string, command: ConversationCommand, context: CommandContext): Promise<void> {
+    let position: bigint | null = null;
+    try {
+      position = (await executeCommand(this.options.store, conversationDecider, conversationStream(conversationId), command, context)).position;
+    } catch (error) {
+      if (!(error instanceof DomainError)) throw error; // otherwise: already finished (a cancel won the race) or deleted
+    }
+    if (position !== null) await this.options.projections.waitFor(position, { projections: ['conversations'], timeoutMs: 5_000 });
+    const kind = {
+      CompleteAssistantReply: 'REPLY_COMPLETED', CancelAssistantReply: 'REPLY_CANCELLED', FailAssistantReply: 'REPLY_FAILED',
+      InterruptAssistantReply: 'REPLY_INTERRUPTED',
+    }[command.type as string] ?? 'REPLY_FAILED';
+    const error = command.type === 'FailAssistantReply' ? { errorCode: command.errorCode, errorMessage: command.errorMessage } : {};
+    this.publish(conversationId, { kind, replyId, messageId: replyId, ...error });
+  }
+
+  private publish(conversationId: string, payload: Record<string, unknown>): void {
+    this.options.pubsub.publish('conversation', conversationId, payload);
+  }
+}
