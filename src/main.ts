@@ -1,6 +1,7 @@
 import { createApp } from './app.ts';
 import { ConfigError, loadConfig, loadDotEnv } from './infra/config.ts';
 import { createLogger } from './infra/logger.ts';
+import { startServer } from './graphql/server.ts';
 
 const SHUTDOWN_TIMEOUT_MS = 10_000;
 
@@ -20,7 +21,16 @@ const app = await createApp(config, logger).catch((error: unknown) => {
   process.exit(1);
 });
 
-logger.info({ eventStore: config.eventStore, readDb: config.readDb, dataDir: config.dataDir }, 'Evident is ready');
+const server = await startServer(app, { port: config.port, host: config.host }).catch(async (error: unknown) => {
+  logger.fatal({ err: error }, `could not listen on ${config.host}:${config.port}`);
+  await app.close();
+  process.exit(1);
+});
+
+logger.info({
+  url: server.url, eventStore: config.eventStore, readDb: config.readDb, pubsub: config.redisUrl ? 'redis' : 'memory',
+  providers: app.providers.isConfigured ? 'openai-compatible' : 'none', dataDir: config.dataDir,
+}, 'Evident is ready');
 
 let stopping = false;
 async function shutdown(signal: string) {
@@ -32,6 +42,7 @@ async function shutdown(signal: string) {
     process.exit(1);
   }, SHUTDOWN_TIMEOUT_MS);
   timer.unref();
+  await server.close();
   await app.close();
   logger.info('stopped');
   logger.flush();

@@ -1,6 +1,8 @@
 import type { GraphQLSchema } from 'graphql';
 import { builder } from './builder.ts';
 import './schema/accounts.ts';
+import './schema/conversations.ts';
+import './schema/models.ts';
 import './schema/system.ts';
 
 let schema: GraphQLSchema | undefined;

@@ -1,0 +1,379 @@
+import { resolveCursorConnection, type ResolveCursorConnectionArgs } from '@pothos/plugin-relay';
+import { z } from 'zod';
+import {
+  conversationDecider, conversationStream, MAX_MESSAGE_LENGTH, MAX_MODEL_LENGTH, MAX_SYSTEM_PROMPT_LENGTH, MAX_TITLE_LENGTH,
+} from '../../domain/conversation/conversation.ts';
+import { loadAggregate } from '../../commands/execute-command.ts';
+import { builder } from '../builder.ts';
+import type { GraphQLContext } from '../context.ts';
+import { clientError } from '../errors.ts';
+import { requireViewer, settle, User } from './accounts.ts';
+import { checkPageArgs, decodeCursor, DEFAULT_PAGE_SIZE, encodeCursor, MAX_PAGE_SIZE } from './pagination.ts';
+
+interface ConversationRow {
+  conversation_id: string;
+  owner_id: string;
+  title: string | null;
+  model: string;
+  system_prompt: string | null;
+  params: Record<string, number> | null;
+  archived: boolean;
+  message_count: number;
+  created_at: string;
+  updated_at: string;
+}
+
+interface MessageRow {
+  message_id: string;
+  conversation_id: string;
+  role: 'user' | 'assistant';
+  content: string | null;
+  status: string;
+  in_reply_to: string | null;
+  model: string | null;
+  params: Record<string, number> | null;
+  usage: { promptTokens: number; completionTokens: number; totalTokens: number } | null;
+  time_to_first_token_ms: number | null;
+  latency_ms: number | null;
+  finish_reason: string | null;
+  error_code: string | null;
+  error_message: string | null;
+  created_at: string;
+  completed_at: string | null;
+  seq: string;
+}
+
+const CONVERSATION_COLUMNS = 'conversation_id, owner_id, title, model, system_prompt, params, archived, message_count, created_at, updated_at';
+
+/** The viewer's own conversation, or NOT_FOUND (also for someone else's: existence is not revealed). */
+async function ownConversation(context: GraphQLContext, conversationId: string): Promise<ConversationRow> {
+  const viewer = requireViewer(context);
+  const { rows } = await context.services.readDb.query<ConversationRow>(
+    `SELECT ${CONVERSATION_COLUMNS} FROM conversations WHERE conversation_id = $1 AND owner_id = $2`, [conversationId, viewer.userId]);
+  if (!rows[0]) throw clientError('NOT_FOUND', 'Conversation not found');
+  return rows[0];
+}
+
+async function messageById(context: GraphQLContext, messageId: string): Promise<MessageRow | null> {
+  const { rows } = await context.services.readDb.query<MessageRow>('SELECT * FROM messages WHERE message_id = $1 AND owner_id = $2',
+    [messageId, requireViewer(context).userId]);
+  return rows[0] ?? null;
+}
+
+const ModelParameters = builder.objectRef<Record<string, number>>('ModelParameters').implement({
+  fields: (t) => ({
+    temperature: t.float({ nullable: true, resolve: (p) => p.temperature ?? null }),
+    topP: t.float({ nullable: true, resolve: (p) => p.topP ?? null }),
+    maxTokens: t.int({ nullable: true, resolve: (p) => p.maxTokens ?? null }),
+  }),
+});
+
+const ModelParametersInput = builder.inputType('ModelParametersInput', {
+  fields: (t) => ({
+    temperature: t.float({ required: false, validate: z.number().min(0, 'must be at least 0').max(2, 'must be at most 2') }),
+    topP: t.float({ required: false, validate: z.number().min(0, 'must be at least 0').max(1, 'must be at most 1') }),
+    maxTokens: t.int({ required: false, validate: z.number().int().min(1, 'must be at least 1').max(1_000_000, 'must be at most 1000000') }),
+  }),
+});
+
+const TokenUsage = builder.objectRef<NonNullable<MessageRow['usage']>>('TokenUsage').implement({
+  fields: (t) => ({
+    promptTokens: t.exposeInt('promptTokens'),
+    completionTokens: t.exposeInt('completionTokens'),
+    totalTokens: t.exposeInt('totalTokens'),
+  }),
+});
+
+const MessageRole = builder.enumType('MessageRole', { values: ['USER', 'ASSISTANT'] as const });
+const MessageStatus = builder.enumType('MessageStatus', {
+  values: ['COMPLETE', 'STREAMING', 'CANCELLED', 'FAILED', 'INTERRUPTED'] as const,
+});
+
+export const Message = builder.objectRef<MessageRow>('Message').implement({
+  fields: (t) => ({
+    id: t.exposeID('message_id'),
+    conversationId: t.exposeID('conversation_id'),
+    role: t.field({ type: MessageRole, resolve: (m) => (m.role === 'user' ? 'USER' : 'ASSISTANT') }),
+    content: t.string({ nullable: true, description: 'Null when erased; partial text for cancelled, failed and interrupted replies', resolve: (m) => m.content }),
+    status: t.field({ type: MessageStatus, resolve: (m) => m.status.toUpperCase() as 'COMPLETE' }),
+    inReplyTo: t.id({ nullable: true, resolve: (m) => m.in_reply_to }),
+    model: t.string({ nullable: true, resolve: (m) => m.model }),
+    parameters: t.field({ type: ModelParameters, nullable: true, resolve: (m) => m.params }),
+    usage: t.field({ type: TokenUsage, nullable: true, resolve: (m) => m.usage }),
+    timeToFirstTokenMs: t.int({ nullable: true, resolve: (m) => m.time_to_first_token_ms }),
+    latencyMs: t.int({ nullable: true, resolve: (m) => m.latency_ms }),
+    finishReason: t.string({ nullable: true, resolve: (m) => m.finish_reason }),
+    errorCode: t.string({ nullable: true, resolve: (m) => m.error_code }),
+    errorMessage: t.string({ nullable: true, resolve: (m) => m.error_message }),
+    createdAt: t.field({ type: 'DateTime', resolve: (m) => m.created_at }),
+    completedAt: t.field({ type: 'DateTime', nullable: true, resolve: (m) => m.completed_at }),
+  }),
+});
+
+export const Conversation = builder.objectRef<ConversationRow>('Conversation').implement({
+  fields: (t) => ({
+    id: t.exposeID('conversation_id'),
+    title: t.string({ nullable: true, description: 'Null when erased', resolve: (c) => c.title }),
+    model: t.exposeString('model'),
+    systemPrompt: t.string({ nullable: true, resolve: (c) => c.system_prompt }),
+    parameters: t.field({ type: ModelParameters, resolve: (c) => c.params ?? {} }),
+    archived: t.exposeBoolean('archived'),
+    messageCount: t.exposeInt('message_count'),
+    createdAt: t.field({ type: 'DateTime', resolve: (c) => c.created_at }),
+    updatedAt: t.field({ type: 'DateTime', resolve: (c) => c.updated_at }),
+    owner: t.field({ type: User, resolve: (c) => c.owner_id }),
+    messages: t.connection({
+      type: Message,
+      description: `Oldest first; at most ${MAX_PAGE_SIZE} per page`,
+      resolve: (conversation, args, context) => {
+        checkPageArgs(args);
+        return resolveCursorConnection(
+          { args, toCursor: (m: MessageRow) => encodeCursor([m.seq]), defaultSize: DEFAULT_PAGE_SIZE, maxSize: MAX_PAGE_SIZE },
+          async ({ before, after, limit, inverted }: ResolveCursorConnectionArgs) => {
+            const params: unknown[] = [conversation.conversation_id, limit];
+            const where = ['conversation_id = $1'];
+            if (after) { params.push(decodeCursor(after, 1)[0]); where.push(`seq > $${params.length}`); }
+            if (before) { params.push(decodeCursor(before, 1)[0]); where.push(`seq < $${params.length}`); }
+            const { rows } = await context.services.readDb.query<MessageRow>(
+              `SELECT * FROM messages WHERE ${where.join(' AND ')} ORDER BY seq ${inverted ? 'DESC' : 'ASC'} LIMIT $2`, params);
+            return rows;
+          },
+        );
+      },
+    }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  conversations: t.connection({
+    type: Conversation,
+    description: `Your conversations, newest first; at most ${MAX_PAGE_SIZE} per page`,
+    authScopes: { authenticated: true },
+    args: { archived: t.arg.boolean({ required: false, description: 'true: only archived; false (default): only active' }) },
+    resolve: (_root, args, context) => {
+      checkPageArgs(args);
+      const viewer = requireViewer(context);
+      return resolveCursorConnection(
+        { args, toCursor: (c: ConversationRow) => encodeCursor([c.created_at, c.conversation_id]), defaultSize: DEFAULT_PAGE_SIZE, maxSize: MAX_PAGE_SIZE },
+        async ({ before, after, limit, inverted }: ResolveCursorConnectionArgs) => {
+          const params: unknown[] = [viewer.userId, args.archived ?? false, limit];
+          const where = ['owner_id = $1', 'archived = $2'];
+          // Newest first: "after" a cursor means older than it.
+          if (after) {
+            params.push(...decodeCursor(after, 2));
+            where.push(`(created_at, conversation_id) < ($${params.length - 1}::timestamptz, $${params.length})`);
+          }
+          if (before) {
+            params.push(...decodeCursor(before, 2));
+            where.push(`(created_at, conversation_id) > ($${params.length - 1}::timestamptz, $${params.length})`);
+          }
+          const order = inverted ? 'ASC' : 'DESC';
+          const { rows } = await context.services.readDb.query<ConversationRow>(
+            `SELECT ${CONVERSATION_COLUMNS} FROM conversations WHERE ${where.join(' AND ')}
+             ORDER BY created_at ${order}, conversation_id ${order} LIMIT $3`, params);
+          return rows;
+        },
+      );
+    },
+  }),
+  conversation: t.field({
+    type: Conversation,
+    authScopes: { authenticated: true },
+    args: { id: t.arg.id() },
+    resolve: (_root, args, context) => ownConversation(context, String(args.id)),
+  }),
+}));
+
+const title = z.string().max(MAX_TITLE_LENGTH, `must be at most ${MAX_TITLE_LENGTH} characters`);
+
+const StartConversationInput = builder.inputType('StartConversationInput', {
+  fields: (t) => ({
+    title: t.string({ required: false, validate: title }),
+    model: t.string({ required: false, description: 'Defaults to DEFAULT_MODEL', validate: z.string().max(MAX_MODEL_LENGTH, `must be at most ${MAX_MODEL_LENGTH} characters`) }),
+    systemPrompt: t.string({ required: false, validate: z.string().max(MAX_SYSTEM_PROMPT_LENGTH, `must be at most ${MAX_SYSTEM_PROMPT_LENGTH} characters`) }),
+    parameters: t.field({ type: ModelParametersInput, required: false }),
+  }),
+});
+
+/** Runs a conversation command as the viewer, waits for the read model, and returns the conversation. */
+async function changeConversation(
+  context: GraphQLContext, conversationId: string,
+  command: (actorId: string) => Parameters<GraphQLContext['services']['conversations']['run']>[0],
+) {
+  const viewer = requireViewer(context);
+  const result = await context.services.conversations.run(command(viewer.userId),
+    context.services.commandContext(viewer.userId, context.requestId));
+  await settle(context, result.position);
+  return ownConversation(context, conversationId);
+}
+
+builder.mutationFields((t) => ({
+  startConversation: t.field({
+    type: Conversation,
+    authScopes: { authenticated: true },
+    args: { input: t.arg({ type: StartConversationInput, required: false }) },
+    resolve: async (_root, args, context) => {
+      const viewer = requireViewer(context);
+      const command = context.services.commandContext(viewer.userId, context.requestId);
+      const conversationId = command.newId();
+      const result = await context.services.conversations.start({ conversationId, ownerId: viewer.userId, ...args.input }, command);
+      await settle(context, result.position);
+      return ownConversation(context, conversationId);
+    },
+  }),
+  renameConversation: t.field({
+    type: Conversation,
+    authScopes: { authenticated: true },
+    args: { id: t.arg.id(), title: t.arg.string({ validate: title }) },
+    resolve: (_root, args, context) => changeConversation(context, String(args.id),
+      (actorId) => ({ type: 'RenameConversation', conversationId: String(args.id), actorId, title: args.title })),
+  }),
+  archiveConversation: t.field({
+    type: Conversation,
+    authScopes: { authenticated: true },
+    args: { id: t.arg.id() },
+    resolve: (_root, args, context) => changeConversation(context, String(args.id),
+      (actorId) => ({ type: 'ArchiveConversation', conversationId: String(args.id), actorId })),
+  }),
+  unarchiveConversation: t.field({
+    type: Conversation,
+    authScopes: { authenticated: true },
+    args: { id: t.arg.id() },
+    resolve: (_root, args, context) => changeConversation(context, String(args.id),
+      (actorId) => ({ type: 'UnarchiveConversation', conversationId: String(args.id), actorId })),
+  }),
+  deleteConversation: t.id({
+    description: 'Returns the id of the deleted conversation',
+    authScopes: { authenticated: true },
+    args: { id: t.arg.id() },
+    resolve: async (_root, args, context) => {
+      const viewer = requireViewer(context);
+      const conversationId = String(args.id);
+      const result = await context.services.conversations.run({ type: 'DeleteConversation', conversationId, actorId: viewer.userId },
+        context.services.commandContext(viewer.userId, context.requestId));
+      await settle(context, result.position);
+      context.services.pubsub.publish('conversation', conversationId, { kind: 'CONVERSATION_DELETED' });
+      return conversationId;
+    },
+  }),
+  sendMessage: t.field({
+    type: Message,
+    description: 'Adds your message; the assistant reply streams to conversationEvents subscribers',
+    authScopes: { authenticated: true },
+    args: {
+      conversationId: t.arg.id(),
+      content: t.arg.string({ validate: z.string().max(MAX_MESSAGE_LENGTH, `must be at most ${MAX_MESSAGE_LENGTH} characters`) }),
+    },
+    resolve: async (_root, args, context) => {
+      const viewer = requireViewer(context);
+      const conversationId = String(args.conversationId);
+      const result = await context.services.conversations.sendMessage({ conversationId, actorId: viewer.userId, content: args.content },
+        context.services.commandContext(viewer.userId, context.requestId));
+      await settle(context, result.position);
+      context.services.pubsub.publish('conversation', conversationId, { kind: 'MESSAGE_ADDED', messageId: result.messageId });
+      const message = await messageById(context, result.messageId);
+      if (!message) throw clientError('NOT_FOUND', 'Message not found');
+      return message;
+    },
+  }),
+  cancelReply: t.field({
+    type: Message,
+    description: 'Stops a reply that is being generated; it is kept as cancelled with the text so far',
+    authScopes: { authenticated: true },
+    args: { conversationId: t.arg.id(), replyId: t.arg.id() },
+    resolve: async (_root, args, context) => {
+      const viewer = requireViewer(context);
+      const conversationId = String(args.conversationId);
+      const replyId = String(args.replyId);
+      const stream = conversationStream(conversationId);
+      const { state } = await loadAggregate(context.services.store, conversationDecider, stream);
+      if (state.status !== 'active' || state.ownerId !== viewer.userId || !state.replies.has(replyId)) {
+        throw clientError('NOT_FOUND', 'Reply not found');
+      }
+      if (state.activeReply?.replyId === replyId) {
+        context.services.pubsub.publish('replyControl', { replyId, action: 'cancel' });
+        // The instance generating it records the cancellation with the partial text; if none answers
+        // (it died), record it here.
+        const deadline = Date.now() + 3_000;
+        let finished = false;
+        while (!finished && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 50));
+          finished = (await loadAggregate(context.services.store, conversationDecider, stream)).state.activeReply?.replyId !== replyId;
+        }
+        if (!finished) {
+          const result = await context.services.conversations.run(
+            { type: 'CancelAssistantReply', conversationId, actorId: viewer.userId, replyId, partialText: '', latencyMs: 0 },
+            context.services.commandContext(viewer.userId, context.requestId));
+          await settle(context, result.position);
+          context.services.pubsub.publish('conversation', conversationId, { kind: 'REPLY_CANCELLED', replyId, messageId: replyId });
+        }
+      }
+      await settle(context, await context.services.store.headPosition());
+      const message = await messageById(context, replyId);
+      if (!message) throw clientError('NOT_FOUND', 'Reply not found');
+      return message;
+    },
+  }),
+}));
+
+interface FeedItem {
+  kind: string;
+  conversationId: string;
+  messageId?: string;
+  replyId?: string;
+  inReplyTo?: string;
+  delta?: string;
+  offset?: number;
+  errorCode?: string;
+  errorMessage?: string;
+}
+
+const ConversationEventKind = builder.enumType('ConversationEventKind', {
+  values: ['MESSAGE_ADDED', 'REPLY_STARTED', 'DELTA', 'REPLY_COMPLETED', 'REPLY_CANCELLED', 'REPLY_FAILED', 'REPLY_INTERRUPTED', 'CONVERSATION_DELETED'] as const,
+});
+
+const ConversationEvent = builder.objectRef<FeedItem>('ConversationEvent').implement({
+  description: 'Something that happened in a conversation. DELTA carries streamed reply text; the REPLY_* kinds end a reply.',
+  fields: (t) => ({
+    kind: t.field({ type: ConversationEventKind, resolve: (e) => e.kind as 'DELTA' }),
+    conversationId: t.exposeID('conversationId'),
+    messageId: t.id({ nullable: true, resolve: (e) => e.messageId ?? null }),
+    replyId: t.id({ nullable: true, resolve: (e) => e.replyId ?? null }),
+    delta: t.string({ nullable: true, description: 'Reply text added since the previous DELTA', resolve: (e) => e.delta ?? null }),
+    offset: t.int({ nullable: true, description: 'Where the delta starts in the reply text', resolve: (e) => e.offset ?? null }),
+    errorCode: t.string({ nullable: true, resolve: (e) => e.errorCode ?? null }),
+    errorMessage: t.string({ nullable: true, resolve: (e) => e.errorMessage ?? null }),
+    message: t.field({
+      type: Message,
+      nullable: true,
+      description: 'The message as stored, for every kind but DELTA and CONVERSATION_DELETED',
+      resolve: (e, _args, context) => (e.messageId && e.kind !== 'DELTA' ? messageById(context, e.messageId) : null),
+    }),
+  }),
+});
+
+const TERMINAL = new Set(['CONVERSATION_DELETED']);
+
+builder.subscriptionFields((t) => ({
+  conversationEvents: t.field({
+    type: ConversationEvent,
+    description: 'Live events of one of your conversations: new messages, streamed reply deltas, finished replies',
+    authScopes: { authenticated: true },
+    args: { conversationId: t.arg.id() },
+    subscribe: async function* (_root, args, context) {
+      const conversationId = String(args.conversationId);
+      await ownConversation(context, conversationId);
+      const feed = context.services.pubsub.subscribe('conversation', conversationId);
+      try {
+        for await (const payload of feed) {
+          const item = { ...(payload as Omit<FeedItem, 'conversationId'>), conversationId };
+          yield item;
+          if (TERMINAL.has(item.kind)) return;
+        }
+      } finally {
+        await feed.return(undefined);
+      }
+    },
+    resolve: (item) => item,
+  }),
+}));
