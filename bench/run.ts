@@ -1,11 +1,17 @@
 // npm run bench — prints each result as a rate and as a ratio to a baseline measured in the same run.
 // BENCH_QUICK=1 shrinks the sizes (used by the smoke test). PostgreSQL rows need DATABASE_URL.
 import { benchPostgres, benchSqlite } from './event-store.bench.ts';
+import { benchApi } from './api.bench.ts';
+import { benchProjectionRebuild } from './projection.bench.ts';
 
 const quick = process.env.BENCH_QUICK === '1';
-const sizes = quick ? { runs: 1, appends: 200, readEvents: 2_000 } : { runs: 5, appends: 2_000, readEvents: 50_000 };
+const sizes = quick
+  ? { runs: 1, appends: 200, readEvents: 2_000, rebuildEvents: 1_000, ttfdRounds: 1, queries: 200 }
+  : { runs: 5, appends: 2_000, readEvents: 50_000, rebuildEvents: 20_000, ttfdRounds: 3, queries: 3_000 };
 
 console.log(`# Evident benchmarks (${quick ? 'quick' : 'full'}; medians of ${sizes.runs} runs; Node ${process.version})`);
 await benchSqlite(sizes);
 if (process.env.DATABASE_URL) await benchPostgres(sizes, process.env.DATABASE_URL);
 else console.log('\n## PostgreSQL event store: skipped, DATABASE_URL is not set');
+await benchProjectionRebuild(sizes);
+await benchApi(sizes);

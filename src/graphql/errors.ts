@@ -19,7 +19,11 @@ export function clientError(code: ErrorCode, message: string, extensions: Record
 export function exposedError(error: unknown): GraphQLError | undefined {
   if (error instanceof GraphQLError) {
     if (typeof error.extensions?.code === 'string' && error.extensions.code !== 'INTERNAL_SERVER_ERROR') return error;
-    return error.originalError ? exposedError(error.originalError) : undefined;
+    // graphql-js's own errors (variables of the wrong type, a missing required variable) are the client's.
+    if (!error.originalError || error.originalError instanceof GraphQLError) {
+      return new GraphQLError(error.message, { nodes: error.nodes, path: error.path, extensions: { ...error.extensions, code: 'BAD_USER_INPUT' } });
+    }
+    return exposedError(error.originalError);
   }
   if (error instanceof DomainError) return clientError(error.code, error.message);
   if (error instanceof AccessError) {

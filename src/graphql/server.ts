@@ -28,7 +28,7 @@ function graphqlErrorBody(message: string, code: string) {
 
 export function createGraphQLHandler(app: App) {
   const schema = buildSchema();
-  return createYoga<Record<string, unknown>, GraphQLContext>({
+  const yoga = createYoga<Record<string, unknown>, GraphQLContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
     graphiql: app.config.env === 'development',
@@ -43,7 +43,9 @@ export function createGraphQLHandler(app: App) {
       maskError(error) {
         const exposed = exposedError(error);
         if (exposed) return exposed;
-        const requestId = currentRequestId();
+        // Over HTTP this is the x-request-id of the response; in process, a fresh id still ties the
+        // client's error to the log line.
+        const requestId = currentRequestId() ?? uuidv7();
         app.logger.error({ err: (error as GraphQLError).originalError ?? error, requestId }, 'unexpected error');
         return new GraphQLError('Unexpected error', { extensions: { code: 'INTERNAL_SERVER_ERROR', requestId } });
       },
@@ -59,6 +61,7 @@ export function createGraphQLHandler(app: App) {
       };
     },
   });
+  return yoga;
 }
 
 /** express + graphql-yoga over HTTP and SSE, and graphql-ws over WebSocket, sharing one envelop pipeline. */

@@ -45,6 +45,8 @@ export interface FakeOpenAiServer {
 }
 
 export const FAKE_MODELS = ['fake-echo', 'fake-slow', 'fake-500', 'fake-429', 'fake-disconnect', 'fake-malformed', 'fake-hang', 'fake-long'];
+/** Parameterised variants listed too, so a platform that checks models against the list accepts them. */
+const LISTED_VARIANTS = ['fake-slow-20', 'fake-slow-50', 'fake-slow-200', 'fake-slow-2000', 'fake-long-1000', 'fake-429-forever'];
 
 interface ChatBody {
   model?: unknown;
@@ -149,7 +151,7 @@ async function handle(ctx: Context, path: string, options: FakeOpenAiServerOptio
     }
   }
   if (req.method === 'GET' && path === '/v1/models') {
-    return json(res, 200, { object: 'list', data: FAKE_MODELS.map((id) => ({ id, object: 'model', created: 1_700_000_000, owned_by: 'fake' })) });
+    return json(res, 200, { object: 'list', data: [...FAKE_MODELS, ...LISTED_VARIANTS].map((id) => ({ id, object: 'model', created: 1_700_000_000, owned_by: 'fake' })) });
   }
   if (req.method !== 'POST' || path !== '/v1/chat/completions') {
     return json(res, 404, { error: { message: 'not found', type: 'invalid_request_error' } });

@@ -216,7 +216,9 @@ builder.mutationFields((t) => ({
       const viewer = requireViewer(context);
       const command = context.services.commandContext(viewer.userId, context.requestId);
       const conversationId = command.newId();
-      const result = await context.services.conversations.start({ conversationId, ownerId: viewer.userId, ...args.input }, command);
+      const { parameters, ...rest } = args.input ?? {};
+      const params = Object.fromEntries(Object.entries(parameters ?? {}).filter(([, value]) => value !== null && value !== undefined));
+      const result = await context.services.conversations.start({ conversationId, ownerId: viewer.userId, ...rest, params }, command);
       await settle(context, result.position);
       return ownConversation(context, conversationId);
     },

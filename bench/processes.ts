@@ -1,0 +1,56 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+
+const children = new Set<ChildProcess>();
+// Never leave a server behind when the benchmark itself ends or is interrupted.
+process.on('exit', () => { for (const child of children) child.kill('SIGKILL'); });
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(130));
+
+export interface Spawned {
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Starts a Node process and resolves with the value `ready` extracts from its first matching stdout line. */
+export async function spawnUntil<T>(args: string[], env: Record<string, string>, ready: (line: string) => T | undefined): Promise<Spawned & { value: T }> {
+  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  const value = await new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${args[0]} did not become ready`)), 60_000);
+    child.once('exit', (code) => reject(new Error(`${args[0]} exited with ${code}`)));
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const found = ready(line);
+      if (found !== undefined) {
+        clearTimeout(timer);
+        resolve(found);
+      }
+    });
+  });
+  return {
+    child,
+    value,
+    stop: () => new Promise((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    }),
+  };
+}
+
+export const startFakeProvider = () => spawnUntil(
+  [new URL('../test/support/fake-openai-server.ts', import.meta.url).pathname, '--port', '0'], {},
+  (line) => (line.startsWith('listening ') ? `http://127.0.0.1:${line.split(' ')[1]}/v1` : undefined),
+);
+
+export const startPlatform = (env: Record<string, string>) => spawnUntil(
+  [new URL('../src/main.ts', import.meta.url).pathname], { PORT: '0', LOG_LEVEL: 'info', ...env },
+  (line) => {
+    try {
+      const entry = JSON.parse(line) as { msg?: string; url?: string };
+      return entry.msg === 'Evident is ready' ? entry.url : undefined;
+    } catch {
+      return undefined;
+    }
+  },
+);
