@@ -7,7 +7,7 @@ import type { EventStore, NewEvent } from '../src/infra/event-store/port.ts';
 import { SqliteEventStore } from '../src/infra/event-store/sqlite-event-store.ts';
 import { uuidv7 } from '../src/infra/ids.ts';
 import { fsyncRate } from './fsync-rate.ts';
-import { medianRate, printRows, type Row } from './measure.ts';
+import { medianRate, printRows } from './measure.ts';
 
 export interface Sizes { runs: number; appends: number; readEvents: number }
 

@@ -105,7 +105,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
       providerNotConfigured: () => new ProviderError('PROVIDER_NOT_CONFIGURED', 'No AI provider is configured: set OPENAI_BASE_URL (and OPENAI_API_KEY if it needs one)'),
     });
 
-    const pubsubHandle = createAppPubSub(config.redisUrl);
+    const pubsubHandle = createAppPubSub(config.redisUrl, (error) => logger.warn({ err: error }, 'pub/sub command failed'));
     closers.push(() => pubsubHandle.close());
 
     const commandContext = (actorId: string | null, requestId: string | null = null): CommandContext => ({

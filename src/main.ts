@@ -42,6 +42,9 @@ async function shutdown(signal: string) {
     process.exit(1);
   }, SHUTDOWN_TIMEOUT_MS);
   timer.unref();
+  // Replies being generated are recorded as interrupted, and their subscribers told, before the
+  // connections close.
+  await app.replies.stop();
   await server.close();
   await app.close();
   logger.info('stopped');

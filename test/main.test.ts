@@ -25,6 +25,7 @@ function run(env: Record<string, string>) {
     });
     void exited.then(() => reject(new Error(`exited before ready: ${stderr}`)));
   });
+  ready.catch(() => { /* awaited only by the tests that expect a start */ });
   return { child, lines, exited, ready, stderr: () => stderr };
 }
 

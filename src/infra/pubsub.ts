@@ -25,17 +25,43 @@ export interface PubSubHandle {
  * instance B sees what instance A publishes. Each subscriber buffers at most 1024 pending items
  * (the repeater's bound); producers coalesce deltas so a slow client is the only one to overflow.
  */
-export function createAppPubSub(redisUrl: string | undefined): PubSubHandle {
+/**
+ * The Redis event target fires publish/subscribe/unsubscribe without awaiting them; a command that
+ * fails (Redis down, or the connection closing at shutdown) must be logged, not crash the process.
+ */
+function handlingCommandErrors(client: Redis, onError: (error: unknown) => void): Redis {
+  const commands = new Set<PropertyKey>(['publish', 'subscribe', 'unsubscribe']);
+  return new Proxy(client, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver) as unknown;
+      if (typeof value !== 'function') return value;
+      if (!commands.has(property)) return value.bind(target);
+      return (...args: unknown[]) => {
+        const result = (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+        result.catch(onError);
+        return result;
+      };
+    },
+  });
+}
+
+export function createAppPubSub(redisUrl: string | undefined, onError: (error: unknown) => void = () => {}): PubSubHandle {
   if (!redisUrl) return { pubsub: createPubSub<Topics>(), kind: 'memory', close: async () => {} };
-  const options = { maxRetriesPerRequest: null, enableAutoPipelining: true, lazyConnect: false } as const;
+  // No auto-pipelining: it defers commands a tick, so a QUIT at shutdown could overtake the last PUBLISH.
+  const options = { maxRetriesPerRequest: null, lazyConnect: false } as const;
   const publishClient = new Redis(redisUrl, options);
   const subscribeClient = new Redis(redisUrl, options);
   for (const client of [publishClient, subscribeClient]) client.on('error', () => { /* ioredis reconnects by itself */ });
-  const eventTarget = createRedisEventTarget<CustomEvent>({ publishClient, subscribeClient });
+  const eventTarget = createRedisEventTarget<CustomEvent>({
+    publishClient: handlingCommandErrors(publishClient, onError),
+    subscribeClient: handlingCommandErrors(subscribeClient, onError),
+  });
   return {
     pubsub: createPubSub<Topics>({ eventTarget: eventTarget as never }),
     kind: 'redis',
     async close() {
+      // quit() lets commands already queued (a last publish during shutdown) finish first.
+      await Promise.allSettled([publishClient.quit(), subscribeClient.quit()]);
       publishClient.disconnect();
       subscribeClient.disconnect();
     },

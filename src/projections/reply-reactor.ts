@@ -13,6 +13,28 @@ import { DeltaCoalescer } from './delta-coalescer.ts';
 import type { ProjectionRunner } from './runner.ts';
 
 const NAME = 'assistant-replies';
+const MAX_CONCURRENT_DISPATCHES = 32;
+
+/** Counts free slots; acquire waits while none is free. */
+class Semaphore {
+  private free: number;
+  private readonly waiting: Array<() => void> = [];
+  constructor(slots: number) {
+    this.free = slots;
+  }
+  async acquire(): Promise<void> {
+    if (this.free > 0) {
+      this.free--;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.free++;
+  }
+}
 
 export interface ReplyReactorOptions {
   store: EventStore;
@@ -118,15 +140,32 @@ export class ReplyReactor {
     const after = rows[0] ? BigInt(rows[0].position) : 0n;
     if (this.stopped) return;
     this.subscription = store.subscribeToAll({ after, filter: { eventTypes: ['UserMessageSent'] } });
-    for await (const event of this.subscription) {
-      if (this.stopped) break;
-      await this.dispatch(event);
-      await readDb.query(
-        `INSERT INTO reactor_checkpoints (name, position, updated_at) VALUES ($1, $2, now())
-         ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at`,
-        [NAME, event.position.toString()],
-      );
+    // Messages of different conversations are dispatched concurrently (bounded); the checkpoint
+    // still advances in log order, each step only once its own dispatch and all earlier ones are done.
+    const slots = new Semaphore(MAX_CONCURRENT_DISPATCHES);
+    const subscription = this.subscription;
+    let checkpoints: Promise<void> = Promise.resolve();
+    let failure: unknown;
+    for await (const event of subscription) {
+      if (this.stopped || failure) break;
+      await slots.acquire();
+      const dispatched = this.dispatch(event).finally(() => slots.release());
+      checkpoints = checkpoints.then(() => dispatched).then(() => this.saveCheckpoint(event.position));
+      // A failed dispatch ends this lease's loop: the run loop logs it and resumes from the checkpoint.
+      checkpoints.catch((error) => {
+        failure ??= error;
+        void subscription.close();
+      });
     }
+    await checkpoints;
+  }
+
+  private async saveCheckpoint(position: bigint): Promise<void> {
+    await this.options.readDb.query(
+      `INSERT INTO reactor_checkpoints (name, position, updated_at) VALUES ($1, $2, now())
+       ON CONFLICT (name) DO UPDATE SET position = GREATEST(reactor_checkpoints.position, excluded.position), updated_at = excluded.updated_at`,
+      [NAME, position.toString()],
+    );
   }
 
   /**

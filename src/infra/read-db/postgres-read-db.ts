@@ -27,8 +27,17 @@ class LeaseConnection {
   readonly lost = new AbortController();
   readonly held = new Map<string, PostgresLease>();
 
+  private queue: Promise<unknown> = Promise.resolve();
+
   constructor(client: pg.Client) {
     this.client = client;
+  }
+
+  /** One query at a time on the shared lease connection (pg clients do not queue safely by themselves). */
+  query<Row extends pg.QueryResultRow>(sql: string, params: unknown[]): Promise<pg.QueryResult<Row>> {
+    const result = this.queue.then(() => this.client.query<Row>(sql, params));
+    this.queue = result.catch(() => {});
+    return result;
   }
 }
 
@@ -121,7 +130,7 @@ export class PostgresReadDb implements ReadDb {
     connection.held.set(name, placeholder); // reserve the name while asking the server
     let acquired = false;
     try {
-      const { rows } = await connection.client.query<{ ok: boolean }>(
+      const { rows } = await connection.query<{ ok: boolean }>(
         'SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [LEASE_LOCK_NAMESPACE, name],
       );
       acquired = rows[0]?.ok === true;
@@ -139,7 +148,7 @@ export class PostgresReadDb implements ReadDb {
         if (connection.held.get(name) !== lease) return;
         connection.held.delete(name);
         if (connection.lost.signal.aborted) return; // the lock went with the connection
-        await connection.client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LEASE_LOCK_NAMESPACE, name])
+        await connection.query('SELECT pg_advisory_unlock($1, hashtext($2))', [LEASE_LOCK_NAMESPACE, name])
           .catch(() => { /* connection lost: the lock is gone anyway */ });
       },
     };

@@ -1,0 +1,194 @@
+// Test 3: server processes sharing one PostgreSQL database and one Redis. A subscriber on one instance
+// sees the whole stream of a reply whose sendMessage went to another. The reply reactor runs on one
+// instance only (a lease), so the stream crosses instances through Redis: checked in both directions,
+// which makes sure the deltas themselves (not only MESSAGE_ADDED) cross, whichever instance generates.
+// Then the paths only several processes have: a cancel sent to the instance that is not generating the
+// reply, and the instance holding the reactor lease going away in the middle of a reply (kill -9, SIGTERM).
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LEASE_LOCK_NAMESPACE } from '../../src/infra/read-db/postgres-read-db.ts';
+import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
+import {
+  conversationMessages, eventually, expectedReply, gql, LONG_QUESTION, QUESTION, REDIS_URL, removeTempDirs, replyUnderway,
+  scaleOutSkipReason, sendAndFollow, signUp, SLOW_MODEL, startConversation, startFakeProvider, startServer, stopAllProcesses, subscribeWs,
+  tempDir, warmUp, type ConversationEvent, type EventFeed, type Exit, type MessageView, type ProviderProcess, type ReplyUnderway,
+  type ServerProcess,
+} from './support.ts';
+
+/** The reply to LONG_QUESTION is partial: it starts with what a subscriber saw, and stops short of the full text. */
+function expectPartial(content: string | null | undefined, seen: string) {
+  const full = expectedReply(LONG_QUESTION);
+  expect(content!.startsWith(seen) && full.startsWith(content!) && content!.length < full.length,
+    `partial text ${JSON.stringify(content)}`).toBe(true);
+}
+
+/** Whether some session holds the reply reactor's lease (a PostgreSQL advisory lock) in `databaseUrl`. */
+async function reactorLeaseHeld(databaseUrl: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ held: boolean }>(
+      `SELECT EXISTS (
+         SELECT 1 FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+          WHERE l.locktype = 'advisory' AND l.granted AND d.datname = current_database()
+            AND l.classid = $1::bigint::oid AND l.objid = (hashtext($2)::bigint & 4294967295)::oid AND l.objsubid = 2
+       ) AS held`,
+      [LEASE_LOCK_NAMESPACE, 'reactor:assistant-replies'],
+    );
+    return rows[0]!.held;
+  } finally {
+    await client.end();
+  }
+}
+
+/** Reads until the reply ends (any REPLY_* kind but REPLY_STARTED). */
+async function replyEnd(feed: EventFeed): Promise<ConversationEvent> {
+  return (await feed.until((event) => event.kind.startsWith('REPLY_') && event.kind !== 'REPLY_STARTED')).at(-1)!;
+}
+
+const skip = scaleOutSkipReason('e2e several instances on PostgreSQL + Redis');
+
+describe.skipIf(skip !== undefined)('e2e: server processes sharing PostgreSQL and Redis', () => {
+  let database: TestDatabase;
+  let provider: ProviderProcess;
+  let shared: { databaseUrl: string; masterKey: string; redisUrl: string; providerUrl: string };
+  /** Runs the reply reactor (holds its lease). */
+  let holder: ServerProcess;
+  /** Started after the holder took the lease: stands by. */
+  let standby: ServerProcess;
+  let token: string;
+  const running = new Set<ServerProcess>();
+
+  async function start(): Promise<ServerProcess> {
+    const server = await startServer({ dataDir: tempDir(), ...shared });
+    running.add(server);
+    void server.exited.then(() => running.delete(server));
+    return server;
+  }
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    provider = await startFakeProvider();
+    shared = { databaseUrl: database.url, masterKey: randomBytes(32).toString('base64'), redisUrl: REDIS_URL!, providerUrl: provider.url };
+    holder = await start();
+    // Let the first instance take the reactor lease before the second exists: then the tests know who generates.
+    await eventually(async () => ((await reactorLeaseHeld(database.url)) ? true : undefined), 'the first instance holds the reply reactor lease');
+    standby = await start();
+    expect(holder.url).not.toBe(standby.url);
+    // Registered and logged in on one instance; the token works on every instance (one log, one read model).
+    ({ token } = await signUp(holder.url));
+  });
+
+  afterAll(async () => {
+    try {
+      for (const server of running) expect(await server.stop()).toEqual({ code: 0, signal: null });
+      await provider?.stop();
+    } finally {
+      await stopAllProcesses();
+      await database?.drop();
+      removeTempDirs();
+    }
+  });
+
+  for (const direction of ['to the reactor instance, followed on the other', 'to the other instance, followed on the reactor instance'] as const) {
+    it(`a graphql-ws subscriber on one instance receives the deltas and completion of a reply sent ${direction}`, async () => {
+      const [sendTo, listenOn] = direction.startsWith('to the reactor') ? [holder, standby] : [standby, holder];
+      const conversationId = await startConversation(sendTo.url, token, SLOW_MODEL);
+      const feed = await subscribeWs(listenOn.wsUrl, token, conversationId);
+      try {
+        await warmUp(feed, sendTo.url, token, conversationId);
+        const { sent, events, deltas, replyId, completed } = await sendAndFollow(feed, sendTo.url, token, conversationId, QUESTION);
+        const text = expectedReply(QUESTION);
+        expect(events.filter((e) => e.kind === 'MESSAGE_ADDED').map((e) => e.messageId)).toEqual([sent.id]);
+        expect(events.filter((e) => e.kind !== 'MESSAGE_ADDED').map((e) => e.kind))
+          .toEqual(['REPLY_STARTED', ...deltas.map(() => 'DELTA'), 'REPLY_COMPLETED']);
+        expect(deltas.length).toBeGreaterThanOrEqual(3);
+        expect(deltas.map((d) => d.delta).join('')).toBe(text);
+        // The subscriber's instance resolves the stored message from the shared read model.
+        expect(completed.message).toMatchObject({ id: replyId, status: 'COMPLETE', content: text, inReplyTo: sent.id });
+
+        for (const server of [holder, standby]) {
+          const reply = (await conversationMessages(server.url, token, conversationId)).find((m) => m.id === replyId);
+          expect(reply).toMatchObject({ status: 'COMPLETE', content: text, model: SLOW_MODEL });
+          expect(reply!.usage!.totalTokens).toBe(reply!.usage!.promptTokens + reply!.usage!.completionTokens);
+          expect(reply!.latencyMs).toEqual(expect.any(Number));
+        }
+      } finally {
+        await feed.close();
+      }
+    });
+  }
+
+  it('cancelReply sent to the other instance stops the reply where it is generated: CANCELLED with the partial text', async () => {
+    const { conversationId, feed, replyId, seen } = await replyUnderway(holder, standby, token);
+    try {
+      const { cancelReply } = await gql<{ cancelReply: MessageView }>(standby.url,
+        'mutation ($c: ID!, $r: ID!) { cancelReply(conversationId: $c, replyId: $r) { id status content } }',
+        { c: conversationId, r: replyId }, token);
+      // The partial text proves the generating instance (which alone knows it) recorded the cancel;
+      // the fallback of the instance that received the mutation would record ''.
+      expect(cancelReply).toMatchObject({ id: replyId, status: 'CANCELLED' });
+      expectPartial(cancelReply.content, seen);
+      const end = await replyEnd(feed);
+      expect(end).toMatchObject({ kind: 'REPLY_CANCELLED', replyId, message: { status: 'CANCELLED', content: cancelReply.content } });
+    } finally {
+      await feed.close();
+    }
+  });
+
+  it('kill -9 of the instance holding the reactor lease mid-reply: the other takes over and marks the reply INTERRUPTED', async () => {
+    const { conversationId, feed, sent, replyId } = await replyUnderway(standby, standby, token);
+    try {
+      expect(await holder.kill9()).toEqual({ code: null, signal: 'SIGKILL' });
+      const end = await replyEnd(feed);
+      expect(end).toMatchObject({ kind: 'REPLY_INTERRUPTED', replyId, message: { status: 'INTERRUPTED', inReplyTo: sent.id } });
+      const reply = (await conversationMessages(standby.url, token, conversationId)).find((m) => m.id === replyId);
+      expect(reply).toMatchObject({ status: 'INTERRUPTED', content: '' });
+      expect(standby.logs().some((line) => line.msg.startsWith('reply marked interrupted') && line.replyId === replyId)).toBe(true);
+    } finally {
+      await feed.close();
+    }
+    // The survivor now runs the reactor: it generates the next reply.
+    [holder, standby] = [standby, await start()];
+    const conversationId2 = await startConversation(standby.url, token, SLOW_MODEL);
+    const feed2 = await subscribeWs(standby.wsUrl, token, conversationId2);
+    try {
+      await warmUp(feed2, standby.url, token, conversationId2);
+      const { completed } = await sendAndFollow(feed2, standby.url, token, conversationId2, QUESTION);
+      expect(completed).toMatchObject({ kind: 'REPLY_COMPLETED', message: { status: 'COMPLETE', content: expectedReply(QUESTION) } });
+    } finally {
+      await feed2.close();
+    }
+  });
+
+  describe('SIGTERM to the instance holding the reactor lease mid-reply', () => {
+    let stopped: Exit;
+    let followed: ReplyUnderway;
+
+    beforeAll(async () => {
+      followed = await replyUnderway(standby, standby, token);
+      stopped = await holder.stop('SIGTERM');
+    });
+
+    afterAll(async () => {
+      await followed?.feed.close();
+    });
+
+    it('records the reply as INTERRUPTED with its partial text, visible through the other instance', async () => {
+      const reply = await eventually(async () => {
+        const found = (await conversationMessages(standby.url, token, followed.conversationId)).find((m) => m.id === followed.replyId);
+        return found?.status === 'STREAMING' ? undefined : found;
+      }, 'the reply leaves STREAMING');
+      expect(reply).toMatchObject({ status: 'INTERRUPTED', inReplyTo: followed.sent.id });
+      expectPartial(reply.content, followed.seen);
+    });
+
+    it('exits 0, and subscribers on the other instance receive REPLY_INTERRUPTED', async () => {
+      expect(stopped).toEqual({ code: 0, signal: null });
+      const end = await replyEnd(followed.feed);
+      expect(end).toMatchObject({ kind: 'REPLY_INTERRUPTED', replyId: followed.replyId, message: { status: 'INTERRUPTED' } });
+      expectPartial(end.message?.content, followed.seen);
+    });
+  });
+});
