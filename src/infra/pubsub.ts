@@ -1,5 +1,4 @@
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
-import { createPubSub } from 'graphql-yoga';
 import { Redis } from 'ioredis';
 
 /**
@@ -12,7 +11,74 @@ export type Topics = {
   replyControl: [payload: { replyId: string; action: 'cancel' }];
 };
 
-export type AppPubSub = ReturnType<typeof createPubSub<Topics>>;
+type Payload<K extends keyof Topics> = Topics[K] extends [string, infer P] ? P : Topics[K] extends [infer P] ? P : never;
+type SubscribeArgs<K extends keyof Topics> = Topics[K] extends [string, unknown] ? [K, string] : [K];
+
+export const MAX_PENDING_EVENTS = 1024;
+
+/** A subscriber fell more than MAX_PENDING_EVENTS behind; its subscription is ended. */
+export class PubSubOverflowError extends Error {
+  readonly code = 'RATE_LIMITED';
+  constructor(max: number) {
+    super(`Subscription ended: more than ${max} events were waiting for this client`);
+    this.name = 'PubSubOverflowError';
+  }
+}
+
+interface EventTargetLike {
+  addEventListener(type: string, listener: (event: Event) => void): void;
+  removeEventListener(type: string, listener: (event: Event) => void): void;
+  dispatchEvent(event: Event): boolean;
+}
+
+/**
+ * Publish and subscribe over an event target: in memory, or Redis through
+ * @graphql-yoga/redis-event-target. Every subscriber has its own queue of at most `maxPending`
+ * items, filled by the listener and drained by the consumer; a publisher never blocks or throws
+ * because of a slow subscriber, and a subscriber that falls too far behind ends with an error.
+ */
+export class AppPubSub {
+  private readonly target: EventTargetLike;
+  private readonly maxPending: number;
+
+  constructor(target: EventTargetLike, maxPending = MAX_PENDING_EVENTS) {
+    this.target = target;
+    this.maxPending = maxPending;
+  }
+
+  publish<K extends keyof Topics>(key: K, ...args: Topics[K]): void {
+    const [topic, payload] = args.length === 2 ? [`${key}:${String(args[0])}`, args[1]] : [key, args[0]];
+    this.target.dispatchEvent(new CustomEvent(topic, { detail: payload }));
+  }
+
+  subscribe<K extends keyof Topics>(...[key, id]: SubscribeArgs<K>): AsyncGenerator<Payload<K>> {
+    const topic = id === undefined ? key : `${key}:${id}`;
+    const queue: Array<Payload<K>> = [];
+    let overflowed = false;
+    let wake: (() => void) | undefined;
+    const listener = (event: Event) => {
+      if (overflowed) return;
+      if (queue.length >= this.maxPending) overflowed = true;
+      else queue.push((event as CustomEvent<Payload<K>>).detail);
+      wake?.();
+    };
+    this.target.addEventListener(topic, listener);
+    const target = this.target;
+    const max = this.maxPending;
+    return (async function* feed() {
+      try {
+        for (;;) {
+          while (queue.length > 0) yield queue.shift()!;
+          if (overflowed) throw new PubSubOverflowError(max);
+          await new Promise<void>((resolve) => { wake = resolve; });
+          wake = undefined;
+        }
+      } finally {
+        target.removeEventListener(topic, listener);
+      }
+    })();
+  }
+}
 
 export interface PubSubHandle {
   pubsub: AppPubSub;
@@ -20,11 +86,6 @@ export interface PubSubHandle {
   close(): Promise<void>;
 }
 
-/**
- * In-memory by default; with REDIS_URL every instance shares one channel, so a subscriber on
- * instance B sees what instance A publishes. Each subscriber buffers at most 1024 pending items
- * (the repeater's bound); producers coalesce deltas so a slow client is the only one to overflow.
- */
 /**
  * The Redis event target fires publish/subscribe/unsubscribe without awaiting them; a command that
  * fails (Redis down, or the connection closing at shutdown) must be logged, not crash the process.
@@ -45,8 +106,12 @@ function handlingCommandErrors(client: Redis, onError: (error: unknown) => void)
   });
 }
 
+/**
+ * In-memory by default; with REDIS_URL every instance shares one channel, so a subscriber on
+ * instance B sees what instance A publishes.
+ */
 export function createAppPubSub(redisUrl: string | undefined, onError: (error: unknown) => void = () => {}): PubSubHandle {
-  if (!redisUrl) return { pubsub: createPubSub<Topics>(), kind: 'memory', close: async () => {} };
+  if (!redisUrl) return { pubsub: new AppPubSub(new EventTarget()), kind: 'memory', close: async () => {} };
   // No auto-pipelining: it defers commands a tick, so a QUIT at shutdown could overtake the last PUBLISH.
   const options = { maxRetriesPerRequest: null, lazyConnect: false } as const;
   const publishClient = new Redis(redisUrl, options);
@@ -57,7 +122,7 @@ export function createAppPubSub(redisUrl: string | undefined, onError: (error: u
     subscribeClient: handlingCommandErrors(subscribeClient, onError),
   });
   return {
-    pubsub: createPubSub<Topics>({ eventTarget: eventTarget as never }),
+    pubsub: new AppPubSub(eventTarget as unknown as EventTargetLike),
     kind: 'redis',
     async close() {
       // quit() lets commands already queued (a last publish during shutdown) finish first.

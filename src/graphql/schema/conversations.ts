@@ -365,15 +365,10 @@ builder.subscriptionFields((t) => ({
     subscribe: async function* (_root, args, context) {
       const conversationId = String(args.conversationId);
       await ownConversation(context, conversationId);
-      const feed = context.services.pubsub.subscribe('conversation', conversationId);
-      try {
-        for await (const payload of feed) {
-          const item = { ...(payload as Omit<FeedItem, 'conversationId'>), conversationId };
-          yield item;
-          if (TERMINAL.has(item.kind)) return;
-        }
-      } finally {
-        await feed.return(undefined);
+      for await (const payload of context.services.pubsub.subscribe('conversation', conversationId)) {
+        const item = { ...(payload as Omit<FeedItem, 'conversationId'>), conversationId };
+        yield item;
+        if (TERMINAL.has(item.kind)) return;
       }
     },
     resolve: (item) => item,
