@@ -100,13 +100,14 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
       ? [new OpenAiCompatibleProvider({ baseUrl: config.openai.baseUrl, apiKey: config.openai.apiKey, idleTimeoutMs: config.providerTimeoutMs })]
       : [];
     const providers = new ProviderRegistry(chatProviders, { defaultModel: config.defaultModel });
+    const pubsubHandle = createAppPubSub(config.redisUrl, (error) => logger.warn({ err: error }, 'pub/sub command failed'));
+    closers.push(() => pubsubHandle.close());
+
     const conversations = createConversationCommands({
       store, models: providers, defaultModel: config.defaultModel,
       providerNotConfigured: () => new ProviderError('PROVIDER_NOT_CONFIGURED', 'No AI provider is configured: set OPENAI_BASE_URL (and OPENAI_API_KEY if it needs one)'),
+      requestCancel: (replyId) => pubsubHandle.pubsub.publish('replyControl', { replyId, action: 'cancel' }),
     });
-
-    const pubsubHandle = createAppPubSub(config.redisUrl, (error) => logger.warn({ err: error }, 'pub/sub command failed'));
-    closers.push(() => pubsubHandle.close());
 
     const commandContext = (actorId: string | null, requestId: string | null = null): CommandContext => ({
       actorId, requestId, correlationId: uuidv7(), causationId: null, now: () => new Date(), newId: () => uuidv7(),

@@ -17,6 +17,9 @@ export interface ConversationCommandsDeps {
   defaultModel: string | undefined;
   /** Errors that say no provider is configured; thrown before anything is appended. */
   providerNotConfigured(): Error;
+  /** Asks whichever instance generates the reply to stop it (it records the cancellation with the text so far). */
+  requestCancel(replyId: string): void;
+  cancelTimeoutMs?: number;
 }
 
 export interface StartConversationInput {
@@ -28,7 +31,8 @@ export interface StartConversationInput {
   params?: ModelParams | null;
 }
 
-export function createConversationCommands({ store, models, defaultModel, providerNotConfigured }: ConversationCommandsDeps) {
+export function createConversationCommands(deps: ConversationCommandsDeps) {
+  const { store, models, defaultModel, providerNotConfigured } = deps;
   const run = (command: ConversationCommand, context: CommandContext) =>
     executeCommand(store, conversationDecider, conversationStream(command.conversationId), command, context);
 
@@ -56,6 +60,29 @@ export function createConversationCommands({ store, models, defaultModel, provid
       const messageId = context.newId();
       const result = await run({ type: 'SendUserMessage', ...input, messageId }, context);
       return { messageId, ...result };
+    },
+
+    /**
+     * Stops a reply being generated. The generating instance records the cancellation with the
+     * partial text; if none does within the timeout (it died), the cancellation is recorded here and
+     * returned, so the caller can announce it. Null when the generating instance recorded it, or the
+     * reply had already finished.
+     */
+    async cancelReply(input: { conversationId: string; replyId: string; actorId: string }, context: CommandContext) {
+      const stream = conversationStream(input.conversationId);
+      const activeReply = async () => (await loadAggregate(store, conversationDecider, stream)).state.activeReply?.replyId;
+      const { state } = await loadAggregate(store, conversationDecider, stream);
+      if (state.status !== 'active' || state.ownerId !== input.actorId || !state.replies.has(input.replyId)) {
+        throw new DomainError('NOT_FOUND', 'Reply not found');
+      }
+      if (state.activeReply?.replyId !== input.replyId) return null;
+      deps.requestCancel(input.replyId);
+      const deadline = Date.now() + (deps.cancelTimeoutMs ?? 3_000);
+      while (Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        if ((await activeReply()) !== input.replyId) return null;
+      }
+      return run({ type: 'CancelAssistantReply', ...input, partialText: '', latencyMs: 0 }, context);
     },
   };
 }

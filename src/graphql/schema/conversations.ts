@@ -1,9 +1,6 @@
 import { resolveCursorConnection, type ResolveCursorConnectionArgs } from '@pothos/plugin-relay';
 import { z } from 'zod';
-import {
-  conversationDecider, conversationStream, MAX_MESSAGE_LENGTH, MAX_MODEL_LENGTH, MAX_SYSTEM_PROMPT_LENGTH, MAX_TITLE_LENGTH,
-} from '../../domain/conversation/conversation.ts';
-import { loadAggregate } from '../../commands/execute-command.ts';
+import { MAX_MESSAGE_LENGTH, MAX_MODEL_LENGTH, MAX_SYSTEM_PROMPT_LENGTH, MAX_TITLE_LENGTH } from '../../domain/conversation/conversation.ts';
 import { builder } from '../builder.ts';
 import type { GraphQLContext } from '../context.ts';
 import { clientError } from '../errors.ts';
@@ -287,28 +284,11 @@ builder.mutationFields((t) => ({
       const viewer = requireViewer(context);
       const conversationId = String(args.conversationId);
       const replyId = String(args.replyId);
-      const stream = conversationStream(conversationId);
-      const { state } = await loadAggregate(context.services.store, conversationDecider, stream);
-      if (state.status !== 'active' || state.ownerId !== viewer.userId || !state.replies.has(replyId)) {
-        throw clientError('NOT_FOUND', 'Reply not found');
-      }
-      if (state.activeReply?.replyId === replyId) {
-        context.services.pubsub.publish('replyControl', { replyId, action: 'cancel' });
-        // The instance generating it records the cancellation with the partial text; if none answers
-        // (it died), record it here.
-        const deadline = Date.now() + 3_000;
-        let finished = false;
-        while (!finished && Date.now() < deadline) {
-          await new Promise((r) => setTimeout(r, 50));
-          finished = (await loadAggregate(context.services.store, conversationDecider, stream)).state.activeReply?.replyId !== replyId;
-        }
-        if (!finished) {
-          const result = await context.services.conversations.run(
-            { type: 'CancelAssistantReply', conversationId, actorId: viewer.userId, replyId, partialText: '', latencyMs: 0 },
-            context.services.commandContext(viewer.userId, context.requestId));
-          await settle(context, result.position);
-          context.services.pubsub.publish('conversation', conversationId, { kind: 'REPLY_CANCELLED', replyId, messageId: replyId });
-        }
+      const recorded = await context.services.conversations.cancelReply({ conversationId, replyId, actorId: viewer.userId },
+        context.services.commandContext(viewer.userId, context.requestId));
+      if (recorded) {
+        await settle(context, recorded.position);
+        context.services.pubsub.publish('conversation', conversationId, { kind: 'REPLY_CANCELLED', replyId, messageId: replyId });
       }
       await settle(context, await context.services.store.headPosition());
       const message = await messageById(context, replyId);
