@@ -33,13 +33,20 @@ async function directFirstDelta(providerUrl: string): Promise<number> {
   });
   const reader = response.body!.getReader();
   const decoder = new TextDecoder();
-  let text = '';
+  let buffered = '';
   let first = 0;
   for (;;) {
     const { value, done } = await reader.read();
     if (done) break;
-    text += decoder.decode(value, { stream: true });
-    if (!first && text.includes('"content"')) first = performance.now() - started;
+    buffered += decoder.decode(value, { stream: true });
+    const lines = buffered.split('\n');
+    buffered = lines.pop()!;
+    for (const line of lines) {
+      if (first || !line.startsWith('data: {')) continue;
+      // The first chunk with text, as the platform's first DELTA is (the role-only chunk does not count).
+      const content = (JSON.parse(line.slice(6)) as { choices?: Array<{ delta?: { content?: string } }> }).choices?.[0]?.delta?.content;
+      if (content) first = performance.now() - started;
+    }
   }
   return first;
 }

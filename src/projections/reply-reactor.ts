@@ -14,6 +14,38 @@ import type { ProjectionRunner } from './runner.ts';
 
 const NAME = 'assistant-replies';
 const MAX_CONCURRENT_DISPATCHES = 32;
+/**
+ * The checkpoint is written at most this often. Re-dispatching a message after a crash is harmless
+ * (its reply id is derived from the message id, so the reply is not started twice), and fewer writes
+ * keep the read database free for queries.
+ */
+const CHECKPOINT_INTERVAL_MS = 100;
+
+/** Keeps the latest value and writes it at most once per interval; flush() writes what is pending. */
+class CoalescedWriter<T> {
+  private pending: T | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private writing: Promise<void> = Promise.resolve();
+  private readonly write: (value: T) => Promise<void>;
+  private readonly intervalMs: number;
+  constructor(write: (value: T) => Promise<void>, intervalMs: number) {
+    this.write = write;
+    this.intervalMs = intervalMs;
+  }
+  set(value: T): void {
+    this.pending = value;
+    // A failed timed write is not fatal: the next one carries a newer position, and the final flush reports.
+    this.timer ??= setTimeout(() => { this.flush().catch(() => {}); }, this.intervalMs);
+  }
+  flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const value = this.pending;
+    this.pending = undefined;
+    if (value !== undefined) this.writing = this.writing.catch(() => {}).then(() => this.write(value));
+    return this.writing;
+  }
+}
 
 /** Counts free slots; acquire waits while none is free. */
 class Semaphore {
@@ -144,20 +176,23 @@ export class ReplyReactor {
     // still advances in log order, each step only once its own dispatch and all earlier ones are done.
     const slots = new Semaphore(MAX_CONCURRENT_DISPATCHES);
     const subscription = this.subscription;
-    let checkpoints: Promise<void> = Promise.resolve();
+    const checkpoint = new CoalescedWriter((position: bigint) => this.saveCheckpoint(position), CHECKPOINT_INTERVAL_MS);
+    let dispatchedInOrder: Promise<void> = Promise.resolve();
     let failure: unknown;
     for await (const event of subscription) {
       if (this.stopped || failure) break;
       await slots.acquire();
       const dispatched = this.dispatch(event).finally(() => slots.release());
-      checkpoints = checkpoints.then(() => dispatched).then(() => this.saveCheckpoint(event.position));
+      dispatchedInOrder = dispatchedInOrder.then(() => dispatched).then(() => checkpoint.set(event.position));
       // A failed dispatch ends this lease's loop: the run loop logs it and resumes from the checkpoint.
-      checkpoints.catch((error) => {
+      dispatchedInOrder.catch((error) => {
         failure ??= error;
         void subscription.close();
       });
     }
-    await checkpoints;
+    await dispatchedInOrder.catch(() => {});
+    await checkpoint.flush();
+    if (failure) throw failure;
   }
 
   private async saveCheckpoint(position: bigint): Promise<void> {
