@@ -49,3 +49,26 @@ describe('configuration', () => {
     expect(loadConfig({ DATABASE_URL: '' }).eventStore).toBe('sqlite');
   });
 });
+
+describe('.env file', () => {
+  it('fills unset variables from the file; real environment variables win', async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const { loadDotEnv } = await import('../../src/infra/config.ts');
+    const dir = mkdtempSync(join(tmpdir(), 'evident-env-'));
+    const file = join(dir, '.env');
+    writeFileSync(file, 'EVIDENT_TEST_FROM_FILE=file\nEVIDENT_TEST_BOTH=file\n');
+    process.env.EVIDENT_TEST_BOTH = 'environment';
+    try {
+      loadDotEnv(file);
+      expect(process.env.EVIDENT_TEST_FROM_FILE).toBe('file');
+      expect(process.env.EVIDENT_TEST_BOTH).toBe('environment');
+      expect(() => loadDotEnv(join(dir, 'missing.env'))).not.toThrow();
+    } finally {
+      delete process.env.EVIDENT_TEST_FROM_FILE;
+      delete process.env.EVIDENT_TEST_BOTH;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
