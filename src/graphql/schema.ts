@@ -1,6 +1,7 @@
 import type { GraphQLSchema } from 'graphql';
 import { builder } from './builder.ts';
 import './schema/accounts.ts';
+import './schema/admin.ts';
 import './schema/conversations.ts';
 import './schema/models.ts';
 import './schema/system.ts';

@@ -9,7 +9,7 @@ interface ProjectionStatusView {
   lastError: string | null;
 }
 
-const ProjectionStatus = builder.objectRef<ProjectionStatusView>('ProjectionStatus').implement({
+export const ProjectionStatus = builder.objectRef<ProjectionStatusView>('ProjectionStatus').implement({
   description: 'How far a read model has caught up with the event log',
   fields: (t) => ({
     name: t.exposeString('name'),

@@ -1,0 +1,58 @@
+import { z } from 'zod';
+import { MAX_REASON_LENGTH } from '../../domain/user/user.ts';
+import { builder } from '../builder.ts';
+import { clientError } from '../errors.ts';
+import { requireViewer, settle, User } from './accounts.ts';
+import { ProjectionStatus } from './system.ts';
+
+builder.mutationFields((t) => ({
+  deactivateUser: t.field({
+    type: User,
+    description: 'Admins: ends every session of the user and stops them from logging in',
+    authScopes: { admin: true },
+    args: {
+      id: t.arg.id(),
+      reason: t.arg.string({ required: false, validate: z.string().max(MAX_REASON_LENGTH, `must be at most ${MAX_REASON_LENGTH} characters`) }),
+    },
+    resolve: async (_root, args, context) => {
+      const viewer = requireViewer(context);
+      const userId = String(args.id);
+      if (userId === viewer.userId) throw clientError('CONFLICT', 'You cannot deactivate your own account');
+      const result = await context.services.users.deactivate({ userId, reason: args.reason ?? null },
+        context.services.commandContext(viewer.userId, context.requestId));
+      await settle(context, result.position);
+      return userId;
+    },
+  }),
+  eraseUser: t.id({
+    description: 'Erases a person (yourself, or anyone for admins): their personal data in the log becomes unreadable '
+      + 'and their read-model rows (account, sessions, conversations) are deleted. Returns the id.',
+    authScopes: { authenticated: true },
+    args: { id: t.arg.id() },
+    resolve: async (_root, args, context) => {
+      const viewer = requireViewer(context);
+      const userId = String(args.id);
+      if (userId !== viewer.userId && viewer.role !== 'admin') throw clientError('FORBIDDEN', 'Only admins can erase other people');
+      const result = await context.services.users.eraseData({ userId }, context.services.commandContext(viewer.userId, context.requestId));
+      await settle(context, result.position);
+      return userId;
+    },
+  }),
+  rebuildProjection: t.field({
+    type: ProjectionStatus,
+    description: 'Admins: rebuilds a read model from the whole log into fresh tables, then swaps them in',
+    authScopes: { admin: true },
+    args: { name: t.arg.string() },
+    resolve: async (_root, args, context) => {
+      const runner = context.services.projections;
+      if (!(await runner.status()).some((s) => s.name === args.name)) throw clientError('NOT_FOUND', `No projection named "${args.name}"`);
+      try {
+        await runner.rebuild(args.name);
+      } catch (error) {
+        // Already rebuilding, or running on another instance: say so rather than mask it.
+        throw clientError('CONFLICT', (error as Error).message);
+      }
+      return (await runner.status()).find((s) => s.name === args.name)!;
+    },
+  }),
+}));
