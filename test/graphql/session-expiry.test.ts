@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gql, ME, newUser, startTestApp, type TestApp } from './support.ts';
 
-// Sessions last SESSION_TTL_HOURS; here about 1.4 seconds, to see one expire.
-const TTL_HOURS = '0.0004';
+// Sessions last SESSION_TTL_HOURS; here 3.6 seconds, to see one expire.
+const TTL_HOURS = '0.001';
 
 describe('session expiry', () => {
   let t: TestApp;
