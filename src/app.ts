@@ -10,6 +10,7 @@ import { OpenAiCompatibleProvider } from './infra/ai/openai-compatible.ts';
 import { ProviderRegistry } from './infra/ai/provider-registry.ts';
 import { ProviderError, type ChatProvider } from './infra/ai/provider.ts';
 import { createBlindIndex } from './infra/blind-index.ts';
+import { lockDataDir } from './infra/data-dir-lock.ts';
 import type { Config } from './infra/config.ts';
 import type { EventStore } from './infra/event-store/port.ts';
 import { PostgresEventStore } from './infra/event-store/postgres-event-store.ts';
@@ -61,6 +62,10 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
   };
   try {
     mkdirSync(config.dataDir, { recursive: true });
+    if (config.readDb === 'pglite' || config.eventStore === 'sqlite') {
+      const lock = lockDataDir(config.dataDir);
+      closers.push(async () => lock.release());
+    }
     const masterKey = loadMasterKey({ masterKey: config.masterKey, dataDir: config.dataDir });
 
     const keyStore: KeyStore = config.eventStore === 'postgres'

@@ -17,7 +17,7 @@ try {
 
 const logger = createLogger(config.logLevel);
 const app = await createApp(config, logger).catch((error: unknown) => {
-  logger.fatal({ err: error }, 'start failed');
+  logger.fatal({ err: error }, `start failed: ${(error as Error).message}`);
   process.exit(1);
 });
 

@@ -11,7 +11,7 @@ afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true 
 
 function run(env: Record<string, string>) {
   const child = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env },
+    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
@@ -48,5 +48,17 @@ describe('npm start (src/main.ts)', () => {
     const proc = run({ LOG_LEVEL: 'loud' });
     expect(await proc.exited).toBe(1);
     expect(proc.stderr().trim().split('\n')).toEqual([expect.stringMatching(/^Invalid configuration: LOG_LEVEL/)]);
+  });
+
+  it('a second process on the same data directory stops with a clear error, and leaves the first running', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'evident-main-'));
+    dirs.push(dir);
+    const first = run({ DATA_DIR: dir });
+    await first.ready;
+    const second = run({ DATA_DIR: dir });
+    expect(await second.exited).toBe(1);
+    expect(second.lines.join('\n')).toMatch(/start failed: Another Evident process is using/);
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
   });
 });
