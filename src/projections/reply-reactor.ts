@@ -7,6 +7,7 @@ import { isProviderError, type TokenUsage } from '../infra/ai/provider.ts';
 import type { EventStore, RecordedEvent, Subscription } from '../infra/event-store/port.ts';
 import { derivedUuid } from '../infra/ids.ts';
 import type { Logger } from '../infra/logger.ts';
+import { SubjectErasedError } from '../infra/personal-data/key-store.ts';
 import type { AppPubSub } from '../infra/pubsub.ts';
 import type { Lease, ReadDb } from '../infra/read-db/port.ts';
 import { DeltaCoalescer } from './delta-coalescer.ts';
@@ -307,7 +308,8 @@ export class ReplyReactor {
     try {
       position = (await executeCommand(this.options.store, conversationDecider, conversationStream(conversationId), command, context)).position;
     } catch (error) {
-      if (!(error instanceof DomainError)) throw error; // otherwise: already finished (a cancel won the race) or deleted
+      // Already finished (a cancel won the race), deleted, or its owner erased meanwhile: nothing to record.
+      if (!(error instanceof DomainError) && !(error instanceof SubjectErasedError)) throw error;
     }
     if (position !== null) await this.options.projections.waitFor(position, { projections: ['conversations'], timeoutMs: 5_000 });
     const kind = {

@@ -119,8 +119,8 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  * Rules must only ever grow: a value recorded encrypted under a rule that is later removed would be
  * returned as ciphertext. A value without the `pii:v1:` prefix (recorded before its rule existed) is
  * returned unchanged. The subject field itself is never encrypted, so it must hold a pseudonymous id
- * (a user id), not personal data. Encoding an event for a subject after `erase` creates a new key
- * (its older values stay ERASED); refusing further writes about an erased person is the domain's job.
+ * (a user id), not personal data. After `erase`, encoding personal data about that subject fails
+ * with SubjectErasedError (the key store keeps a tombstone), so nothing new about them is readable.
  */
 export class PersonalDataCodec {
   private readonly keyStore: KeyStore;

@@ -9,15 +9,28 @@ export interface WrappedKey {
   createdAt: string;
 }
 
+/** The subject was erased: no key may be made for them again, so nothing new about them is readable. */
+export class SubjectErasedError extends Error {
+  readonly code = 'SUBJECT_ERASED';
+  constructor(subjectId: string) {
+    super(`Subject ${subjectId} has been erased; no personal data can be recorded for them`);
+    this.name = 'SubjectErasedError';
+  }
+}
+
 export interface KeyStore {
   /** The subject's wrapped key, or undefined when it never existed or has been erased. */
   get(subjectId: string): Promise<Buffer | undefined>;
   /**
    * Stores `wrapped` unless the subject already has a key, and returns the key now stored. Race-safe:
-   * two instances creating a key for the same subject at once both get the same one back.
+   * two instances creating a key for the same subject at once both get the same one back. Throws
+   * SubjectErasedError for an erased subject.
    */
   putIfAbsent(subjectId: string, wrapped: Buffer): Promise<Buffer>;
-  /** Erasure: deletes the subject's key; true if there was one. */
+  /**
+   * Erasure: deletes the subject's key and leaves a tombstone (the subject id alone), so no new key is
+   * ever made for them; true if there was a key.
+   */
   delete(subjectId: string): Promise<boolean>;
   close(): Promise<void>;
 }

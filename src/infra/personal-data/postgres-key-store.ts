@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { KeyStore } from './key-store.ts';
+import { SubjectErasedError, type KeyStore } from './key-store.ts';
 
 const SCHEMA_LOCK = 1163282763;
 const SCHEMA_SQL = `
@@ -7,6 +7,10 @@ CREATE TABLE IF NOT EXISTS evident_subject_keys (
   subject_id text PRIMARY KEY,
   wrapped bytea NOT NULL,
   created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS evident_erased_subjects (
+  subject_id text PRIMARY KEY,
+  erased_at timestamptz NOT NULL DEFAULT now()
 )`;
 
 export interface PostgresKeyStoreOptions {
@@ -56,8 +60,10 @@ export class PostgresKeyStore implements KeyStore {
 
   async get(subjectId: string): Promise<Buffer | undefined> {
     this.check();
+    // A tombstone wins over a key, even one a racing putIfAbsent committed after the erasure.
     const result = await this.pool.query<{ wrapped: Buffer }>(
-      'SELECT wrapped FROM evident_subject_keys WHERE subject_id = $1', [subjectId],
+      `SELECT wrapped FROM evident_subject_keys k WHERE subject_id = $1
+         AND NOT EXISTS (SELECT 1 FROM evident_erased_subjects e WHERE e.subject_id = k.subject_id)`, [subjectId],
     );
     return result.rows[0]?.wrapped;
   }
@@ -69,22 +75,41 @@ export class PostgresKeyStore implements KeyStore {
     // erasure landing between the two.
     for (let attempt = 0; attempt < 10; attempt++) {
       const inserted = await this.pool.query<{ wrapped: Buffer }>(
-        `INSERT INTO evident_subject_keys (subject_id, wrapped) VALUES ($1, $2)
+        `INSERT INTO evident_subject_keys (subject_id, wrapped)
+         SELECT $1, $2 WHERE NOT EXISTS (SELECT 1 FROM evident_erased_subjects WHERE subject_id = $1)
          ON CONFLICT (subject_id) DO NOTHING RETURNING wrapped`,
         [subjectId, wrapped],
       );
       const mine = inserted.rows[0]?.wrapped;
-      if (mine) return mine;
+      if (mine) return (await this.get(subjectId)) ?? this.erased(subjectId);
       const existing = await this.get(subjectId);
       if (existing) return existing;
+      if (await this.isErased(subjectId)) this.erased(subjectId);
     }
     throw new Error(`Could not store a key for subject ${subjectId}: it kept being deleted concurrently`);
   }
 
+  private async isErased(subjectId: string): Promise<boolean> {
+    const result = await this.pool.query('SELECT 1 FROM evident_erased_subjects WHERE subject_id = $1', [subjectId]);
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  private erased(subjectId: string): never {
+    throw new SubjectErasedError(subjectId);
+  }
+
   async delete(subjectId: string): Promise<boolean> {
     this.check();
-    const result = await this.pool.query('DELETE FROM evident_subject_keys WHERE subject_id = $1', [subjectId]);
-    return (result.rowCount ?? 0) > 0;
+    const result = await this.pool.query<{ deleted: boolean }>(
+      `WITH tombstone AS (
+         INSERT INTO evident_erased_subjects (subject_id) VALUES ($1) ON CONFLICT (subject_id) DO NOTHING
+       ), deleted AS (
+         DELETE FROM evident_subject_keys WHERE subject_id = $1 RETURNING 1
+       )
+       SELECT EXISTS (SELECT 1 FROM deleted) AS deleted`,
+      [subjectId],
+    );
+    return result.rows[0]?.deleted === true;
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import type { KeyStore } from './key-store.ts';
+import { SubjectErasedError, type KeyStore } from './key-store.ts';
 
 export const SQLITE_KEY_STORE_FILE = 'keys.sqlite';
 
@@ -10,6 +10,10 @@ CREATE TABLE IF NOT EXISTS subject_keys (
   subject_id TEXT PRIMARY KEY,
   wrapped BLOB NOT NULL,
   created_at TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS erased_subjects (
+  subject_id TEXT PRIMARY KEY,
+  erased_at TEXT NOT NULL
 ) WITHOUT ROWID;
 `;
 
@@ -69,6 +73,7 @@ export class SqliteKeyStore implements KeyStore {
     // One write transaction, so a delete from another process cannot fall between insert and read.
     this.db.exec('BEGIN IMMEDIATE');
     try {
+      if (this.statement('SELECT 1 FROM erased_subjects WHERE subject_id = ?').get(subjectId)) throw new SubjectErasedError(subjectId);
       insert.run(subjectId, wrapped, new Date().toISOString());
       const stored = this.read(subjectId);
       this.db.exec('COMMIT');
@@ -81,8 +86,18 @@ export class SqliteKeyStore implements KeyStore {
   }
 
   async delete(subjectId: string): Promise<boolean> {
-    const result = this.statement('DELETE FROM subject_keys WHERE subject_id = ?').run(subjectId);
-    if (Number(result.changes) === 0) return false;
+    this.db.exec('BEGIN IMMEDIATE');
+    let deleted: boolean;
+    try {
+      deleted = Number(this.statement('DELETE FROM subject_keys WHERE subject_id = ?').run(subjectId).changes) > 0;
+      this.statement('INSERT INTO erased_subjects (subject_id, erased_at) VALUES (?, ?) ON CONFLICT (subject_id) DO NOTHING')
+        .run(subjectId, new Date().toISOString());
+      this.db.exec('COMMIT');
+    } catch (error) {
+      if (this.db.isTransaction) this.db.exec('ROLLBACK');
+      throw error;
+    }
+    if (!deleted) return false;
     try {
       this.db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
     } catch {

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { KeyStore } from '../../../src/infra/personal-data/key-store.ts';
+import { SubjectErasedError, type KeyStore } from '../../../src/infra/personal-data/key-store.ts';
 
 /**
  * What every KeyStore adapter must do. `open` returns a new instance over the same storage each time,
@@ -49,16 +49,22 @@ export function describeKeyStoreContract(name: string, open: () => Promise<KeySt
       expect(await s.get(b)).toEqual(keyB);
     });
 
-    it('deletes a key: true the first time, false afterwards, and a new key may follow', async () => {
+    it('deletes a key: true the first time, false afterwards, and no new key may follow', async () => {
       const s = await store();
       const subject = `subject-${randomUUID()}`;
-      expect(await s.delete(subject)).toBe(false);
       await s.putIfAbsent(subject, randomBytes(61));
       expect(await s.delete(subject)).toBe(true);
       expect(await s.delete(subject)).toBe(false);
       expect(await s.get(subject)).toBeUndefined();
-      const next = randomBytes(61);
-      expect(await s.putIfAbsent(subject, next)).toEqual(next);
+      await expect(s.putIfAbsent(subject, randomBytes(61))).rejects.toBeInstanceOf(SubjectErasedError);
+      expect(await s.get(subject)).toBeUndefined();
+    });
+
+    it('erasing a subject that never had a key still blocks keys for them', async () => {
+      const s = await store();
+      const subject = `subject-${randomUUID()}`;
+      expect(await s.delete(subject)).toBe(false);
+      await expect(s.putIfAbsent(subject, randomBytes(61))).rejects.toBeInstanceOf(SubjectErasedError);
     });
 
     it('keeps keys across a close and reopen', async () => {
