@@ -8,6 +8,7 @@ import type { EventStore, RecordedEvent, Subscription } from '../infra/event-sto
 import { derivedUuid } from '../infra/ids.ts';
 import type { Logger } from '../infra/logger.ts';
 import { SubjectErasedError } from '../infra/personal-data/key-store.ts';
+import { Wakeup } from '../infra/wakeup.ts';
 import type { AppPubSub } from '../infra/pubsub.ts';
 import type { Lease, ReadDb } from '../infra/read-db/port.ts';
 import { DeltaCoalescer } from './delta-coalescer.ts';
@@ -101,8 +102,7 @@ export class ReplyReactor {
   private loop: Promise<void> | undefined;
   private subscription: Subscription | undefined;
   private controlStop: (() => void) | undefined;
-  private sleepTimer: NodeJS.Timeout | undefined;
-  private wakeSleep: (() => void) | undefined;
+  private readonly wakeup = new Wakeup();
 
   constructor(options: ReplyReactorOptions) {
     this.options = options;
@@ -124,8 +124,7 @@ export class ReplyReactor {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    clearTimeout(this.sleepTimer);
-    this.wakeSleep?.();
+    this.wakeup.fire();
     this.controlStop?.();
     await this.subscription?.close();
     for (const flight of this.inFlight.values()) flight.controller.abort('shutdown');
@@ -143,13 +142,6 @@ export class ReplyReactor {
     })().catch((error) => this.options.logger.error({ err: error }, 'reply control feed failed'));
   }
 
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      this.wakeSleep = resolve;
-      this.sleepTimer = setTimeout(resolve, ms);
-    });
-  }
-
   private async run(): Promise<void> {
     const { readDb, logger } = this.options;
     while (!this.stopped) {
@@ -162,7 +154,7 @@ export class ReplyReactor {
       } finally {
         await lease?.release().catch(() => {});
       }
-      if (!this.stopped) await this.sleep(this.options.leaseRetryMs ?? 1_000);
+      if (!this.stopped) await this.wakeup.sleep(this.options.leaseRetryMs ?? 1_000);
     }
   }
 

@@ -3,6 +3,7 @@ import type { EventStore, RecordedEvent } from '../infra/event-store/port.ts';
 import { TransactionAbortedError } from '../infra/read-db/errors.ts';
 import type { Lease, ReadDb, SqlExecutor } from '../infra/read-db/port.ts';
 import type { Projection } from './projection.ts';
+import { Wakeup } from '../infra/wakeup.ts';
 
 export type ProjectionState = 'running' | 'standby' | 'failed' | 'rebuilding' | 'stopped';
 
@@ -88,36 +89,6 @@ export function quoteIdent(name: string): string {
 /** The schema a rebuild of `projection` writes into. */
 export function rebuildSchemaName(projection: string): string {
   return `rebuild_${projection.toLowerCase().replace(/[^a-z0-9_]/g, '_')}`.slice(0, 63);
-}
-
-/** Waiters released together by fire(); each also ends after its own timeout. */
-class Wakeup {
-  private readonly waiters = new Set<() => void>();
-
-  fire(): void {
-    const waiters = [...this.waiters];
-    this.waiters.clear();
-    for (const release of waiters) release();
-  }
-
-  /** Registers now (so a fire() before the await is not lost); resolves on fire(), timeout or cancel(). */
-  wait(ms: number): { promise: Promise<void>; cancel: () => void } {
-    let done!: () => void;
-    const promise = new Promise<void>((resolve) => {
-      done = () => {
-        clearTimeout(timer);
-        this.waiters.delete(done);
-        resolve();
-      };
-    });
-    const timer = setTimeout(done, Math.max(0, ms));
-    this.waiters.add(done);
-    return { promise, cancel: done };
-  }
-
-  sleep(ms: number): Promise<void> {
-    return this.wait(ms).promise;
-  }
 }
 
 function nextTurn(): Promise<typeof TICK> {

@@ -1,9 +1,5 @@
+import type { Wakeup } from '../wakeup.ts';
 import type { ReadAllOptions, RecordedEvent, SubscribeOptions, Subscription } from './port.ts';
-
-export interface WakeSource {
-  /** Resolves on the next append signal or after `timeoutMs`, whichever comes first. */
-  wait(timeoutMs: number, signal: AbortSignal): Promise<void>;
-}
 
 /**
  * Catch-up then live, built on readAll: it always reads by position from the last one it delivered,
@@ -12,7 +8,7 @@ export interface WakeSource {
  */
 export function pollingSubscription(
   readAll: (options: ReadAllOptions) => Promise<RecordedEvent[]>,
-  wake: WakeSource,
+  wake: Wakeup,
   options: SubscribeOptions,
   idlePollMs: number,
 ): Subscription {
@@ -28,7 +24,7 @@ export function pollingSubscription(
         position = event.position;
         yield event;
       }
-      if (batch.length < batchSize) await wake.wait(idlePollMs, controller.signal);
+      if (batch.length < batchSize) await wake.sleep(idlePollMs, controller.signal);
     }
   }
 
@@ -40,30 +36,4 @@ export function pollingSubscription(
       await iterator.return(undefined);
     },
   };
-}
-
-/** An in-process wake source: `notify()` releases every waiter. */
-export class LocalWake implements WakeSource {
-  private waiters = new Set<() => void>();
-
-  notify(): void {
-    const waiters = [...this.waiters];
-    this.waiters.clear();
-    for (const release of waiters) release();
-  }
-
-  wait(timeoutMs: number, signal: AbortSignal): Promise<void> {
-    if (signal.aborted) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', done);
-        this.waiters.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, timeoutMs);
-      signal.addEventListener('abort', done, { once: true });
-      this.waiters.add(done);
-    });
-  }
 }

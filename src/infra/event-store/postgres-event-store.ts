@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { DuplicateEventIdError, InvalidEventError, WrongExpectedRevisionError } from './errors.ts';
-import { LocalWake, pollingSubscription } from './polling-subscription.ts';
+import { Wakeup } from '../wakeup.ts';
+import { pollingSubscription } from './polling-subscription.ts';
 import type {
   AppendOptions, AppendResult, EventStore, NewEvent, ReadAllOptions, ReadStreamOptions, RecordedEvent,
   SubscribeOptions, Subscription,
@@ -30,7 +31,7 @@ export interface PostgresEventStoreOptions {
 export class PostgresEventStore implements EventStore {
   readonly kind = 'postgres';
   private readonly pool: pg.Pool;
-  private readonly wake = new LocalWake();
+  private readonly wake = new Wakeup();
   private listener: pg.Client | undefined;
   private notifyScheduled = false;
   private closed = false;
@@ -62,7 +63,7 @@ export class PostgresEventStore implements EventStore {
   private async listen(): Promise<void> {
     if (this.closed) return;
     const client = new pg.Client({ connectionString: this.options.connectionString });
-    client.on('notification', () => this.wake.notify());
+    client.on('notification', () => this.wake.fire());
     client.on('error', () => {
       if (this.listener === client) this.listener = undefined;
       client.end().catch(() => {});
@@ -116,7 +117,7 @@ export class PostgresEventStore implements EventStore {
 
   /** NOTIFY takes a database-wide lock at commit; one per burst of appends keeps writers from queueing on it. */
   private scheduleNotify(): void {
-    this.wake.notify();
+    this.wake.fire();
     if (this.notifyScheduled) return;
     this.notifyScheduled = true;
     setImmediate(() => {
@@ -172,7 +173,7 @@ export class PostgresEventStore implements EventStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.wake.notify();
+    this.wake.fire();
     const listener = this.listener;
     this.listener = undefined;
     await listener?.end().catch(() => {});

@@ -2,7 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { checkExpected, idempotentResult } from './append-rules.ts';
-import { LocalWake, pollingSubscription } from './polling-subscription.ts';
+import { Wakeup } from '../wakeup.ts';
+import { pollingSubscription } from './polling-subscription.ts';
 import type {
   AppendOptions, AppendResult, EventStore, ExpectedRevision, NewEvent, ReadAllOptions, ReadStreamOptions,
   RecordedEvent, SubscribeOptions, Subscription,
@@ -44,7 +45,7 @@ interface PendingAppend {
 export class SqliteEventStore implements EventStore {
   readonly kind = 'sqlite';
   private readonly db: DatabaseSync;
-  private readonly wake = new LocalWake();
+  private readonly wake = new Wakeup();
   private queue: PendingAppend[] = [];
   private flushScheduled = false;
   private closed = false;
@@ -118,7 +119,7 @@ export class SqliteEventStore implements EventStore {
       if (outcome.ok) pending.resolve(outcome.result);
       else pending.reject(outcome.error);
     });
-    this.wake.notify();
+    this.wake.fire();
   }
 
   private appendOne({ stream, events, expected }: PendingAppend): AppendResult {
@@ -194,7 +195,7 @@ export class SqliteEventStore implements EventStore {
     if (this.closed) return;
     this.closed = true;
     if (this.queue.length > 0) this.flush();
-    this.wake.notify();
+    this.wake.fire();
     this.db.close();
   }
 }
