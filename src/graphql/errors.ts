@@ -1,6 +1,7 @@
 import { GraphQLError } from 'graphql';
 import { AccessError } from '../commands/errors.ts';
 import { DomainError } from '../domain/decider.ts';
+import { isProviderError } from '../infra/ai/provider.ts';
 import { DuplicateEventIdError, InvalidEventError, WrongExpectedRevisionError } from '../infra/event-store/errors.ts';
 import { SubjectErasedError } from '../infra/personal-data/key-store.ts';
 import { PubSubOverflowError } from '../infra/pubsub.ts';
@@ -37,8 +38,8 @@ export function exposedError(error: unknown): GraphQLError | undefined {
   if (error instanceof InvalidEventError) return clientError('BAD_USER_INPUT', error.message);
   if (error instanceof PubSubOverflowError) return clientError('RATE_LIMITED', error.message);
   if (error instanceof SubjectErasedError) return clientError('CONFLICT', error.message);
-  const code = (error as { code?: unknown })?.code;
-  if (error instanceof Error && error.name === 'ProviderError' && typeof code === 'string') {
+  if (isProviderError(error)) {
+    const code = error.code;
     return clientError(code === 'PROVIDER_NOT_CONFIGURED' || code === 'MODEL_NOT_FOUND' ? code : 'PROVIDER_UNAVAILABLE', error.message);
   }
   return undefined;

@@ -1,13 +1,8 @@
 import type { ConversationEvent } from '../domain/conversation/conversation.ts';
 import type { UserEvent } from '../domain/user/user.ts';
-import type { RecordedEvent } from '../infra/event-store/port.ts';
 import type { SqlExecutor } from '../infra/read-db/port.ts';
-import type { Projection } from './projection.ts';
+import { personalField, type Projection } from './projection.ts';
 
-/** A personal field whose key was erased reads as null in the read model, never as the marker. */
-function personal<T>(event: RecordedEvent, field: string, value: T): T | null {
-  return event.erasedFields?.includes(field) ? null : value;
-}
 
 const json = (value: unknown) => (value === null || value === undefined ? null : JSON.stringify(value));
 const ms = (value: number | null | undefined) => (typeof value === 'number' && Number.isFinite(value) ? Math.round(value) : null);
@@ -67,14 +62,14 @@ export const conversationsProjection: Projection = {
            VALUES ($1, $2, $3, $4, $5, $6::jsonb, false, 0, $7, $7, NULL)
            ON CONFLICT (conversation_id) DO UPDATE SET owner_id = excluded.owner_id, title = excluded.title, model = excluded.model,
              system_prompt = excluded.system_prompt, params = excluded.params, created_at = excluded.created_at`,
-          [d.conversationId, d.ownerId, personal(recorded, 'title', d.title), d.model,
-            personal(recorded, 'systemPrompt', d.systemPrompt), json(d.params), at],
+          [d.conversationId, d.ownerId, personalField(recorded, 'title', d.title), d.model,
+            personalField(recorded, 'systemPrompt', d.systemPrompt), json(d.params), at],
         );
         return;
       }
       case 'ConversationRenamed':
         await tx.query('UPDATE conversations SET title = $2 WHERE conversation_id = $1',
-          [event.data.conversationId, personal(recorded, 'title', event.data.title)]);
+          [event.data.conversationId, personalField(recorded, 'title', event.data.title)]);
         await touch(tx, event.data.conversationId, at, false);
         return;
       case 'ConversationArchived':
@@ -96,7 +91,7 @@ export const conversationsProjection: Projection = {
            ON CONFLICT (message_id) DO UPDATE SET content = excluded.content, created_at = excluded.created_at,
              completed_at = excluded.completed_at, seq = excluded.seq
            WHERE messages.conversation_id = excluded.conversation_id`,
-          [d.messageId, d.conversationId, d.ownerId, personal(recorded, 'content', d.content), at, seq],
+          [d.messageId, d.conversationId, d.ownerId, personalField(recorded, 'content', d.content), at, seq],
         );
         await touch(tx, d.conversationId, at, true);
         return;
@@ -117,7 +112,7 @@ export const conversationsProjection: Projection = {
       case 'AssistantReplyCompleted': {
         const d = event.data;
         await finishReply(tx, d.conversationId, d.replyId, at, {
-          status: 'complete', content: personal(recorded, 'text', d.text), latencyMs: d.latencyMs, usage: d.usage,
+          status: 'complete', content: personalField(recorded, 'text', d.text), latencyMs: d.latencyMs, usage: d.usage,
           timeToFirstTokenMs: d.timeToFirstTokenMs, finishReason: d.finishReason, model: d.model, params: d.params,
         });
         return;
@@ -125,13 +120,13 @@ export const conversationsProjection: Projection = {
       case 'AssistantReplyCancelled': {
         const d = event.data;
         await finishReply(tx, d.conversationId, d.replyId, at,
-          { status: 'cancelled', content: personal(recorded, 'partialText', d.partialText), latencyMs: d.latencyMs });
+          { status: 'cancelled', content: personalField(recorded, 'partialText', d.partialText), latencyMs: d.latencyMs });
         return;
       }
       case 'AssistantReplyFailed': {
         const d = event.data;
         await finishReply(tx, d.conversationId, d.replyId, at, {
-          status: 'failed', content: personal(recorded, 'partialText', d.partialText), latencyMs: d.latencyMs,
+          status: 'failed', content: personalField(recorded, 'partialText', d.partialText), latencyMs: d.latencyMs,
           errorCode: d.errorCode, errorMessage: d.errorMessage,
         });
         return;
@@ -139,7 +134,7 @@ export const conversationsProjection: Projection = {
       case 'AssistantReplyInterrupted': {
         const d = event.data;
         await finishReply(tx, d.conversationId, d.replyId, at,
-          { status: 'interrupted', content: personal(recorded, 'partialText', d.partialText) });
+          { status: 'interrupted', content: personalField(recorded, 'partialText', d.partialText) });
         return;
       }
       case 'UserDataErased':

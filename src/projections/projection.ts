@@ -13,3 +13,8 @@ export interface Projection {
   readonly eventTypes: readonly string[];
   handle(event: RecordedEvent, tx: SqlExecutor): Promise<void>;
 }
+
+/** A personal field whose key was erased reads as null in a read model, never as the marker. */
+export function personalField<T>(event: RecordedEvent, field: string, value: T): T | null {
+  return event.erasedFields?.includes(field) ? null : value;
+}
