@@ -82,7 +82,6 @@ export class AppPubSub {
 
 export interface PubSubHandle {
   pubsub: AppPubSub;
-  kind: 'memory' | 'redis';
   close(): Promise<void>;
 }
 
@@ -111,7 +110,7 @@ function handlingCommandErrors(client: Redis, onError: (error: unknown) => void)
  * instance B sees what instance A publishes.
  */
 export function createAppPubSub(redisUrl: string | undefined, onError: (error: unknown) => void = () => {}): PubSubHandle {
-  if (!redisUrl) return { pubsub: new AppPubSub(new EventTarget()), kind: 'memory', close: async () => {} };
+  if (!redisUrl) return { pubsub: new AppPubSub(new EventTarget()), close: async () => {} };
   // No auto-pipelining: it defers commands a tick, so a QUIT at shutdown could overtake the last PUBLISH.
   const options = { maxRetriesPerRequest: null, lazyConnect: false } as const;
   const publishClient = new Redis(redisUrl, options);
@@ -123,7 +122,6 @@ export function createAppPubSub(redisUrl: string | undefined, onError: (error: u
   });
   return {
     pubsub: new AppPubSub(eventTarget as unknown as EventTargetLike),
-    kind: 'redis',
     async close() {
       // quit() lets commands already queued (a last publish during shutdown) finish first.
       await Promise.allSettled([publishClient.quit(), subscribeClient.quit()]);
