@@ -378,11 +378,11 @@ describe('Conversation decider: hostile text', () => {
   it('records what a model streamed with NUL and lone surrogates made safe', () => {
     const [event] = conversationDecider.decide(complete('r1', 'he\u0000llo \uDC00'), fold(streaming));
     expect((event!.data as { text: string }).text).toBe('he\uFFFDllo \uFFFD');
-    const [failed] = conversationDecider.decide({ ...fail('r1'), partialText: '\u0000', errorMessage: 'bo\u0000om' }, fold(streaming));
+    const [failed] = conversationDecider.decide({ ...fail('r1'), partialText: '\u0000', errorMessage: 'bo\u0000om' } as ConversationCommand, fold(streaming));
     expect(failed!.data).toMatchObject({ partialText: '\uFFFD', errorMessage: 'bo\uFFFDom' });
-    const [interrupted] = conversationDecider.decide({ ...interrupt('r1'), partialText: 'a\uD800' }, fold(streaming));
+    const [interrupted] = conversationDecider.decide({ ...interrupt('r1'), partialText: 'a\uD800' } as ConversationCommand, fold(streaming));
     expect(interrupted!.data).toMatchObject({ partialText: 'a\uFFFD' });
-    const [cancelledEvent] = conversationDecider.decide({ ...cancel('r1'), partialText: '\u0000x' }, fold(streaming));
+    const [cancelledEvent] = conversationDecider.decide({ ...cancel('r1'), partialText: '\u0000x' } as ConversationCommand, fold(streaming));
     expect(cancelledEvent!.data).toMatchObject({ partialText: '\uFFFDx' });
   });
 });
