@@ -5,6 +5,7 @@ import type { CommandContext } from './commands/context.ts';
 import { createConversationCommands, type ConversationCommands } from './commands/conversations.ts';
 import { createEmailClaims } from './commands/email-claims.ts';
 import { createUserCommands, type UserCommands } from './commands/users.ts';
+import { domainUpcasting } from './domain/event-versions.ts';
 import { personalDataRules } from './domain/personal-data.ts';
 import { OpenAiCompatibleProvider } from './infra/ai/openai-compatible.ts';
 import { ProviderRegistry } from './infra/ai/provider-registry.ts';
@@ -15,6 +16,7 @@ import type { Config } from './infra/config.ts';
 import type { EventStore } from './infra/event-store/port.ts';
 import { PostgresEventStore } from './infra/event-store/postgres-event-store.ts';
 import { SqliteEventStore } from './infra/event-store/sqlite-event-store.ts';
+import { UpcastingEventStore } from './infra/event-store/upcasting-event-store.ts';
 import { uuidv7 } from './infra/ids.ts';
 import type { Logger } from './infra/logger.ts';
 import { PersonalDataCodec } from './infra/personal-data/codec.ts';
@@ -38,7 +40,7 @@ export const MIGRATIONS_DIR = new URL('../migrations/', import.meta.url).pathnam
 export interface App {
   config: Config;
   logger: Logger;
-  /** The log, with personal fields encrypted on the way in and decrypted on the way out. */
+  /** The log, with personal fields encrypted on the way in, decrypted and upcast on the way out. */
   store: EventStore;
   readDb: ReadDb;
   codec: PersonalDataCodec;
@@ -79,7 +81,8 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     closers.push(() => log.close());
 
     const codec = new PersonalDataCodec({ keyStore, masterKey, rules: personalDataRules });
-    const store = new EncryptingEventStore(log, codec);
+    // Decrypted first, then upcast: upcasters see plaintext under the field names it was stored with.
+    const store = new UpcastingEventStore(new EncryptingEventStore(log, codec), (event) => domainUpcasting.upcast(event));
 
     const readDb: ReadDb = config.readDb === 'postgres'
       ? await PostgresReadDb.open({ connectionString: config.databaseUrl! })

@@ -32,6 +32,7 @@ export function checkText(value: unknown, field: string, kind: TextKind = 'multi
   return value;
 }
 
+// eslint-disable-next-line no-control-regex
 const NUL_GLOBAL = /\u0000/g;
 const LONE_SURROGATE_GLOBAL = new RegExp(LONE_SURROGATE.source, 'g');
 
