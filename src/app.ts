@@ -4,6 +4,7 @@ import { createAccountCommands, type AccountCommands } from './commands/accounts
 import type { CommandContext } from './commands/context.ts';
 import { createConversationCommands, type ConversationCommands } from './commands/conversations.ts';
 import { createEmailClaims } from './commands/email-claims.ts';
+import { createProjectionCommands, type ProjectionCommands } from './commands/projections.ts';
 import { createUserCommands, type UserCommands } from './commands/users.ts';
 import { domainUpcasting } from './domain/event-versions.ts';
 import { personalDataRules } from './domain/personal-data.ts';
@@ -32,6 +33,7 @@ import type { ReadDb } from './infra/read-db/port.ts';
 import { PostgresReadDb } from './infra/read-db/postgres-read-db.ts';
 import { conversationsProjection } from './projections/conversations-projection.ts';
 import { ReplyReactor } from './projections/reply-reactor.ts';
+import { SessionWatch } from './projections/session-watch.ts';
 import { ProjectionRunner } from './projections/runner.ts';
 import { usersProjection } from './projections/users-projection.ts';
 
@@ -48,9 +50,13 @@ export interface App {
   users: UserCommands;
   accounts: AccountCommands;
   conversations: ConversationCommands;
+  /** Operator actions on projections (parking an event), recorded in the log. */
+  projectionCommands: ProjectionCommands;
   providers: ProviderRegistry;
   pubsub: AppPubSub;
   replies: ReplyReactor;
+  /** Ends live subscriptions of sessions that end (logout, password change, deactivation, erasure, expiry). */
+  sessions: SessionWatch;
   /** A command context for an actor, with the real clock and UUIDv7 ids. */
   commandContext(actorId: string | null, requestId?: string | null): CommandContext;
   close(): Promise<void>;
@@ -127,9 +133,14 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     replies.start();
     closers.push(() => replies.stop());
 
+    const sessions = new SessionWatch({ store, logger: logger.child({ component: 'sessions' }) });
+    await sessions.start();
+    closers.push(() => sessions.stop());
+
     return {
       config, logger, store, readDb, codec, projections, users, accounts, conversations, providers,
-      pubsub: pubsubHandle.pubsub, replies, commandContext, close: closeAll,
+      projectionCommands: createProjectionCommands({ store, projections }),
+      pubsub: pubsubHandle.pubsub, replies, sessions, commandContext, close: closeAll,
     };
   } catch (error) {
     await closeAll();

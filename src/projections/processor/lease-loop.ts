@@ -33,6 +33,7 @@ export class LeaseLoop {
   private readonly wake = new Wakeup();
   private readonly backoff: Backoff;
   private lease: Lease | null = null;
+  private denied = false;
   private done: Promise<void> | undefined;
 
   constructor(options: LeaseLoopOptions) {
@@ -43,6 +44,11 @@ export class LeaseLoop {
   /** True while this instance holds a lease that has not been lost. */
   get holding(): boolean {
     return this.lease !== null && !this.lease.lost.aborted;
+  }
+
+  /** True when the last attempt to take the lease found another holder. */
+  get heldElsewhere(): boolean {
+    return this.denied && this.lease === null;
   }
 
   get stopped(): boolean {
@@ -105,6 +111,7 @@ export class LeaseLoop {
 
   private async acquire(): Promise<boolean> {
     const lease = await this.options.db.tryLease(this.options.leaseName);
+    this.denied = lease === null;
     if (!lease) return false;
     if (this.stopped || lease.lost.aborted) {
       await lease.release().catch(() => {});
