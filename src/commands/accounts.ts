@@ -2,7 +2,7 @@ import { firstAdminDecider, FIRST_ADMIN_STREAM } from '../domain/account/first-a
 import { lockoutRemainingSeconds, loginAttemptDecider, loginAttemptsStream, type LoginFailureReason } from '../domain/account/login-attempts.ts';
 import { sessionDecider, sessionStream } from '../domain/account/session.ts';
 import { DomainError } from '../domain/decider.ts';
-import { normalizeEmail, userDecider, userStream, type UserRole } from '../domain/user/user.ts';
+import { normalizeDisplayName, normalizeEmail, userDecider, userStream, type UserRole } from '../domain/user/user.ts';
 import type { EventStore } from '../infra/event-store/port.ts';
 import {
   hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, newSessionToken, verifyAgainstNothing, verifyPassword,
@@ -54,6 +54,7 @@ export function createAccountCommands({ store, emailClaims, emailKey, sessionTtl
     /** The first account ever registered becomes admin; everyone after is a member. */
     async register(input: { userId: string; email: string; password: string; displayName: string }, context: CommandContext) {
       const email = normalizeEmail(input.email);
+      normalizeDisplayName(input.displayName); // refused before the address is claimed: nothing half-written
       checkPassword(input.password);
       const passwordHash = await hashPassword(input.password);
       return emailClaims.holding(email, input.userId, context, async () => {
