@@ -5,7 +5,7 @@ import { encodeFeedCursor } from '../../src/graphql/conversation-feed.ts';
 import { uuidv7 } from '../../src/infra/ids.ts';
 import { createLogger } from '../../src/infra/logger.ts';
 import {
-  CONVERSATION_EVENTS, eventually, fails, gql, MESSAGE_FIELDS, newUser, ok, openSse, readWholeLog, REGISTER, SEND, startConversation,
+  eventually, fails, gql, MESSAGE_FIELDS, newUser, ok, openSse, readWholeLog, REGISTER, SEND, startConversation,
   startTestApp, uniqueEmail, WAIT_MS, type SseStream, type TestApp, type TestUser,
 } from './support.ts';
 
