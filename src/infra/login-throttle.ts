@@ -17,6 +17,8 @@ export interface LoginThrottle {
   attempt(account: string, address: string): Promise<ThrottleDecision>;
   /** The attempt was a successful login. */
   succeeded(account: string, address: string): Promise<void>;
+  /** Resolves once the shared store is connected (at once without Redis); until then the memory fallback counts. */
+  ready(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -114,6 +116,10 @@ export function createLoginThrottle({ settings, redisUrl, onRedisError }: LoginT
 
     async succeeded(accountKey, addressKey) {
       await Promise.all([pair.delete(pairKey(accountKey, addressKey)), address.reward(addressKey, 1), account.reward(accountKey, 1)]);
+    },
+
+    async ready() {
+      if (redis && redis.status !== 'ready') await new Promise((resolve) => redis!.once('ready', resolve));
     },
 
     async close() {
