@@ -82,7 +82,8 @@ builder.mutationFields((t) => ({
     type: AuthPayload,
     args: { email: t.arg.string(), password: t.arg.string() },
     resolve: async (_root, args, context) => {
-      const session = await context.services.accounts.login(args, context.services.commandContext(null, context.requestId));
+      const session = await context.services.accounts.login({ ...args, clientAddress: context.clientAddress },
+        context.services.commandContext(null, context.requestId));
       await settleAccount(context, session.position, 'SessionStarted');
       return session;
     },
