@@ -1,9 +1,12 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { conversationStream } from '../../src/domain/conversation/conversation.ts';
 import { parkingStream } from '../../src/domain/projection/parking.ts';
 import { encodeFeedCursor } from '../../src/graphql/conversation-feed.ts';
 import { uuidv7 } from '../../src/infra/ids.ts';
 import { createLogger } from '../../src/infra/logger.ts';
+import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 import {
   eventually, fails, gql, MESSAGE_FIELDS, newUser, ok, openSse, readWholeLog, REGISTER, SEND, startConversation,
   startTestApp, uniqueEmail, WAIT_MS, type SseStream, type TestApp, type TestUser,
@@ -226,5 +229,44 @@ describe('hardening (in process)', () => {
       const stream = await openSse(t.yoga, RESUMABLE_EVENTS, { conversationId: conversation.id, after: 'not-a-cursor' }, user.token);
       expect(await waitForEnd(stream)).toBe('BAD_USER_INPUT');
     });
+  });
+});
+
+describe.skipIf(!process.env.DATABASE_URL)('hardening on PostgreSQL: a long transaction elsewhere in the cluster', () => {
+  let t: TestApp;
+  let database: TestDatabase;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    t = await startTestApp({ env: { DATABASE_URL: database.url, MASTER_KEY: randomBytes(32).toString('base64') } });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await database?.drop();
+  });
+
+  it('turns a write into a pending result, never NOT_FOUND, and the write is there exactly once afterwards', async () => {
+    const user = await newUser(t.yoga);
+    const blocker = new pg.Client({ connectionString: database.url });
+    await blocker.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('SELECT txid_current()');
+      const started = await gql<{ startConversation: { id: string; title: string } }>(t.yoga,
+        'mutation { startConversation(input: { title: "behind a long transaction" }) { id title } }', {}, user.token);
+      expect(started.errors).toBeUndefined();
+      expect(started.data!.startConversation.title).toBe('behind a long transaction');
+      expect(JSON.parse(started.raw).extensions).toMatchObject({ pending: true });
+      await blocker.query('COMMIT');
+    } finally {
+      await blocker.end();
+    }
+    const ids = await eventually(async () => {
+      const list = await ok<{ conversations: { edges: Array<{ node: { id: string; title: string } }> } }>(t.yoga,
+        '{ conversations(first: 100) { edges { node { id title } } } }', {}, user.token);
+      const found = list.conversations.edges.filter((e) => e.node.title === 'behind a long transaction');
+      return found.length > 0 ? found.map((e) => e.node.id) : null;
+    }, 'the conversation to show once the transaction ended');
+    expect(ids).toEqual([expect.any(String)]);
   });
 });
