@@ -7,51 +7,17 @@ import { clientError } from '../errors.ts';
 import type { ConversationState } from '../../domain/conversation/conversation.ts';
 import { decodeFeedCursor, FeedTracker, missedItems, TERMINAL_KINDS, type FeedItem } from '../conversation-feed.ts';
 import { isPending, settle } from '../settle.ts';
+import {
+  conversationPage, messagePage, ownedConversation, ownedMessage, type ConversationRow, type MessageRow,
+} from '../../projections/conversations-queries.ts';
 import { requireViewer, User } from './accounts.ts';
 import { checkPageArgs, decodeCursor, DEFAULT_PAGE_SIZE, encodeCursor, MAX_PAGE_SIZE } from './pagination.ts';
 
-interface ConversationRow {
-  conversation_id: string;
-  owner_id: string;
-  title: string | null;
-  model: string;
-  system_prompt: string | null;
-  params: Record<string, number> | null;
-  archived: boolean;
-  message_count: number;
-  created_at: string;
-  updated_at: string;
-}
-
-interface MessageRow {
-  message_id: string;
-  conversation_id: string;
-  role: 'user' | 'assistant';
-  content: string | null;
-  status: string;
-  in_reply_to: string | null;
-  model: string | null;
-  params: Record<string, number> | null;
-  usage: { promptTokens: number; completionTokens: number; totalTokens: number } | null;
-  time_to_first_token_ms: number | null;
-  latency_ms: number | null;
-  finish_reason: string | null;
-  error_code: string | null;
-  error_message: string | null;
-  created_at: string;
-  completed_at: string | null;
-  seq: string;
-}
-
-const CONVERSATION_COLUMNS = 'conversation_id, owner_id, title, model, system_prompt, params, archived, message_count, created_at, updated_at';
-
 /** The viewer's own conversation, or NOT_FOUND (also for someone else's: existence is not revealed). */
 async function ownConversation(context: GraphQLContext, conversationId: string): Promise<ConversationRow> {
-  const viewer = requireViewer(context);
-  const { rows } = await context.services.readDb.query<ConversationRow>(
-    `SELECT ${CONVERSATION_COLUMNS} FROM conversations WHERE conversation_id = $1 AND owner_id = $2`, [conversationId, viewer.userId]);
-  if (!rows[0]) throw clientError('NOT_FOUND', 'Conversation not found');
-  return rows[0];
+  const row = await ownedConversation(context.services.readDb, requireViewer(context).userId, conversationId);
+  if (!row) throw clientError('NOT_FOUND', 'Conversation not found');
+  return row;
 }
 
 /** The conversation as the write side knows it, for a mutation whose read model is not caught up (flagged pending). */
@@ -66,15 +32,12 @@ function conversationFromState(state: ConversationState, at: string): Conversati
 /** The viewer's conversation after a write: the read model when it shows the write, else the write side's view. */
 async function conversationAfterWrite(context: GraphQLContext, conversationId: string, state: ConversationState): Promise<ConversationRow> {
   if (!isPending(context)) return ownConversation(context, conversationId);
-  const { rows } = await context.services.readDb.query<ConversationRow>(
-    `SELECT ${CONVERSATION_COLUMNS} FROM conversations WHERE conversation_id = $1 AND owner_id = $2`, [conversationId, requireViewer(context).userId]);
-  return rows[0] ?? conversationFromState(state, new Date().toISOString());
+  const row = await ownedConversation(context.services.readDb, requireViewer(context).userId, conversationId);
+  return row ?? conversationFromState(state, new Date().toISOString());
 }
 
-async function messageById(context: GraphQLContext, messageId: string): Promise<MessageRow | null> {
-  const { rows } = await context.services.readDb.query<MessageRow>('SELECT * FROM messages WHERE message_id = $1 AND owner_id = $2',
-    [messageId, requireViewer(context).userId]);
-  return rows[0] ?? null;
+function messageById(context: GraphQLContext, messageId: string): Promise<MessageRow | null> {
+  return ownedMessage(context.services.readDb, requireViewer(context).userId, messageId);
 }
 
 const ModelParameters = builder.objectRef<Record<string, number>>('ModelParameters').implement({
@@ -146,15 +109,9 @@ export const Conversation = builder.objectRef<ConversationRow>('Conversation').i
         checkPageArgs(args);
         return resolveCursorConnection(
           { args, toCursor: (m: MessageRow) => encodeCursor([m.seq]), defaultSize: DEFAULT_PAGE_SIZE, maxSize: MAX_PAGE_SIZE },
-          async ({ before, after, limit, inverted }: ResolveCursorConnectionArgs) => {
-            const params: unknown[] = [conversation.conversation_id, limit];
-            const where = ['conversation_id = $1'];
-            if (after) { params.push(decodeCursor(after, 1)[0]); where.push(`seq > $${params.length}`); }
-            if (before) { params.push(decodeCursor(before, 1)[0]); where.push(`seq < $${params.length}`); }
-            const { rows } = await context.services.readDb.query<MessageRow>(
-              `SELECT * FROM messages WHERE ${where.join(' AND ')} ORDER BY seq ${inverted ? 'DESC' : 'ASC'} LIMIT $2`, params);
-            return rows;
-          },
+          ({ before, after, limit, inverted }: ResolveCursorConnectionArgs) => messagePage(context.services.readDb, conversation.conversation_id, {
+            after: after ? decodeCursor(after, 1)[0]! : null, before: before ? decodeCursor(before, 1)[0]! : null, limit, inverted,
+          }),
         );
       },
     }),
@@ -172,24 +129,11 @@ builder.queryFields((t) => ({
       const viewer = requireViewer(context);
       return resolveCursorConnection(
         { args, toCursor: (c: ConversationRow) => encodeCursor([c.created_at, c.conversation_id]), defaultSize: DEFAULT_PAGE_SIZE, maxSize: MAX_PAGE_SIZE },
-        async ({ before, after, limit, inverted }: ResolveCursorConnectionArgs) => {
-          const params: unknown[] = [viewer.userId, args.archived ?? false, limit];
-          const where = ['owner_id = $1', 'archived = $2'];
-          // Newest first: "after" a cursor means older than it.
-          if (after) {
-            params.push(...decodeCursor(after, 2));
-            where.push(`(created_at, conversation_id) < ($${params.length - 1}::timestamptz, $${params.length})`);
-          }
-          if (before) {
-            params.push(...decodeCursor(before, 2));
-            where.push(`(created_at, conversation_id) > ($${params.length - 1}::timestamptz, $${params.length})`);
-          }
-          const order = inverted ? 'ASC' : 'DESC';
-          const { rows } = await context.services.readDb.query<ConversationRow>(
-            `SELECT ${CONVERSATION_COLUMNS} FROM conversations WHERE ${where.join(' AND ')}
-             ORDER BY created_at ${order}, conversation_id ${order} LIMIT $3`, params);
-          return rows;
-        },
+        ({ before, after, limit, inverted }: ResolveCursorConnectionArgs) => conversationPage(context.services.readDb, viewer.userId, args.archived ?? false, {
+          after: after ? decodeCursor(after, 2) as [string, string] : null,
+          before: before ? decodeCursor(before, 2) as [string, string] : null,
+          limit, inverted,
+        }),
       );
     },
   }),
