@@ -23,6 +23,7 @@ const schema = z.object({
   OPENAI_API_KEY: z.string().optional(),
   DEFAULT_MODEL: z.string().min(1).max(200).optional(),
   PROVIDER_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(60_000),
+  PROVIDER_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
 });
 
 export interface Config {
@@ -41,6 +42,8 @@ export interface Config {
   openai: { baseUrl: string; apiKey: string | undefined } | undefined;
   defaultModel: string | undefined;
   providerTimeoutMs: number;
+  /** Longest wait for a provider's response headers (for a model listing, the whole answer). */
+  providerConnectTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -85,6 +88,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     openai: c.OPENAI_BASE_URL ? { baseUrl: c.OPENAI_BASE_URL.replace(/\/+$/, ''), apiKey: c.OPENAI_API_KEY } : undefined,
     defaultModel: c.DEFAULT_MODEL,
     providerTimeoutMs: c.PROVIDER_TIMEOUT_MS,
+    providerConnectTimeoutMs: c.PROVIDER_CONNECT_TIMEOUT_MS,
   };
 }
 
