@@ -119,7 +119,10 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     });
 
     const chatProviders: ChatProvider[] = config.openai
-      ? [new OpenAiCompatibleProvider({ baseUrl: config.openai.baseUrl, apiKey: config.openai.apiKey, idleTimeoutMs: config.providerTimeoutMs })]
+      ? [new OpenAiCompatibleProvider({
+        baseUrl: config.openai.baseUrl, apiKey: config.openai.apiKey,
+        connectTimeoutMs: config.providerConnectTimeoutMs, idleTimeoutMs: config.providerTimeoutMs,
+      })]
       : [];
     const providers = new ProviderRegistry(chatProviders, { defaultModel: config.defaultModel });
     const pubsubHandle = createAppPubSub(config.redisUrl, (error) => logger.warn({ err: error }, 'pub/sub command failed'));

@@ -70,6 +70,7 @@ const schema = z.object({
   LOGIN_WINDOW_SECONDS: count(1, 31 * 24 * 3600, 15 * 60),
   LOGIN_ADDRESS_WINDOW_SECONDS: count(1, 31 * 24 * 3600, 3600),
   LOGIN_ACCOUNT_DELAY_SECONDS: count(1, 3600, 5),
+  PROVIDER_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
 });
 
 export interface GraphQLLimits {
@@ -118,6 +119,8 @@ export interface Config {
   /** Express `trust proxy`: which proxies' X-Forwarded-For is believed for the client address. */
   trustProxy: boolean | number | string[];
   loginThrottle: LoginThrottleSettings;
+  /** Longest wait for a provider's response headers (for a model listing, the whole answer). */
+  providerConnectTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -182,6 +185,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       addressWindowSeconds: c.LOGIN_ADDRESS_WINDOW_SECONDS,
       accountDelaySeconds: c.LOGIN_ACCOUNT_DELAY_SECONDS,
     },
+    providerConnectTimeoutMs: c.PROVIDER_CONNECT_TIMEOUT_MS,
   };
 }
 
