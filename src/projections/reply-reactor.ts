@@ -211,6 +211,9 @@ export class ReplyReactor {
           break;
         }
         const dispatched = this.dispatch(event).finally(() => slots.release());
+        // Observed through the chain below; but once an earlier link failed the chain never reaches
+        // this one, and an unobserved rejection would end the process.
+        dispatched.catch(() => {});
         dispatchedInOrder = dispatchedInOrder.then(() => dispatched).then(() => checkpoint.set(event.position));
         // A failed dispatch ends this lease's loop: the processor core logs it and resumes from the checkpoint.
         dispatchedInOrder.catch((error) => {
