@@ -4,6 +4,7 @@ import { createAccountCommands, type AccountCommands } from './commands/accounts
 import type { CommandContext } from './commands/context.ts';
 import { createConversationCommands, type ConversationCommands } from './commands/conversations.ts';
 import { createEmailClaims } from './commands/email-claims.ts';
+import { ErasureScrubber } from './commands/erasure-scrub.ts';
 import { createUserCommands, type UserCommands } from './commands/users.ts';
 import { personalDataRules } from './domain/personal-data.ts';
 import { OpenAiCompatibleProvider } from './infra/ai/openai-compatible.ts';
@@ -34,6 +35,8 @@ import { ProjectionRunner } from './projections/runner.ts';
 import { usersProjection } from './projections/users-projection.ts';
 
 export const MIGRATIONS_DIR = new URL('../migrations/', import.meta.url).pathname;
+/** How long eraseUser waits for the read-model scrub before answering anyway. */
+const ERASURE_SCRUB_WAIT_MS = 30_000;
 
 export interface App {
   config: Config;
@@ -98,7 +101,22 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
 
     const emailKey = createBlindIndex(masterKey, 'email');
     const emailClaims = createEmailClaims(store, emailKey);
-    const users = createUserCommands({ store, emailClaims, eraseKey: (subjectId) => codec.erase(subjectId) });
+    const scrubber = new ErasureScrubber({
+      store, readDb, logger: logger.child({ component: 'erasure-scrub' }),
+      tables: [usersProjection, conversationsProjection].flatMap((projection) => projection.tables),
+      projectionsReached: (position, timeoutMs) => projections.waitFor(position, { timeoutMs }),
+    });
+    scrubber.start();
+    closers.push(() => scrubber.stop());
+    const users = createUserCommands({
+      store, emailClaims, eraseKey: (subjectId) => codec.erase(subjectId),
+      scrubbed: async (position) => {
+        scrubber.notify();
+        if (!(await scrubber.waitForScrub(position, ERASURE_SCRUB_WAIT_MS))) {
+          logger.warn({ position: position.toString() }, 'erasure recorded, read-model scrub still pending; it completes in the background');
+        }
+      },
+    });
     const accounts = createAccountCommands({ store, emailClaims, emailKey, sessionTtlMs: config.sessionTtlMs });
 
     const chatProviders: ChatProvider[] = config.openai
