@@ -105,6 +105,7 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
       store, readDb, logger: logger.child({ component: 'erasure-scrub' }),
       tables: [usersProjection, conversationsProjection].flatMap((projection) => projection.tables),
       projectionsReached: (position, timeoutMs) => projections.waitFor(position, { timeoutMs }),
+      scrubKeys: async () => keyStore.scrub?.(),
     });
     scrubber.start();
     closers.push(() => scrubber.stop());

@@ -13,6 +13,8 @@ export interface ErasureScrubberOptions {
   readDb: ReadDb;
   /** The read-model tables erasures delete rows from. */
   tables: readonly string[];
+  /** Then scrubs the key store (its deleted keys), if it needs it. */
+  scrubKeys?(): Promise<void>;
   /** True once every read model has applied the log up to `position`, false after `timeoutMs`. */
   projectionsReached(position: bigint, timeoutMs: number): Promise<boolean>;
   logger: Logger;
@@ -109,6 +111,7 @@ export class ErasureScrubber {
         if (this.stopped || lost?.aborted) return;
       }
       await readDb.scrub(tables);
+      await this.options.scrubKeys?.();
       await readDb.query(
         `INSERT INTO reactor_checkpoints (name, position, updated_at) VALUES ($1, $2, now())
          ON CONFLICT (name) DO UPDATE SET position = GREATEST(reactor_checkpoints.position, EXCLUDED.position), updated_at = now()`,
