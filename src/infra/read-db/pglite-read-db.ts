@@ -91,26 +91,25 @@ export class PgliteReadDb implements ReadDb {
 
   /**
    * VACUUM FULL writes the tables (heap, TOAST, indexes) into new files and truncates the old ones;
-   * then a checkpoint, a WAL switch and a second checkpoint put every record of the deleted rows
-   * (inserts, full-page images, the old table contents) in segments behind the redo point, which
-   * are deleted because wal_recycle is off. Blocks every other query while it runs (one connection).
+   * then checkpoints and WAL switches put every record of the deleted rows (inserts, full-page images,
+   * the old table contents) in segments behind the redo point, which are deleted because wal_recycle
+   * is off. Blocks every other query while it runs (one connection).
    */
   async scrub(tables: readonly string[]): Promise<void> {
     if (this.closed) throw new ReadDbClosedError();
     if (tables.length > 0) await this.pg.exec(`VACUUM FULL ${tables.map(quoteIdent).join(', ')}`);
     await this.pg.exec('CHECKPOINT');
-    await this.pg.query('SELECT pg_switch_wal()');
-    await this.pg.exec('CHECKPOINT');
-    // Segments recycled before wal_recycle was off wait ahead of the current one with old records
-    // in them: pass through each, so that it falls behind the redo point and is deleted too.
+    // A segment waiting ahead of the current one was recycled (before wal_recycle was off) with old
+    // records in it, so the switch into it must be followed by another, until one lands in a segment
+    // created fresh; each checkpoint then deletes the segments left behind.
     for (let guard = 0; guard < MAX_WAL_SEGMENTS; guard++) {
       const { rows } = await this.pg.query<{ ahead: number }>(
         `SELECT count(*)::int AS ahead FROM pg_ls_waldir()
           WHERE name ~ '^[0-9A-F]{24}$' AND name > pg_walfile_name(pg_current_wal_insert_lsn())`,
       );
-      if ((rows[0]?.ahead ?? 0) === 0) break;
       await this.pg.query('SELECT pg_switch_wal()');
       await this.pg.exec('CHECKPOINT');
+      if ((rows[0]?.ahead ?? 0) === 0) break;
     }
   }
 
