@@ -3,8 +3,9 @@
 // data is still found by the same scan (so the scan can fail).
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ok, startTestApp, type TestApp } from '../graphql/support.ts';
+import { newUser, ok, startTestApp, type TestApp } from '../graphql/support.ts';
 import { createTestDatabase, postgresSkipReason, type TestDatabase } from '../support/postgres.ts';
 import { ERASE, expectErased, findOnDisk, leaks, PROJECTIONS, REBUILD, seedPerson, wrappedKey, type Call } from './erasure-support.ts';
 
@@ -50,14 +51,24 @@ describe('erasure on the embedded default', () => {
 
 const TABLES = ['users', 'sessions', 'conversations', 'messages'];
 
+/** A logger that keeps the messages it logs. */
+function recordingLogger() {
+  const messages: string[] = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => { messages.push((JSON.parse(line) as { msg: string }).msg); } });
+  return { logger, messages };
+}
+
 describe.skipIf(postgresSkipReason('erasure on PostgreSQL'))('erasure on PostgreSQL', () => {
   let t: TestApp | undefined;
+  let t2: TestApp | undefined;
   let db: TestDatabase | undefined;
   let client: pg.Client | undefined;
 
   afterEach(async () => {
     await client?.end();
+    await t2?.close();
     await t?.close();
+    t2 = undefined;
     await db?.drop();
     t = undefined;
     db = undefined;
@@ -94,5 +105,26 @@ describe.skipIf(postgresSkipReason('erasure on PostgreSQL'))('erasure on Postgre
     }
     const stats = await sql.query('SELECT relname FROM pg_stat_user_tables WHERE relname = ANY($1) AND last_vacuum IS NOT NULL ORDER BY relname', [TABLES]);
     expect(stats.rows.map((row) => row.relname)).toEqual([...TABLES].sort());
+  });
+
+  it('an erasure made on one instance is scrubbed by the instance that holds the scrub, and eraseUser waits for it', { timeout: 300_000 }, async () => {
+    db = await createTestDatabase();
+    const env = { DATABASE_URL: db.url, MASTER_KEY: randomBytes(32).toString('base64') };
+    const first = recordingLogger();
+    const second = recordingLogger();
+    t = await startTestApp({ env, logger: first.logger, provider: false });
+    t2 = await startTestApp({ env, logger: second.logger, provider: false }); // the scrub's lease is taken: this one stands by
+    const b = t2;
+    const call: Call = (query, variables = {}, token) => ok(b.yoga, query, variables, token);
+    const admin = (await newUser(b.yoga)).token;
+    const victim = await newUser(b.yoga);
+
+    expect(await call(ERASE, { id: victim.userId }, admin)).toEqual({ eraseUser: victim.userId });
+
+    const [erased] = await b.app.store.readAll({ filter: { eventTypes: ['UserDataErased'] } });
+    const { rows } = await b.app.readDb.query<{ position: string }>("SELECT position FROM reactor_checkpoints WHERE name = 'erasure-scrub'");
+    expect(BigInt(rows[0]!.position)).toBeGreaterThanOrEqual(erased!.position);
+    expect(first.messages).toContain('read models scrubbed after erasure');
+    expect(second.messages).not.toContain('read models scrubbed after erasure');
   });
 });
