@@ -4,8 +4,10 @@ import { createAccountCommands, type AccountCommands } from './commands/accounts
 import type { CommandContext } from './commands/context.ts';
 import { createConversationCommands, type ConversationCommands } from './commands/conversations.ts';
 import { createEmailClaims } from './commands/email-claims.ts';
-import { ErasureScrubber } from './commands/erasure-scrub.ts';
+import { ERASURE_EVENT, ErasureScrubber } from './commands/erasure-scrub.ts';
+import { createProjectionCommands, type ProjectionCommands } from './commands/projections.ts';
 import { createUserCommands, type UserCommands } from './commands/users.ts';
+import { domainUpcasting } from './domain/event-versions.ts';
 import { personalDataRules } from './domain/personal-data.ts';
 import { OpenAiCompatibleProvider } from './infra/ai/openai-compatible.ts';
 import { ProviderRegistry } from './infra/ai/provider-registry.ts';
@@ -16,6 +18,7 @@ import type { Config } from './infra/config.ts';
 import type { EventStore } from './infra/event-store/port.ts';
 import { PostgresEventStore } from './infra/event-store/postgres-event-store.ts';
 import { SqliteEventStore } from './infra/event-store/sqlite-event-store.ts';
+import { UpcastingEventStore } from './infra/event-store/upcasting-event-store.ts';
 import { uuidv7 } from './infra/ids.ts';
 import type { Logger } from './infra/logger.ts';
 import { PersonalDataCodec } from './infra/personal-data/codec.ts';
@@ -31,6 +34,7 @@ import type { ReadDb } from './infra/read-db/port.ts';
 import { PostgresReadDb } from './infra/read-db/postgres-read-db.ts';
 import { conversationsProjection } from './projections/conversations-projection.ts';
 import { ReplyReactor } from './projections/reply-reactor.ts';
+import { SessionWatch } from './projections/session-watch.ts';
 import { ProjectionRunner } from './projections/runner.ts';
 import { usersProjection } from './projections/users-projection.ts';
 
@@ -41,7 +45,7 @@ const ERASURE_SCRUB_WAIT_MS = 30_000;
 export interface App {
   config: Config;
   logger: Logger;
-  /** The log, with personal fields encrypted on the way in and decrypted on the way out. */
+  /** The log, with personal fields encrypted on the way in, decrypted and upcast on the way out. */
   store: EventStore;
   readDb: ReadDb;
   codec: PersonalDataCodec;
@@ -49,9 +53,13 @@ export interface App {
   users: UserCommands;
   accounts: AccountCommands;
   conversations: ConversationCommands;
+  /** Operator actions on projections (parking an event), recorded in the log. */
+  projectionCommands: ProjectionCommands;
   providers: ProviderRegistry;
   pubsub: AppPubSub;
   replies: ReplyReactor;
+  /** Ends live subscriptions of sessions that end (logout, password change, deactivation, erasure, expiry). */
+  sessions: SessionWatch;
   /** A command context for an actor, with the real clock and UUIDv7 ids. */
   commandContext(actorId: string | null, requestId?: string | null): CommandContext;
   close(): Promise<void>;
@@ -82,7 +90,8 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     closers.push(() => log.close());
 
     const codec = new PersonalDataCodec({ keyStore, masterKey, rules: personalDataRules });
-    const store = new EncryptingEventStore(log, codec);
+    // Decrypted first, then upcast: upcasters see plaintext under the field names it was stored with.
+    const store = new UpcastingEventStore(new EncryptingEventStore(log, codec), (event) => domainUpcasting.upcast(event));
 
     const readDb: ReadDb = config.readDb === 'postgres'
       ? await PostgresReadDb.open({ connectionString: config.databaseUrl! })
@@ -92,8 +101,9 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     const applied = await migrate(readDb, MIGRATIONS_DIR);
     if (applied.length > 0) logger.info({ applied }, 'read-model migrations applied');
 
+    const readModels = [usersProjection, conversationsProjection];
     const projections = new ProjectionRunner({
-      store, db: readDb, projections: [usersProjection, conversationsProjection], logger: logger.child({ component: 'projections' }),
+      store, db: readDb, projections: readModels, logger: logger.child({ component: 'projections' }),
       batchSize: config.projectionBatchSize,
     });
     await projections.start();
@@ -103,8 +113,9 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     const emailClaims = createEmailClaims(store, emailKey);
     const scrubber = new ErasureScrubber({
       store, readDb, logger: logger.child({ component: 'erasure-scrub' }),
-      tables: [usersProjection, conversationsProjection].flatMap((projection) => projection.tables),
-      projectionsReached: (position, timeoutMs) => projections.waitFor(position, { timeoutMs }),
+      // Every table of the projections that delete rows on an erasure.
+      tables: readModels.filter((p) => p.eventTypes.includes(ERASURE_EVENT)).flatMap((p) => p.tables),
+      projectionsReached: (position, timeoutMs) => projections.waitFor(position, { eventTypes: [ERASURE_EVENT], timeoutMs }),
       scrubKeys: async () => keyStore.scrub?.(),
     });
     scrubber.start();
@@ -143,9 +154,14 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     replies.start();
     closers.push(() => replies.stop());
 
+    const sessions = new SessionWatch({ store, logger: logger.child({ component: 'sessions' }) });
+    await sessions.start();
+    closers.push(() => sessions.stop());
+
     return {
       config, logger, store, readDb, codec, projections, users, accounts, conversations, providers,
-      pubsub: pubsubHandle.pubsub, replies, commandContext, close: closeAll,
+      projectionCommands: createProjectionCommands({ store, projections }),
+      pubsub: pubsubHandle.pubsub, replies, sessions, commandContext, close: closeAll,
     };
   } catch (error) {
     await closeAll();

@@ -4,7 +4,7 @@ import type { Lease, ReadDb } from '../infra/read-db/port.ts';
 import { Wakeup } from '../infra/wakeup.ts';
 
 const NAME = 'erasure-scrub';
-const ERASURE_EVENT = 'UserDataErased';
+export const ERASURE_EVENT = 'UserDataErased';
 /** How long one wait for the projections lasts before the loop checks whether it should stop. */
 const PROJECTION_WAIT_MS = 1_000;
 
@@ -98,9 +98,9 @@ export class ErasureScrubber {
 
   private async whileLeased(lease: Lease): Promise<void> {
     const { store, readDb, tables, logger } = this.options;
-    const lost = (lease as { lost?: AbortSignal }).lost;
+    const { lost } = lease;
     let checkpoint = await this.checkpoint();
-    while (!this.stopped && !lost?.aborted) {
+    while (!this.stopped && !lost.aborted) {
       const erasures = await store.readAll({ after: checkpoint, maxCount: 1000, filter: { eventTypes: [ERASURE_EVENT] } });
       if (erasures.length === 0) {
         await this.wakeup.sleep(this.options.pollMs ?? 1_000, lost);
@@ -108,7 +108,7 @@ export class ErasureScrubber {
       }
       const target = erasures.at(-1)!.position;
       while (!(await this.options.projectionsReached(target, PROJECTION_WAIT_MS))) {
-        if (this.stopped || lost?.aborted) return;
+        if (this.stopped || lost.aborted) return;
       }
       await readDb.scrub(tables);
       await this.options.scrubKeys?.();

@@ -4,6 +4,9 @@ export interface Viewer {
   userId: string;
   sessionId: string;
   role: 'admin' | 'member';
+  /** Log position of SessionStarted: a password change at a later position ends the session. */
+  startedPosition: bigint;
+  expiresAt: Date;
 }
 
 export interface GraphQLContext {

@@ -12,6 +12,7 @@ import type { GraphQLContext } from './context.ts';
 import { exposedError } from './errors.ts';
 import { currentRequestId, requestContext } from './request-context.ts';
 import { buildSchema } from './schema.ts';
+import { usePendingFlag } from './settle.ts';
 
 export const MAX_REQUEST_BYTES = 1024 * 1024;
 export const GRAPHQL_PATH = '/graphql';
@@ -31,6 +32,7 @@ export function createGraphQLHandler(app: App) {
   const yoga = createYoga<Record<string, unknown>, GraphQLContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
+    plugins: [usePendingFlag()],
     graphiql: app.config.env === 'development',
     landingPage: false,
     logging: {

@@ -149,7 +149,7 @@ export function runnerContract(label: string, getEnv: () => RunnerEnv): void {
       expect(await c.read(db)).toEqual({ n: 5, amount: 15, items: 5 });
       expect(await statusOf(r1, c.projection.name)).toEqual({
         name: c.projection.name, state: 'running', position: head1, lagEvents: 0, lagSeconds: 0,
-        lastError: null, failedEventId: null, failedPosition: null,
+        lastError: null, failedEventId: null, failedPosition: null, eventTypes: c.projection.eventTypes,
       });
 
       await r1.stop();

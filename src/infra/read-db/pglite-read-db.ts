@@ -20,7 +20,8 @@ function toQueryResult<Row>(result: PgliteResults<Row>): QueryResult<Row> {
   return { rows: result.rows, rowCount: result.rowCount ?? result.affectedRows ?? result.rows.length };
 }
 
-const FREE_LEASE: Lease = { release: async () => {} };
+/** Never lost: the lease lives as long as the process that owns the directory. */
+const FREE_LEASE: Lease = { lost: new AbortController().signal, release: async () => {} };
 
 /**
  * The embedded read database: PGlite (Postgres in WebAssembly) with pgvector. PGlite has a single

@@ -14,6 +14,8 @@ export interface SqlExecutor {
 }
 
 export interface Lease {
+  /** Aborted when the lease is gone without a release (its connection died): stop acting on it at once. */
+  readonly lost: AbortSignal;
   release(): Promise<void>;
 }
 
