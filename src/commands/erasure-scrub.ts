@@ -1,7 +1,9 @@
 import type { EventStore } from '../infra/event-store/port.ts';
 import type { Logger } from '../infra/logger.ts';
-import type { Lease, ReadDb } from '../infra/read-db/port.ts';
+import type { ReadDb } from '../infra/read-db/port.ts';
 import { Wakeup } from '../infra/wakeup.ts';
+import { ReactorCheckpoints } from '../projections/processor/checkpoints.ts';
+import { LeaseLoop } from '../projections/processor/lease-loop.ts';
 
 const NAME = 'erasure-scrub';
 export const ERASURE_EVENT = 'UserDataErased';
@@ -22,7 +24,7 @@ export interface ErasureScrubberOptions {
   pollMs?: number;
   /** How often a standby instance tries to take the lease (default 1000 ms). */
   leaseRetryMs?: number;
-  /** Pause after a failed scrub before it is tried again (default 1000 ms). */
+  /** First pause after a failed scrub before it is tried again, doubling after each further failure (default 1000 ms). */
   errorBackoffMs?: number;
 }
 
@@ -34,25 +36,31 @@ export interface ErasureScrubberOptions {
  */
 export class ErasureScrubber {
   private readonly options: ErasureScrubberOptions;
+  private readonly checkpoints: ReactorCheckpoints;
+  private readonly loop: LeaseLoop;
   private readonly wakeup = new Wakeup();
   private readonly scrubbedLocally = new Wakeup();
   private scrubbedPosition = 0n;
   private stopped = false;
-  private running: Promise<void> | undefined;
 
   constructor(options: ErasureScrubberOptions) {
     this.options = options;
+    this.checkpoints = new ReactorCheckpoints(options.readDb);
+    this.loop = new LeaseLoop({
+      db: options.readDb, leaseName: `reactor:${NAME}`, logger: options.logger,
+      leaseRetryMs: options.leaseRetryMs ?? 1_000, errorBackoffMs: options.errorBackoffMs ?? 1_000,
+      whileLeased: (signal) => this.whileLeased(signal),
+    });
   }
 
   start(): void {
-    this.running ??= this.run();
+    this.loop.start();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.wakeup.fire();
     this.scrubbedLocally.fire();
-    await this.running;
+    await this.loop.stop();
   }
 
   /** An erasure was just recorded: look at once rather than at the next poll. */
@@ -62,7 +70,7 @@ export class ErasureScrubber {
 
   /**
    * True once every erasure up to `position` is scrubbed (by this instance or another), false after
-   * `timeoutMs`; the scrub then still completes in the background.
+   * `timeoutMs` or on stop; the scrub then still completes in the background.
    */
   async waitForScrub(position: bigint, timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
@@ -70,7 +78,7 @@ export class ErasureScrubber {
       if (this.scrubbedPosition >= position) return true;
       const wait = this.scrubbedLocally.wait(Math.min(100, Math.max(0, deadline - Date.now())));
       try {
-        if ((await this.checkpoint()) >= position) return true;
+        if ((await this.stored().catch(() => 0n)) >= position) return true;
         if (this.stopped || Date.now() >= deadline) return false;
         await wait.promise;
       } finally {
@@ -79,44 +87,22 @@ export class ErasureScrubber {
     }
   }
 
-  private async run(): Promise<void> {
-    const { readDb, logger } = this.options;
-    while (!this.stopped) {
-      let lease: Lease | null = null;
-      try {
-        lease = await readDb.tryLease(`reactor:${NAME}`);
-        if (lease) await this.whileLeased(lease);
-      } catch (err) {
-        if (!this.stopped) logger.error({ err }, 'erasure scrub failed; retrying');
-        await this.wakeup.sleep(this.options.errorBackoffMs ?? 1_000);
-      } finally {
-        await lease?.release().catch(() => {});
-      }
-      if (!lease && !this.stopped) await this.wakeup.sleep(this.options.leaseRetryMs ?? 1_000);
-    }
-  }
-
-  private async whileLeased(lease: Lease): Promise<void> {
+  private async whileLeased(signal: AbortSignal): Promise<void> {
     const { store, readDb, tables, logger } = this.options;
-    const { lost } = lease;
-    let checkpoint = await this.checkpoint();
-    while (!this.stopped && !lost.aborted) {
+    let checkpoint = await this.stored();
+    while (!signal.aborted) {
       const erasures = await store.readAll({ after: checkpoint, maxCount: 1000, filter: { eventTypes: [ERASURE_EVENT] } });
       if (erasures.length === 0) {
-        await this.wakeup.sleep(this.options.pollMs ?? 1_000, lost);
+        await this.wakeup.sleep(this.options.pollMs ?? 1_000, signal);
         continue;
       }
       const target = erasures.at(-1)!.position;
       while (!(await this.options.projectionsReached(target, PROJECTION_WAIT_MS))) {
-        if (this.stopped || lost.aborted) return;
+        if (signal.aborted) return;
       }
       await readDb.scrub(tables);
       await this.options.scrubKeys?.();
-      await readDb.query(
-        `INSERT INTO reactor_checkpoints (name, position, updated_at) VALUES ($1, $2, now())
-         ON CONFLICT (name) DO UPDATE SET position = GREATEST(reactor_checkpoints.position, EXCLUDED.position), updated_at = now()`,
-        [NAME, target.toString()],
-      );
+      await this.checkpoints.save(NAME, target);
       checkpoint = target;
       this.scrubbedPosition = target;
       this.scrubbedLocally.fire();
@@ -124,11 +110,8 @@ export class ErasureScrubber {
     }
   }
 
-  private async checkpoint(): Promise<bigint> {
-    const { rows } = await this.options.readDb.query<{ position: string }>(
-      'SELECT position FROM reactor_checkpoints WHERE name = $1', [NAME],
-    );
-    const stored = rows[0] ? BigInt(rows[0].position) : 0n;
+  private async stored(): Promise<bigint> {
+    const stored = await this.checkpoints.read(NAME);
     if (stored > this.scrubbedPosition) this.scrubbedPosition = stored;
     return stored;
   }
