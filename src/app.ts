@@ -21,6 +21,7 @@ import { SqliteEventStore } from './infra/event-store/sqlite-event-store.ts';
 import { UpcastingEventStore } from './infra/event-store/upcasting-event-store.ts';
 import { uuidv7 } from './infra/ids.ts';
 import type { Logger } from './infra/logger.ts';
+import { createLoginThrottle } from './infra/login-throttle.ts';
 import { PersonalDataCodec } from './infra/personal-data/codec.ts';
 import { EncryptingEventStore } from './infra/personal-data/encrypting-event-store.ts';
 import type { KeyStore } from './infra/personal-data/key-store.ts';
@@ -129,7 +130,14 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
         }
       },
     });
-    const accounts = createAccountCommands({ store, emailClaims, emailKey, sessionTtlMs: config.sessionTtlMs });
+    const throttle = createLoginThrottle({
+      settings: config.loginThrottle, redisUrl: config.redisUrl,
+      onRedisError: (error) => logger.warn({ err: error }, 'login throttle: Redis failed; using per-instance memory limits'),
+    });
+    closers.push(() => throttle.close());
+    const accounts = createAccountCommands({
+      store, emailClaims, emailKey, sessionTtlMs: config.sessionTtlMs, throttle, addressKey: createBlindIndex(masterKey, 'login-address'),
+    });
 
     const chatProviders: ChatProvider[] = config.openai
       ? [new OpenAiCompatibleProvider({ baseUrl: config.openai.baseUrl, apiKey: config.openai.apiKey, idleTimeoutMs: config.providerTimeoutMs })]

@@ -1,4 +1,4 @@
-import { normalizeEmail, userDecider, userStream, type UserState } from '../domain/user/user.ts';
+import { normalizeDisplayName, normalizeEmail, userDecider, userStream, type UserState } from '../domain/user/user.ts';
 import type { EventStore } from '../infra/event-store/port.ts';
 import type { CommandContext } from './context.ts';
 import type { EmailClaims } from './email-claims.ts';
@@ -25,6 +25,7 @@ export function createUserCommands({ store, emailClaims, eraseKey, scrubbed }: U
     /** Claims the address first, so two people can never register the same one. */
     register(input: RegisterUserInput, context: CommandContext): Promise<UserResult> {
       const email = normalizeEmail(input.email);
+      normalizeDisplayName(input.displayName); // refused before the address is claimed
       return emailClaims.holding(email, input.userId, context, () =>
         run({ type: 'RegisterUser', userId: input.userId, email, displayName: input.displayName }, context));
     },

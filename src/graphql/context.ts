@@ -13,4 +13,6 @@ export interface GraphQLContext {
   services: Services;
   viewer: Viewer | null;
   requestId: string;
+  /** The client's address, as the login throttle sees it; null when unknown (in-process calls). */
+  clientAddress: string | null;
 }

@@ -56,7 +56,9 @@ const REPLAYED: Partial<Record<ConversationEvent['type'], string>> = {
  * What a resuming subscriber missed, from the log (the durable record; live deltas were never
  * stored): the feed items of the conversation's events after `after`, in order.
  */
-export async function missedItems(store: EventStore, conversationId: string, after: bigint): Promise<{ items: FeedItem[]; streamingReplyId: string | null }> {
+export async function missedItems(store: EventStore, conversationId: string, after: bigint): Promise<{
+  items: FeedItem[]; streamingReplyId: string | null; upTo: bigint;
+}> {
   const events = await store.readStream(conversationStream(conversationId));
   const items: FeedItem[] = [];
   let streamingReplyId: string | null = null;
@@ -74,23 +76,28 @@ export async function missedItems(store: EventStore, conversationId: string, aft
     items.push(item);
   }
   if (events.some((e) => e.type === 'ConversationDeleted')) streamingReplyId = null;
-  return { items, streamingReplyId };
+  return { items, streamingReplyId, upTo: events.at(-1)?.position ?? 0n };
 }
 
 /**
- * Per-subscriber bookkeeping so replayed and live items join without gaps or repeats: durable items
- * at or before the cursor's position are dropped, and a reply's text is delivered exactly once as
- * contiguous deltas (overlaps trimmed; a delta beyond what this subscriber has is held back until a
- * resync from offset 0 fills the gap).
+ * Per-subscriber bookkeeping so replayed and live items join without gaps or repeats: a durable item
+ * is delivered once (live items the replay from the log already covered are dropped; live items may
+ * arrive out of log order, e.g. a reply's start before the message's own announcement), and a
+ * reply's text is delivered exactly once as contiguous deltas (overlaps trimmed; a delta beyond what
+ * this subscriber has is held back until a resync from offset 0 fills the gap). The cursor names the
+ * newest durable item delivered.
  */
 export class FeedTracker {
   private position: bigint;
+  private replayedUpTo: bigint;
+  private readonly delivered = new Set<bigint>();
   private readonly offsets = new Map<string, number>();
   private readonly ended = new Set<string>();
   private lastReplyId: string | null;
 
   constructor(cursor: FeedCursor | null) {
     this.position = cursor?.position ?? 0n;
+    this.replayedUpTo = cursor?.position ?? 0n;
     this.lastReplyId = cursor?.replyId ?? null;
     if (cursor?.replyId) this.offsets.set(cursor.replyId, cursor.offset);
   }
@@ -103,8 +110,9 @@ export class FeedTracker {
     if (terminal && item.replyId && this.ended.has(item.replyId)) return null;
     if (item.position !== undefined) {
       const position = BigInt(item.position);
-      if (position <= this.position) return null;
-      this.position = position;
+      if (position <= this.replayedUpTo || this.delivered.has(position)) return null;
+      this.delivered.add(position);
+      if (position > this.position) this.position = position;
     }
     if (item.kind === 'REPLY_STARTED' && item.replyId && !this.offsets.has(item.replyId)) this.offsets.set(item.replyId, 0);
     if (terminal && item.replyId) this.ended.add(item.replyId);
@@ -127,6 +135,11 @@ export class FeedTracker {
     this.offsets.set(replyId, offset + text.length);
     this.lastReplyId = replyId;
     return offset === have ? item : { ...item, delta: text.slice(have - offset), offset: have };
+  }
+
+  /** Everything up to `position` was replayed from the log: live copies of it are repeats. */
+  replayed(position: bigint): void {
+    if (position > this.replayedUpTo) this.replayedUpTo = position;
   }
 
   /** The cursor after everything accepted so far. */

@@ -377,6 +377,7 @@ export class ProjectionWorker {
         db: this.ctx.db, store: this.ctx.store, projection: this.name, tables: this.projection.tables,
         eventTypes: [...this.types], batchSize: this.ctx.batchSize,
         apply: (event, tx) => this.apply(event, tx),
+        isParked: (eventId) => this.parked.has(eventId),
         checkStillWanted: () => this.checkStillWanted(),
         beforeSwap: (tx) => this.ctx.checkpoints.lock(tx, this.name, this.position),
         afterSwap: (tx, at) => this.ctx.checkpoints.advance(tx, this.name, at),

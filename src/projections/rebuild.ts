@@ -1,5 +1,6 @@
 import type { EventStore, RecordedEvent } from '../infra/event-store/port.ts';
 import type { ReadDb, SqlExecutor } from '../infra/read-db/port.ts';
+import { EventUpcastError } from '../infra/event-store/upcasting-event-store.ts';
 
 export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
@@ -19,6 +20,8 @@ export interface RebuildOptions {
   batchSize: number;
   /** Applies one event into the rebuild schema (the search_path points there). */
   apply(event: RecordedEvent, tx: SqlExecutor): Promise<void>;
+  /** Events an operator parked are skipped, also when they cannot even be read (upcast). */
+  isParked(eventId: string): boolean;
   /** Throws when the rebuild must be abandoned (runner stopping, lease lost). */
   checkStillWanted(): void;
   /** Runs inside the swap transaction before anything is swapped: lock and check the checkpoint. */
@@ -49,14 +52,14 @@ export async function rebuildTables(options: RebuildOptions): Promise<bigint> {
       options.checkStillWanted();
       // Any matching event at or below `head` is visible to the read that follows.
       const head = await store.headPosition();
-      const events = eventTypes.length === 0 ? [] : await store.readAll({ after: position, maxCount: batchSize, filter: { eventTypes } });
+      const events = eventTypes.length === 0 ? [] : await readBatch(options, position, batchSize);
       if (events.length === 0) {
         if (head > position) position = head;
         break;
       }
       await db.transaction(async (tx) => {
         await tx.exec(`SET LOCAL search_path TO ${schema}, public`);
-        for (const event of events) await options.apply(event, tx);
+        for (const event of events) if (event.type !== PARKED_PLACEHOLDER) await options.apply(event, tx);
       });
       position = events.at(-1)!.position;
     }
@@ -72,6 +75,35 @@ export async function rebuildTables(options: RebuildOptions): Promise<bigint> {
     throw error;
   }
 }
+
+/**
+ * The next events after `after`. When one of them cannot be read (upcast) and is parked, the events
+ * before it come one by one and the parked one is left out; an unparked one fails the rebuild.
+ */
+async function readBatch(options: RebuildOptions, after: bigint, batchSize: number): Promise<RecordedEvent[]> {
+  const filter = { eventTypes: [...options.eventTypes] };
+  try {
+    return await options.store.readAll({ after, maxCount: batchSize, filter });
+  } catch (error) {
+    if (!(error instanceof EventUpcastError) || !options.isParked(error.event.id)) throw error;
+    const events: RecordedEvent[] = [];
+    let position = after;
+    for (;;) {
+      const [next] = await options.store.readAll({ after: position, maxCount: 1, filter }).catch((e: unknown) => {
+        if (e instanceof EventUpcastError && e.event.id === error.event.id) return [];
+        throw e;
+      });
+      if (!next) break;
+      events.push(next);
+      position = next.position;
+    }
+    // Stand-in for the parked event, so the loop moves past its position without applying it.
+    events.push({ ...error.event, type: PARKED_PLACEHOLDER });
+    return events;
+  }
+}
+
+const PARKED_PLACEHOLDER = '$parked';
 
 /** Replaces the public tables with the rebuilt ones, keeping the original index names. */
 async function swap(tx: SqlExecutor, projection: string, tableNames: readonly string[]): Promise<void> {

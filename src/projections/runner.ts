@@ -233,6 +233,24 @@ export class ProjectionRunner {
     return all ? 'reached' : failed ? 'failed' : 'timeout';
   }
 
+  /** True once projection `name` is no longer stopped at `eventId` (it went past it, here or elsewhere), false after the timeout. */
+  async waitUntilPast(name: string, eventId: string, timeoutMs = 5000): Promise<boolean> {
+    this.worker(name);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const remaining = deadline - Date.now();
+      const wake = this.advanced.wait(Math.min(this.idlePollMs, Math.max(0, remaining)));
+      try {
+        const status = (await this.status()).find((s) => s.name === name)!;
+        if (status.failedEventId !== eventId) return true;
+        if (remaining <= 0) return false;
+        await wake.promise;
+      } finally {
+        wake.cancel();
+      }
+    }
+  }
+
   async retry(name: string): Promise<void> {
     await this.worker(name).retry();
   }

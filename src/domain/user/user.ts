@@ -43,7 +43,7 @@ export function normalizeEmail(raw: string): string {
   return email;
 }
 
-function normalizeDisplayName(raw: string): string {
+export function normalizeDisplayName(raw: string): string {
   const name = checkText(raw, 'Display name', 'single-line').trim();
   if (name.length === 0 || name.length > MAX_DISPLAY_NAME_LENGTH) {
     throw new DomainError('BAD_USER_INPUT', `Display name must be 1 to ${MAX_DISPLAY_NAME_LENGTH} characters`);

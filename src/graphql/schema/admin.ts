@@ -54,7 +54,10 @@ builder.mutationFields((t) => ({
       const viewer = requireViewer(context);
       await context.services.projectionCommands.park({ projection: args.name, eventId: String(args.eventId), reason: args.reason },
         context.services.commandContext(viewer.userId, context.requestId));
-      await context.services.projections.waitFor(await context.services.store.headPosition(), { projections: [args.name], timeoutMs: 5_000 });
+      const head = await context.services.store.headPosition();
+      if (await context.services.projections.waitUntilPast(args.name, String(args.eventId), 5_000)) {
+        await context.services.projections.waitFor(head, { projections: [args.name], timeoutMs: 5_000 });
+      }
       return (await context.services.projections.status()).find((s) => s.name === args.name)!;
     },
   }),

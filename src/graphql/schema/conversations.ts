@@ -375,12 +375,13 @@ builder.subscriptionFields((t) => ({
         // Live first, so nothing published while the log is read is missed; the tracker drops repeats.
         const live = context.services.pubsub.subscribe('conversation', conversationId, { signal: watch.signal });
         if (cursor) {
-          const { items, streamingReplyId } = await missedItems(context.services.store, conversationId, cursor.position);
+          const { items, streamingReplyId, upTo } = await missedItems(context.services.store, conversationId, cursor.position);
           for (const item of items) {
             const accepted = tracker.accept(item);
             if (accepted) yield { ...accepted, cursor: tracker.cursor() };
             if (TERMINAL_KINDS.has(item.kind)) return;
           }
+          tracker.replayed(upTo);
           // The instance generating a reply in progress sends its text so far; the tracker keeps what is new.
           if (streamingReplyId) context.services.pubsub.publish('replyControl', { replyId: streamingReplyId, action: 'resync' });
         }
