@@ -4,6 +4,7 @@ import { createAccountCommands, type AccountCommands } from './commands/accounts
 import type { CommandContext } from './commands/context.ts';
 import { createConversationCommands, type ConversationCommands } from './commands/conversations.ts';
 import { createEmailClaims } from './commands/email-claims.ts';
+import { ERASURE_EVENT, ErasureScrubber } from './commands/erasure-scrub.ts';
 import { createProjectionCommands, type ProjectionCommands } from './commands/projections.ts';
 import { createUserCommands, type UserCommands } from './commands/users.ts';
 import { domainUpcasting } from './domain/event-versions.ts';
@@ -39,6 +40,8 @@ import { ProjectionRunner } from './projections/runner.ts';
 import { usersProjection } from './projections/users-projection.ts';
 
 export const MIGRATIONS_DIR = new URL('../migrations/', import.meta.url).pathname;
+/** How long eraseUser waits for the read-model scrub before answering anyway. */
+const ERASURE_SCRUB_WAIT_MS = 30_000;
 
 export interface App {
   config: Config;
@@ -99,8 +102,9 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     const applied = await migrate(readDb, MIGRATIONS_DIR);
     if (applied.length > 0) logger.info({ applied }, 'read-model migrations applied');
 
+    const readModels = [usersProjection, conversationsProjection];
     const projections = new ProjectionRunner({
-      store, db: readDb, projections: [usersProjection, conversationsProjection], logger: logger.child({ component: 'projections' }),
+      store, db: readDb, projections: readModels, logger: logger.child({ component: 'projections' }),
       batchSize: config.projectionBatchSize,
     });
     await projections.start();
@@ -108,7 +112,24 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
 
     const emailKey = createBlindIndex(masterKey, 'email');
     const emailClaims = createEmailClaims(store, emailKey);
-    const users = createUserCommands({ store, emailClaims, eraseKey: (subjectId) => codec.erase(subjectId) });
+    const scrubber = new ErasureScrubber({
+      store, readDb, logger: logger.child({ component: 'erasure-scrub' }),
+      // Every table of the projections that delete rows on an erasure.
+      tables: readModels.filter((p) => p.eventTypes.includes(ERASURE_EVENT)).flatMap((p) => p.tables),
+      projectionsReached: (position, timeoutMs) => projections.waitFor(position, { eventTypes: [ERASURE_EVENT], timeoutMs }),
+      scrubKeys: async () => keyStore.scrub?.(),
+    });
+    scrubber.start();
+    closers.push(() => scrubber.stop());
+    const users = createUserCommands({
+      store, emailClaims, eraseKey: (subjectId) => codec.erase(subjectId),
+      scrubbed: async (position) => {
+        scrubber.notify();
+        if (!(await scrubber.waitForScrub(position, ERASURE_SCRUB_WAIT_MS))) {
+          logger.warn({ position: position.toString() }, 'erasure recorded, read-model scrub still pending; it completes in the background');
+        }
+      },
+    });
     const throttle = createLoginThrottle({
       settings: config.loginThrottle, redisUrl: config.redisUrl,
       onRedisError: (error) => logger.warn({ err: error }, 'login throttle: Redis failed; using per-instance memory limits'),

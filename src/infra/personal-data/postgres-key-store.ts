@@ -112,6 +112,12 @@ export class PostgresKeyStore implements KeyStore {
     return result.rows[0]?.deleted === true;
   }
 
+  /** Removes deleted keys' row versions now rather than at the next autovacuum (erasure's scrub). */
+  async scrub(): Promise<void> {
+    this.check();
+    await this.pool.query('VACUUM (INDEX_CLEANUP ON) evident_subject_keys');
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

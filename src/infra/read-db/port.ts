@@ -27,5 +27,10 @@ export interface ReadDb extends SqlExecutor {
    * lock), so only one instance runs a given projection. Null when another holder has it.
    */
   tryLease(name: string): Promise<Lease | null>;
+  /**
+   * Erasure: makes rows already deleted from `tables` unrecoverable from the database's own files
+   * (dead row versions, index entries, WAL) as far as this engine allows. See docs/operations.md.
+   */
+  scrub(tables: readonly string[]): Promise<void>;
   close(): Promise<void>;
 }

@@ -190,6 +190,18 @@ export class PostgresReadDb implements ReadDb {
     return this.leaseConnection;
   }
 
+  /**
+   * A plain VACUUM (no exclusive lock, so other instances keep reading): dead row versions and their
+   * index entries are removed and the statistics recomputed; WAL, archives and backups are the
+   * operator's (docs/operations.md).
+   */
+  async scrub(tables: readonly string[]): Promise<void> {
+    if (this.closed) throw new ReadDbClosedError();
+    if (tables.length === 0) return;
+    // INDEX_CLEANUP ON: by default VACUUM may skip the indexes when few rows died, leaving their keys.
+    await this.pool.query(`VACUUM (INDEX_CLEANUP ON, ANALYZE) ${tables.map(quoteTable).join(', ')}`);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -205,4 +217,8 @@ export class PostgresReadDb implements ReadDb {
     }
     await this.pool.end();
   }
+}
+
+function quoteTable(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
 }
