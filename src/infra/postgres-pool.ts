@@ -10,11 +10,16 @@ export interface PoolOptions {
 }
 
 /**
- * Connection settings shared by every PostgreSQL connection: a bounded connect, and TCP keep-alive so
- * that a server that vanished without closing the socket is noticed.
+ * Connection settings shared by every PostgreSQL connection: a bounded connect, and TCP keep-alive
+ * probes after 10 s of silence, so that idle connections (the lease and LISTEN connections above all)
+ * are not dropped by middleboxes and a peer that vanished is noticed eventually (the OS's probe count
+ * and interval decide when).
  */
 export function connectionConfig(connectionString: string, types?: pg.CustomTypesConfig): pg.ClientConfig {
-  return { connectionString, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, keepAlive: true, ...(types ? { types } : {}) };
+  return {
+    connectionString, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, keepAlive: true, keepAliveInitialDelayMillis: 10_000,
+    ...(types ? { types } : {}),
+  };
 }
 
 /**
