@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { MAX_PARKING_REASON_LENGTH } from '../../domain/projection/parking.ts';
 import { MAX_REASON_LENGTH } from '../../domain/user/user.ts';
+import { isConnectionFailure, StoreUnavailableError } from '../../infra/store-unavailable.ts';
 import { builder } from '../builder.ts';
 import { clientError } from '../errors.ts';
 import { settle } from '../settle.ts';
@@ -72,6 +73,8 @@ builder.mutationFields((t) => ({
       try {
         await runner.rebuild(args.name);
       } catch (error) {
+        // A database outage is not a conflict: let it map to SERVICE_UNAVAILABLE.
+        if (error instanceof StoreUnavailableError || isConnectionFailure(error)) throw error;
         // Already rebuilding, or running on another instance: say so rather than mask it.
         throw clientError('CONFLICT', (error as Error).message);
       }
