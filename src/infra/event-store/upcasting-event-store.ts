@@ -1,3 +1,4 @@
+import { mapSubscription } from './map-subscription.ts';
 import type {
   AppendOptions, AppendResult, EventStore, NewEvent, ReadAllOptions, ReadStreamOptions, RecordedEvent, SubscribeOptions, Subscription,
 } from './port.ts';
@@ -50,23 +51,7 @@ export class UpcastingEventStore implements EventStore {
   }
 
   subscribeToAll(options?: SubscribeOptions): Subscription {
-    const inner = this.inner.subscribeToAll(options);
-    const upcast = this.upcast;
-    async function* upcasted(): AsyncGenerator<RecordedEvent> {
-      try {
-        for await (const event of inner) yield upcast(event);
-      } finally {
-        await inner.close();
-      }
-    }
-    const iterator = upcasted();
-    return {
-      [Symbol.asyncIterator]: () => iterator,
-      async close() {
-        await inner.close();
-        await iterator.return(undefined);
-      },
-    };
+    return mapSubscription(this.inner.subscribeToAll(options), this.upcast);
   }
 
   headPosition(): Promise<bigint> {
