@@ -4,7 +4,7 @@ import { createAccountCommands, type AccountCommands } from './commands/accounts
 import type { CommandContext } from './commands/context.ts';
 import { createConversationCommands, type ConversationCommands } from './commands/conversations.ts';
 import { createEmailClaims } from './commands/email-claims.ts';
-import { ERASURE_EVENT, ErasureScrubber } from './commands/erasure-scrub.ts';
+import { ERASURE_EVENT, ErasureScrubber } from './projections/erasure-scrub.ts';
 import { createProjectionCommands, type ProjectionCommands } from './commands/projections.ts';
 import { createUserCommands, type UserCommands } from './commands/users.ts';
 import { domainUpcasting } from './domain/event-versions.ts';

@@ -13,7 +13,7 @@ import { loadConfig } from '../../src/infra/config.ts';
 import { createLogger } from '../../src/infra/logger.ts';
 import { ok } from '../graphql/support.ts';
 import { startFakeOpenAiServer } from '../support/fake-openai-server.ts';
-import { ERASE, PROJECTIONS, REBUILD, seedPerson, wrappedKey, type Call } from '../commands/erasure-support.ts';
+import { ERASE, PROJECTIONS, REBUILD, seedPerson, wrappedKey, type Call } from '../projections/erasure-support.ts';
 
 const dataDir = process.argv[2]!;
 const mode = process.argv[3];

@@ -13,7 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/infra/config.ts';
 import { createLogger } from '../../src/infra/logger.ts';
-import { expectErased, leaks, type Person } from '../commands/erasure-support.ts';
+import { expectErased, leaks, type Person } from '../projections/erasure-support.ts';
 
 const CHILD = fileURLToPath(new URL('./erasure-child.ts', import.meta.url));
 /** Bounds, not timings: the child starts PGlite and runs three people's conversations on a busy machine. */

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteKeyStore } from '../../../src/infra/personal-data/sqlite-key-store.ts';
-import { findOnDisk } from '../../commands/erasure-support.ts';
+import { findOnDisk } from '../../projections/erasure-support.ts';
 
 describe('SqliteKeyStore erasure on disk', () => {
   let dir: string | undefined;

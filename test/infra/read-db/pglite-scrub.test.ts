@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { afterEach, describe, expect, it } from 'vitest';
 import { PgliteReadDb } from '../../../src/infra/read-db/pglite-read-db.ts';
-import { leaks } from '../../commands/erasure-support.ts';
+import { leaks } from '../../projections/erasure-support.ts';
 
 describe('PgliteReadDb.scrub', () => {
   let dir: string | undefined;

@@ -2,8 +2,8 @@ import type { EventStore } from '../infra/event-store/port.ts';
 import type { Logger } from '../infra/logger.ts';
 import type { ReadDb } from '../infra/read-db/port.ts';
 import { Wakeup } from '../infra/wakeup.ts';
-import { ReactorCheckpoints } from '../projections/processor/checkpoints.ts';
-import { LeaseLoop } from '../projections/processor/lease-loop.ts';
+import { ReactorCheckpoints } from './processor/checkpoints.ts';
+import { LeaseLoop } from './processor/lease-loop.ts';
 
 const NAME = 'erasure-scrub';
 export const ERASURE_EVENT = 'UserDataErased';
