@@ -262,7 +262,8 @@ builder.mutationFields((t) => ({
         context.services.pubsub.publish('conversation', conversationId,
           { kind: 'REPLY_CANCELLED', replyId, messageId: replyId, position: recorded.position?.toString() });
       }
-      await settle(context, await context.services.store.headPosition());
+      // The generating instance recorded how the reply ended: wait until the conversations read model shows it.
+      await settle(context, { position: await context.services.store.headPosition(), events: [{ type: 'AssistantReplyCancelled' }] });
       const message = await messageById(context, replyId);
       if (!message) throw clientError('NOT_FOUND', 'Reply not found');
       return message;
