@@ -31,7 +31,7 @@ function userFlow(name: string, setup: () => Promise<Setup>) {
         'SELECT email, display_name, status FROM users WHERE user_id = $1', [userId])).rows[0];
     const settle = async (position: bigint | null) => {
       expect(position).not.toBeNull();
-      expect(await app.projections.waitFor(position!, { timeoutMs: 10_000 })).toBe(true);
+      expect(await app.projections.waitFor(position!, { timeoutMs: 60_000 })).toBe(true);
     };
 
     beforeAll(async () => {

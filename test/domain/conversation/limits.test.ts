@@ -58,3 +58,32 @@ describe('conversation length limits', () => {
     });
   }
 });
+
+describe('assistant reply limits', () => {
+  const streaming = () => [
+    started,
+    { type: 'UserMessageSent', data: { ...ids, messageId: 'm1', content: 'Hi' } },
+    { type: 'AssistantReplyStarted', data: { ...ids, replyId: 'r1', inReplyTo: 'm1', model: 'gpt-4o', params: {} } },
+  ].reduce((state, event) => conversationDecider.evolve(state, event as ConversationEvent), fresh());
+  const complete = (overrides: Record<string, unknown>): ConversationCommand =>
+    ({ type: 'CompleteAssistantReply', conversationId: 'c1', replyId: 'r1', text: 'Hello', latencyMs: 10, ...overrides }) as ConversationCommand;
+  const completedData = (command: ConversationCommand) => conversationDecider.decide(command, streaming())[0]!.data as unknown as Record<string, unknown>;
+
+  it(`keeps a reported model of exactly ${MAX_MODEL_LENGTH} characters and falls back to the requested one above`, () => {
+    expect(completedData(complete({ model: 'm'.repeat(MAX_MODEL_LENGTH) })).model).toBe('m'.repeat(MAX_MODEL_LENGTH));
+    expect(completedData(complete({ model: 'm'.repeat(MAX_MODEL_LENGTH + 1) })).model).toBe('gpt-4o');
+    expect(completedData(complete({ model: ' ' })).model).toBe('gpt-4o');
+    expect(completedData(complete({ model: ' gpt-4o-2024 ' })).model).toBe('gpt-4o-2024');
+  });
+
+  it('takes durations of 0 ms and refuses -1 ms', () => {
+    expect(completedData(complete({ latencyMs: 0, timeToFirstTokenMs: 0 }))).toMatchObject({ latencyMs: 0, timeToFirstTokenMs: 0 });
+    expect(completedData(complete({ timeToFirstTokenMs: null })).timeToFirstTokenMs).toBeNull();
+    expect(completedData(complete({ timeToFirstTokenMs: undefined })).timeToFirstTokenMs).toBeNull();
+    for (const overrides of [{ latencyMs: -1 }, { timeToFirstTokenMs: -1 }, { latencyMs: Number.NaN }, { latencyMs: '5' }]) {
+      const error = refusal(() => conversationDecider.decide(complete(overrides), streaming()));
+      expect(error.code, JSON.stringify(overrides)).toBe('BAD_USER_INPUT');
+      expect(error.message).toMatch(/non-negative number of milliseconds/);
+    }
+  });
+});
