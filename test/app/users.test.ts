@@ -81,7 +81,8 @@ function userFlow(name: string, setup: () => Promise<Setup>) {
       const changed = await app.users.changeEmail({ userId, email: `new-${uuidv7()}@example.com` }, context());
       await settle(changed.position);
       expect((await userRow(userId))!.email).toMatch(/^new-/);
-      await expect(app.users.register({ userId: uuidv7(), email: old, displayName: 'Next' }, context())).resolves.toBeDefined();
+      await expect(app.users.register({ userId: uuidv7(), email: old, displayName: 'Next' }, context()))
+        .resolves.toMatchObject({ state: { status: 'active', email: old }, position: expect.any(BigInt) });
     });
 
     it('deactivates a user', async () => {
