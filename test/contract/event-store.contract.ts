@@ -318,6 +318,18 @@ export function eventStoreContract(name: string, open: () => Promise<EventStoreF
       expect(await store.readAll({ after: before, filter: { streamPrefix: `${base}__` } })).toEqual([]);
     });
 
+    it('reads a stream from explicit start and end, and treats an empty type filter as none', async () => {
+      const stream = uniqueStream();
+      const before = await store.headPosition();
+      await store.append(stream, [newEvent('A'), newEvent('B'), newEvent('C')]);
+      expect((await store.readStream(stream, { from: 'start' })).map((e) => e.type)).toEqual(['A', 'B', 'C']);
+      expect((await store.readStream(stream, { from: 'end', direction: 'backwards' })).map((e) => e.type)).toEqual(['C', 'B', 'A']);
+      expect((await store.readStream(stream, { from: 'end' })).map((e) => e.type)).toEqual([]);
+      expect((await store.readStream(stream, { from: 'start', direction: 'backwards' })).map((e) => e.type)).toEqual([]);
+      const all = await readAllUntil(store, { after: before, filter: { streamPrefix: stream, eventTypes: [] } }, 3);
+      expect(all.map((e) => e.type)).toEqual(['A', 'B', 'C']);
+    });
+
     it('subscribes to $all: catch-up, then live, with a filter', async () => {
       const before = await store.headPosition();
       const stream = uniqueStream('sub');
