@@ -80,4 +80,17 @@ describe('pollingSubscription', () => {
     }
     expect(seen).toEqual([1n]);
   });
+
+  it('delivers nothing from a page that arrives after close()', async () => {
+    const source = log(2);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => { release = resolve; });
+    const slowRead = async (options: ReadAllOptions) => { await gate; return source.readAll(options); };
+    const subscription = pollingSubscription(slowRead, new Wakeup(), {}, DAY_MS);
+    const pending = subscription[Symbol.asyncIterator]().next(); // its read is in flight
+    const closed = subscription.close();
+    release();
+    expect(await pending).toEqual({ done: true, value: undefined });
+    await closed;
+  });
 });

@@ -65,6 +65,7 @@ describe('validateAppend', () => {
       [{ ...good, type: 'Thing!' }, /invalid event type/],
       [{ ...good, type: `T${'x'.repeat(128)}` }, /invalid event type/],
       [{ ...good, type: 7 }, /invalid event type/],
+      [{ ...good, type: ['Thing'] }, /invalid event type/], // would pass the pattern once turned into a string
       [{ ...good, schemaVersion: 0 }, /schemaVersion must be a positive integer/],
       [{ ...good, schemaVersion: 1.5 }, /schemaVersion/],
       [{ ...good, data: null }, /data must be a JSON object/],
