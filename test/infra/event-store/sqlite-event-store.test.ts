@@ -37,6 +37,7 @@ describe('SqliteEventStore lifecycle', () => {
     await store.close();
     expect((await Promise.all(queued)).map((r) => r.nextRevision)).toEqual([0n, 1n]);
     await expect(store.append('s', [newEvent('C')])).rejects.toThrow('Event store is closed');
+    await expect(store.readStream('s')).rejects.toThrow(); // the database itself is closed
     await store.close();
     const reopened = new SqliteEventStore(path);
     expect((await reopened.readStream('s')).map((e) => e.type)).toEqual(['A', 'B']);
