@@ -11,13 +11,19 @@ export interface Spawned {
   stop(): Promise<void>;
 }
 
-/** Starts a Node process and resolves with the value `ready` extracts from its first matching stdout line. */
-export async function spawnUntil<T>(args: string[], env: Record<string, string>, ready: (line: string) => T | undefined): Promise<Spawned & { value: T }> {
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+/**
+ * Starts a Node process and resolves with the value `ready` extracts from its first matching stdout line.
+ * Nothing is inherited but PATH: a DATABASE_URL meant for the PostgreSQL rows must not move the
+ * platform off the embedded default (where it would need a MASTER_KEY too).
+ */
+export async function spawnUntil<T>(
+  args: string[], env: Record<string, string>, ready: (line: string) => T | undefined, cwd?: string,
+): Promise<Spawned & { value: T }> {
+  const child = spawn(process.execPath, args, { cwd, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   children.add(child);
   child.once('exit', () => children.delete(child));
   const value = await new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${args[0]} did not become ready`)), 60_000);
+    const timer = setTimeout(() => reject(new Error(`${args[0]} did not become ready`)), 120_000);
     child.once('exit', (code) => reject(new Error(`${args[0]} exited with ${code}`)));
     createInterface({ input: child.stdout! }).on('line', (line) => {
       const found = ready(line);
@@ -43,7 +49,8 @@ export const startFakeProvider = () => spawnUntil(
   (line) => (line.startsWith('listening ') ? `http://127.0.0.1:${line.split(' ')[1]}/v1` : undefined),
 );
 
-export const startPlatform = (env: Record<string, string>) => spawnUntil(
+/** The platform on the embedded default in `env.DATA_DIR`, which is also its working directory (so no .env applies). */
+export const startPlatform = (env: Record<string, string> & { DATA_DIR: string }) => spawnUntil(
   [new URL('../src/main.ts', import.meta.url).pathname], { PORT: '0', LOG_LEVEL: 'info', ...env },
   (line) => {
     try {
@@ -53,4 +60,5 @@ export const startPlatform = (env: Record<string, string>) => spawnUntil(
       return undefined;
     }
   },
+  env.DATA_DIR,
 );

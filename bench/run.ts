@@ -3,6 +3,7 @@
 import { benchPostgres, benchSqlite } from './event-store.bench.ts';
 import { benchApi } from './api.bench.ts';
 import { benchProjectionRebuild } from './projection.bench.ts';
+import { benchStartup } from './startup.bench.ts';
 
 const quick = process.env.BENCH_QUICK === '1';
 const sizes = quick
@@ -10,6 +11,7 @@ const sizes = quick
   : { runs: 5, appends: 2_000, readEvents: 50_000, rebuildEvents: 20_000, ttfdRounds: 3, queries: 3_000 };
 
 console.log(`# Evident benchmarks (${quick ? 'quick' : 'full'}; medians of ${sizes.runs} runs; Node ${process.version})`);
+await benchStartup(sizes);
 await benchSqlite(sizes);
 if (process.env.DATABASE_URL) await benchPostgres(sizes, process.env.DATABASE_URL);
 else console.log('\n## PostgreSQL event store: skipped, DATABASE_URL is not set');

@@ -4,7 +4,10 @@ import { createAccountCommands, type AccountCommands } from './commands/accounts
 import type { CommandContext } from './commands/context.ts';
 import { createConversationCommands, type ConversationCommands } from './commands/conversations.ts';
 import { createEmailClaims } from './commands/email-claims.ts';
+import { ERASURE_EVENT, ErasureScrubber } from './commands/erasure-scrub.ts';
+import { createProjectionCommands, type ProjectionCommands } from './commands/projections.ts';
 import { createUserCommands, type UserCommands } from './commands/users.ts';
+import { domainUpcasting } from './domain/event-versions.ts';
 import { personalDataRules } from './domain/personal-data.ts';
 import { OpenAiCompatibleProvider } from './infra/ai/openai-compatible.ts';
 import { ProviderRegistry } from './infra/ai/provider-registry.ts';
@@ -15,8 +18,10 @@ import type { Config } from './infra/config.ts';
 import type { EventStore } from './infra/event-store/port.ts';
 import { PostgresEventStore } from './infra/event-store/postgres-event-store.ts';
 import { SqliteEventStore } from './infra/event-store/sqlite-event-store.ts';
+import { UpcastingEventStore } from './infra/event-store/upcasting-event-store.ts';
 import { uuidv7 } from './infra/ids.ts';
 import type { Logger } from './infra/logger.ts';
+import { createLoginThrottle } from './infra/login-throttle.ts';
 import { PersonalDataCodec } from './infra/personal-data/codec.ts';
 import { EncryptingEventStore } from './infra/personal-data/encrypting-event-store.ts';
 import type { KeyStore } from './infra/personal-data/key-store.ts';
@@ -30,15 +35,18 @@ import type { ReadDb } from './infra/read-db/port.ts';
 import { PostgresReadDb } from './infra/read-db/postgres-read-db.ts';
 import { conversationsProjection } from './projections/conversations-projection.ts';
 import { ReplyReactor } from './projections/reply-reactor.ts';
+import { SessionWatch } from './projections/session-watch.ts';
 import { ProjectionRunner } from './projections/runner.ts';
 import { usersProjection } from './projections/users-projection.ts';
 
 export const MIGRATIONS_DIR = new URL('../migrations/', import.meta.url).pathname;
+/** How long eraseUser waits for the read-model scrub before answering anyway. */
+const ERASURE_SCRUB_WAIT_MS = 30_000;
 
 export interface App {
   config: Config;
   logger: Logger;
-  /** The log, with personal fields encrypted on the way in and decrypted on the way out. */
+  /** The log, with personal fields encrypted on the way in, decrypted and upcast on the way out. */
   store: EventStore;
   readDb: ReadDb;
   codec: PersonalDataCodec;
@@ -46,9 +54,13 @@ export interface App {
   users: UserCommands;
   accounts: AccountCommands;
   conversations: ConversationCommands;
+  /** Operator actions on projections (parking an event), recorded in the log. */
+  projectionCommands: ProjectionCommands;
   providers: ProviderRegistry;
   pubsub: AppPubSub;
   replies: ReplyReactor;
+  /** Ends live subscriptions of sessions that end (logout, password change, deactivation, erasure, expiry). */
+  sessions: SessionWatch;
   /** A command context for an actor, with the real clock and UUIDv7 ids. */
   commandContext(actorId: string | null, requestId?: string | null): CommandContext;
   close(): Promise<void>;
@@ -79,7 +91,8 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     closers.push(() => log.close());
 
     const codec = new PersonalDataCodec({ keyStore, masterKey, rules: personalDataRules });
-    const store = new EncryptingEventStore(log, codec);
+    // Decrypted first, then upcast: upcasters see plaintext under the field names it was stored with.
+    const store = new UpcastingEventStore(new EncryptingEventStore(log, codec), (event) => domainUpcasting.upcast(event));
 
     const readDb: ReadDb = config.readDb === 'postgres'
       ? await PostgresReadDb.open({ connectionString: config.databaseUrl! })
@@ -89,8 +102,9 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     const applied = await migrate(readDb, MIGRATIONS_DIR);
     if (applied.length > 0) logger.info({ applied }, 'read-model migrations applied');
 
+    const readModels = [usersProjection, conversationsProjection];
     const projections = new ProjectionRunner({
-      store, db: readDb, projections: [usersProjection, conversationsProjection], logger: logger.child({ component: 'projections' }),
+      store, db: readDb, projections: readModels, logger: logger.child({ component: 'projections' }),
       batchSize: config.projectionBatchSize,
     });
     await projections.start();
@@ -98,11 +112,38 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
 
     const emailKey = createBlindIndex(masterKey, 'email');
     const emailClaims = createEmailClaims(store, emailKey);
-    const users = createUserCommands({ store, emailClaims, eraseKey: (subjectId) => codec.erase(subjectId) });
-    const accounts = createAccountCommands({ store, emailClaims, emailKey, sessionTtlMs: config.sessionTtlMs });
+    const scrubber = new ErasureScrubber({
+      store, readDb, logger: logger.child({ component: 'erasure-scrub' }),
+      // Every table of the projections that delete rows on an erasure.
+      tables: readModels.filter((p) => p.eventTypes.includes(ERASURE_EVENT)).flatMap((p) => p.tables),
+      projectionsReached: (position, timeoutMs) => projections.waitFor(position, { eventTypes: [ERASURE_EVENT], timeoutMs }),
+      scrubKeys: async () => keyStore.scrub?.(),
+    });
+    scrubber.start();
+    closers.push(() => scrubber.stop());
+    const users = createUserCommands({
+      store, emailClaims, eraseKey: (subjectId) => codec.erase(subjectId),
+      scrubbed: async (position) => {
+        scrubber.notify();
+        if (!(await scrubber.waitForScrub(position, ERASURE_SCRUB_WAIT_MS))) {
+          logger.warn({ position: position.toString() }, 'erasure recorded, read-model scrub still pending; it completes in the background');
+        }
+      },
+    });
+    const throttle = createLoginThrottle({
+      settings: config.loginThrottle, redisUrl: config.redisUrl,
+      onRedisError: (error) => logger.warn({ err: error }, 'login throttle: Redis failed; using per-instance memory limits'),
+    });
+    closers.push(() => throttle.close());
+    const accounts = createAccountCommands({
+      store, emailClaims, emailKey, sessionTtlMs: config.sessionTtlMs, throttle, addressKey: createBlindIndex(masterKey, 'login-address'),
+    });
 
     const chatProviders: ChatProvider[] = config.openai
-      ? [new OpenAiCompatibleProvider({ baseUrl: config.openai.baseUrl, apiKey: config.openai.apiKey, idleTimeoutMs: config.providerTimeoutMs })]
+      ? [new OpenAiCompatibleProvider({
+        baseUrl: config.openai.baseUrl, apiKey: config.openai.apiKey,
+        connectTimeoutMs: config.providerConnectTimeoutMs, idleTimeoutMs: config.providerTimeoutMs,
+      })]
       : [];
     const providers = new ProviderRegistry(chatProviders, { defaultModel: config.defaultModel });
     const pubsubHandle = createAppPubSub(config.redisUrl, (error) => logger.warn({ err: error }, 'pub/sub command failed'));
@@ -124,9 +165,14 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
     replies.start();
     closers.push(() => replies.stop());
 
+    const sessions = new SessionWatch({ store, logger: logger.child({ component: 'sessions' }) });
+    await sessions.start();
+    closers.push(() => sessions.stop());
+
     return {
       config, logger, store, readDb, codec, projections, users, accounts, conversations, providers,
-      pubsub: pubsubHandle.pubsub, replies, commandContext, close: closeAll,
+      projectionCommands: createProjectionCommands({ store, projections }),
+      pubsub: pubsubHandle.pubsub, replies, sessions, commandContext, close: closeAll,
     };
   } catch (error) {
     await closeAll();

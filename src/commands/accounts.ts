@@ -1,9 +1,10 @@
 import { firstAdminDecider, FIRST_ADMIN_STREAM } from '../domain/account/first-admin.ts';
-import { lockoutRemainingSeconds, loginAttemptDecider, loginAttemptsStream, type LoginFailureReason } from '../domain/account/login-attempts.ts';
+import { loginAttemptDecider, loginAttemptsStream, type LoginFailureReason } from '../domain/account/login-attempts.ts';
 import { sessionDecider, sessionStream } from '../domain/account/session.ts';
 import { DomainError } from '../domain/decider.ts';
-import { normalizeEmail, userDecider, userStream, type UserRole } from '../domain/user/user.ts';
+import { normalizeDisplayName, normalizeEmail, userDecider, userStream, type UserRole } from '../domain/user/user.ts';
 import type { EventStore } from '../infra/event-store/port.ts';
+import type { LoginThrottle } from '../infra/login-throttle.ts';
 import {
   hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, newSessionToken, verifyAgainstNothing, verifyPassword,
 } from '../infra/passwords.ts';
@@ -17,6 +18,9 @@ export interface AccountCommandsDeps {
   emailClaims: EmailClaims;
   emailKey(email: string): string;
   sessionTtlMs: number;
+  throttle: LoginThrottle;
+  /** A keyed hash of a client address, so the throttle's store holds no addresses. */
+  addressKey(address: string): string;
 }
 
 export interface StartedSession {
@@ -35,7 +39,10 @@ function checkPassword(password: string, label = 'Password'): void {
   }
 }
 
-export function createAccountCommands({ store, emailClaims, emailKey, sessionTtlMs }: AccountCommandsDeps) {
+/** Where a login comes from when the transport does not say (in-process calls). */
+export const UNKNOWN_ADDRESS = 'unknown';
+
+export function createAccountCommands({ store, emailClaims, emailKey, sessionTtlMs, throttle, addressKey }: AccountCommandsDeps) {
   async function startSession(userId: string, context: CommandContext): Promise<StartedSession> {
     const sessionId = context.newId();
     const { token, tokenHash } = newSessionToken();
@@ -54,6 +61,7 @@ export function createAccountCommands({ store, emailClaims, emailKey, sessionTtl
     /** The first account ever registered becomes admin; everyone after is a member. */
     async register(input: { userId: string; email: string; password: string; displayName: string }, context: CommandContext) {
       const email = normalizeEmail(input.email);
+      normalizeDisplayName(input.displayName); // refused before the address is claimed: nothing half-written
       checkPassword(input.password);
       const passwordHash = await hashPassword(input.password);
       return emailClaims.holding(email, input.userId, context, async () => {
@@ -68,18 +76,23 @@ export function createAccountCommands({ store, emailClaims, emailKey, sessionTtl
 
     /**
      * Success and every failure are events; the answer to a failure is the same whether or not the
-     * address exists, and takes as long (a password is always verified against some hash).
+     * address exists, and takes as long (a password is always verified against some hash). Attempts
+     * are throttled per account and client address (src/infra/login-throttle.ts) before any check.
      */
-    async login(input: { email: string; password: string }, context: CommandContext): Promise<StartedSession> {
+    async login(input: { email: string; password: string; clientAddress?: string | null }, context: CommandContext): Promise<StartedSession> {
       let email: string;
       try {
         email = normalizeEmail(input.email);
       } catch {
         throw new AccessError('UNAUTHENTICATED', INVALID_LOGIN);
       }
-      const attempts = await loadAggregate(store, loginAttemptDecider, loginAttemptsStream(emailKey(email)));
-      const wait = lockoutRemainingSeconds(attempts.state, context.now().getTime());
-      if (wait > 0) throw new AccessError('RATE_LIMITED', `Too many failed logins; try again in ${wait} seconds`, wait);
+      const account = emailKey(email);
+      const address = addressKey(input.clientAddress || UNKNOWN_ADDRESS);
+      const decision = await throttle.attempt(account, address);
+      if (!decision.allowed) {
+        const wait = decision.retryAfterSeconds;
+        throw new AccessError('RATE_LIMITED', `Too many failed logins; try again in ${wait} seconds`, wait);
+      }
 
       const userId = await emailClaims.ownerOf(email);
       const user = userId ? (await loadAggregate(store, userDecider, userStream(userId))).state : null;
@@ -92,6 +105,7 @@ export function createAccountCommands({ store, emailClaims, emailKey, sessionTtl
         await recordFailure(email, userId, 'bad_password', context);
         throw new AccessError('UNAUTHENTICATED', INVALID_LOGIN);
       }
+      await throttle.succeeded(account, address);
       const session = await startSession(userId, context);
       await executeCommand(store, loginAttemptDecider, loginAttemptsStream(emailKey(email)),
         { type: 'RecordLoginSuccess', userId, sessionId: session.sessionId, at: context.now().toISOString() }, context);

@@ -1,5 +1,6 @@
 import { conversationDecider, conversationStream, type ConversationCommand, type ModelParams } from '../domain/conversation/conversation.ts';
 import { DomainError } from '../domain/decider.ts';
+import { checkText } from '../domain/text.ts';
 import type { EventStore } from '../infra/event-store/port.ts';
 import type { CommandContext } from './context.ts';
 import { executeCommand, loadAggregate } from './execute-command.ts';
@@ -40,7 +41,7 @@ export function createConversationCommands(deps: ConversationCommandsDeps) {
     run,
 
     async start(input: StartConversationInput, context: CommandContext) {
-      const model = input.model?.trim() || defaultModel;
+      const model = (input.model === null || input.model === undefined ? '' : checkText(input.model, 'Model', 'single-line')).trim() || defaultModel;
       if (!model) throw new DomainError('BAD_USER_INPUT', 'Choose a model: none was given and no DEFAULT_MODEL is configured');
       // With providers configured, refuse models none of them offers; without any, sendMessage says so.
       if (models.isConfigured) await models.resolve(model);

@@ -1,6 +1,6 @@
 import type { Decider, DomainEvent } from '../domain/decider.ts';
 import { WrongExpectedRevisionError } from '../infra/event-store/errors.ts';
-import type { EventStore, RecordedEvent } from '../infra/event-store/port.ts';
+import type { EventStore } from '../infra/event-store/port.ts';
 import { metadataFrom, type CommandContext } from './context.ts';
 
 export interface CommandResult<State, Event> {
@@ -13,18 +13,12 @@ export interface CommandResult<State, Event> {
 
 export const MAX_CONFLICT_RETRIES = 5;
 
-function toDomainEvent<E extends DomainEvent>(decider: Decider<unknown, unknown, E>, recorded: RecordedEvent): E {
-  const current = (decider.schemaVersions as Record<string, number>)[recorded.type];
-  if (current !== undefined && recorded.schemaVersion !== current && decider.upcast) return decider.upcast(recorded);
-  return { type: recorded.type, data: recorded.data } as E;
-}
-
-/** Folds a stream's events into the decider's state; returns the state and the stream's revision. */
+/** Folds a stream's events into the decider's state; returns the state and the stream's revision. The store upcasts. */
 export async function loadAggregate<C, S, E extends DomainEvent>(
   store: EventStore, decider: Decider<C, S, E>, stream: string,
 ): Promise<{ state: S; revision: bigint | 'no_stream' }> {
   const recorded = await store.readStream(stream);
-  const state = recorded.reduce((s, r) => decider.evolve(s, toDomainEvent(decider as Decider<unknown, unknown, E>, r)), decider.initialState());
+  const state = recorded.reduce((s, r) => decider.evolve(s, { type: r.type, data: r.data } as E), decider.initialState());
   return { state, revision: recorded.length === 0 ? 'no_stream' : recorded[recorded.length - 1]!.revision };
 }
 

@@ -1,4 +1,4 @@
-import { normalizeEmail, userDecider, userStream, type UserState } from '../domain/user/user.ts';
+import { normalizeDisplayName, normalizeEmail, userDecider, userStream, type UserState } from '../domain/user/user.ts';
 import type { EventStore } from '../infra/event-store/port.ts';
 import type { CommandContext } from './context.ts';
 import type { EmailClaims } from './email-claims.ts';
@@ -9,13 +9,15 @@ export interface UserCommandsDeps {
   emailClaims: EmailClaims;
   /** Deletes a person's data key (crypto-shredding). */
   eraseKey(subjectId: string): Promise<unknown>;
+  /** Waits (bounded) until the read models hold nothing of the erasure recorded at `position`. */
+  scrubbed?(position: bigint): Promise<unknown>;
 }
 
 export interface RegisterUserInput { userId: string; email: string; displayName: string }
 
 type UserResult = CommandResult<UserState, unknown>;
 
-export function createUserCommands({ store, emailClaims, eraseKey }: UserCommandsDeps) {
+export function createUserCommands({ store, emailClaims, eraseKey, scrubbed }: UserCommandsDeps) {
   const run = (command: Parameters<typeof userDecider.decide>[0], context: CommandContext) =>
     executeCommand(store, userDecider, userStream(command.userId), command, context);
 
@@ -23,6 +25,7 @@ export function createUserCommands({ store, emailClaims, eraseKey }: UserCommand
     /** Claims the address first, so two people can never register the same one. */
     register(input: RegisterUserInput, context: CommandContext): Promise<UserResult> {
       const email = normalizeEmail(input.email);
+      normalizeDisplayName(input.displayName); // refused before the address is claimed
       return emailClaims.holding(email, input.userId, context, () =>
         run({ type: 'RegisterUser', userId: input.userId, email, displayName: input.displayName }, context));
     },
@@ -40,14 +43,17 @@ export function createUserCommands({ store, emailClaims, eraseKey }: UserCommand
     },
 
     /**
-     * Records the erasure (projections drop the person's rows), frees the address, then deletes the key.
-     * Safe to repeat: a retry after a crash deletes the key even though the event is already there.
+     * Records the erasure (projections drop the person's rows), frees the address, deletes the key,
+     * then waits for the read models to be scrubbed of the deleted rows (docs/operations.md).
+     * Safe to repeat: a retry after a crash deletes the key even though the event is already there
+     * (the scrub of an erasure left unscrubbed by a crash runs on its own, see ErasureScrubber).
      */
     async eraseData(input: { userId: string }, context: CommandContext): Promise<UserResult> {
       const { state } = await loadAggregate(store, userDecider, userStream(input.userId));
       const result = await run({ type: 'EraseUserData', ...input }, context);
       if (state.email) await emailClaims.release(state.email, input.userId, context);
       await eraseKey(input.userId);
+      if (result.position !== null) await scrubbed?.(result.position);
       return result;
     },
 

@@ -9,10 +9,8 @@ export interface Decider<Command, State, Event extends DomainEvent> {
   evolve(state: State, event: Event): State;
   /** Returns the events that record the command's effect; throws DomainError when it must be refused. */
   decide(command: Command, state: State): Event[];
-  /** Current schema version of each event type this decider emits. */
+  /** Current schema version of each event type this decider emits; older versions are upcast on read (upcasting.ts). */
   schemaVersions: Readonly<Record<Event['type'], number>>;
-  /** Brings a stored event of an older schema version up to the current one. */
-  upcast?(event: { type: string; schemaVersion: number; data: unknown }): Event;
 }
 
 export type DomainErrorCode = 'BAD_USER_INPUT' | 'CONFLICT' | 'NOT_FOUND' | 'FORBIDDEN';

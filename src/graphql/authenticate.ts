@@ -17,13 +17,16 @@ export function bearerToken(header: unknown): string | null {
  */
 export async function viewerForToken(readDb: ReadDb, token: string | null): Promise<Viewer | null> {
   if (!token) return null;
-  const { rows } = await readDb.query<{ user_id: string; session_id: string; role: string | null }>(
-    `SELECT s.user_id, s.session_id, u.role
+  const { rows } = await readDb.query<{ user_id: string; session_id: string; role: string | null; started_position: string; expires_at: string }>(
+    `SELECT s.user_id, s.session_id, u.role, s.started_position, s.expires_at
        FROM sessions s JOIN users u ON u.user_id = s.user_id
       WHERE s.token_hash = $1 AND s.ended_at IS NULL AND s.expires_at > now()
         AND u.status = 'active' AND s.started_position > u.credentials_position`,
     [hashToken(token)],
   );
   const row = rows[0];
-  return row ? { userId: row.user_id, sessionId: row.session_id, role: row.role === 'admin' ? 'admin' : 'member' } : null;
+  return row ? {
+    userId: row.user_id, sessionId: row.session_id, role: row.role === 'admin' ? 'admin' : 'member',
+    startedPosition: BigInt(row.started_position), expiresAt: new Date(row.expires_at),
+  } : null;
 }

@@ -4,10 +4,15 @@ export interface Viewer {
   userId: string;
   sessionId: string;
   role: 'admin' | 'member';
+  /** Log position of SessionStarted: a password change at a later position ends the session. */
+  startedPosition: bigint;
+  expiresAt: Date;
 }
 
 export interface GraphQLContext {
   services: Services;
   viewer: Viewer | null;
   requestId: string;
+  /** The client's address, as the login throttle sees it; null when unknown (in-process calls). */
+  clientAddress: string | null;
 }

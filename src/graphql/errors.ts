@@ -5,11 +5,15 @@ import { isProviderError } from '../infra/ai/provider.ts';
 import { DuplicateEventIdError, InvalidEventError, WrongExpectedRevisionError } from '../infra/event-store/errors.ts';
 import { SubjectErasedError } from '../infra/personal-data/key-store.ts';
 import { PubSubOverflowError } from '../infra/pubsub.ts';
+import { StoreUnavailableError } from '../infra/store-unavailable.ts';
 
 /** Stable `extensions.code` values clients can rely on (ARCHITECTURE.md §8). */
 export type ErrorCode =
   | 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'BAD_USER_INPUT' | 'CONFLICT' | 'RATE_LIMITED'
-  | 'PROVIDER_NOT_CONFIGURED' | 'MODEL_NOT_FOUND' | 'PROVIDER_UNAVAILABLE' | 'INTERNAL_SERVER_ERROR';
+  | 'PROVIDER_NOT_CONFIGURED' | 'MODEL_NOT_FOUND' | 'PROVIDER_UNAVAILABLE' | 'SERVICE_UNAVAILABLE' | 'INTERNAL_SERVER_ERROR';
+
+/** The database behind the API is down or restarting; which store, and the driver's words, stay in the server. */
+export const SERVICE_UNAVAILABLE_MESSAGE = 'The service is temporarily unavailable (its database cannot be reached); try again shortly';
 
 export function clientError(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}): GraphQLError {
   return new GraphQLError(message, { extensions: { code, ...extensions } });
@@ -38,9 +42,18 @@ export function exposedError(error: unknown): GraphQLError | undefined {
   if (error instanceof InvalidEventError) return clientError('BAD_USER_INPUT', error.message);
   if (error instanceof PubSubOverflowError) return clientError('RATE_LIMITED', error.message);
   if (error instanceof SubjectErasedError) return clientError('CONFLICT', error.message);
+  if (storeUnavailable(error)) return clientError('SERVICE_UNAVAILABLE', SERVICE_UNAVAILABLE_MESSAGE);
   if (isProviderError(error)) {
     const code = error.code;
     return clientError(code === 'PROVIDER_NOT_CONFIGURED' || code === 'MODEL_NOT_FOUND' ? code : 'PROVIDER_UNAVAILABLE', error.message);
   }
   return undefined;
+}
+
+/** A StoreUnavailableError, also when some layer wrapped it as the cause of its own error. */
+function storeUnavailable(error: unknown): boolean {
+  for (let depth = 0; error instanceof Error && depth < 5; depth++, error = error.cause) {
+    if (error instanceof StoreUnavailableError) return true;
+  }
+  return false;
 }

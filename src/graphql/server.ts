@@ -3,15 +3,19 @@ import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
-import { createYoga } from 'graphql-yoga';
+import { createYoga, type GraphiQLOptions } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
 import type { App } from '../app.ts';
 import { uuidv7 } from '../infra/ids.ts';
 import { bearerToken, viewerForToken } from './authenticate.ts';
+import { clientAddressOf, compileTrust } from './client-address.ts';
 import type { GraphQLContext } from './context.ts';
 import { exposedError } from './errors.ts';
-import { currentRequestId, requestContext } from './request-context.ts';
+import { requestContext, type RequestInfo } from './request-context.ts';
+import { requestScopePlugin, yogaLogger } from './request-scope.ts';
 import { buildSchema } from './schema.ts';
+import { corsFor, csrfPrevention, documentLimitPlugins, withoutSuggestions } from './security.ts';
+import { usePendingFlag } from './settle.ts';
 
 export const MAX_REQUEST_BYTES = 1024 * 1024;
 export const GRAPHQL_PATH = '/graphql';
@@ -22,31 +26,58 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** The enveloped execute/subscribe of one graphql-ws operation, and its request scope. */
+interface WsRoot {
+  execute(args: unknown): unknown;
+  subscribe(args: unknown): unknown;
+  info: RequestInfo;
+}
+
+const inScope = (rootValue: unknown, run: (root: WsRoot) => unknown) => {
+  const root = rootValue as WsRoot;
+  return requestContext.run(root.info, () => run(root)) as never;
+};
+
 function graphqlErrorBody(message: string, code: string) {
   return { errors: [{ message, extensions: { code } }] };
 }
 
+/** GraphiQL with its scripts and styles inlined from the npm package: it works offline, nothing comes from a CDN. */
+async function renderOfflineGraphiQL(options?: GraphiQLOptions): Promise<string> {
+  const { renderGraphiQL } = await import('@graphql-yoga/render-graphiql'); // 9 MB, loaded only when asked for
+  return renderGraphiQL(options);
+}
+
 export function createGraphQLHandler(app: App) {
   const schema = buildSchema();
+  const { logger } = app;
+  const limits = app.config.graphql;
   const yoga = createYoga<Record<string, unknown>, GraphQLContext>({
     schema,
     graphqlEndpoint: GRAPHQL_PATH,
     graphiql: app.config.env === 'development',
+    renderGraphiQL: renderOfflineGraphiQL,
     landingPage: false,
-    logging: {
-      debug: (...args) => app.logger.debug(args.map(String).join(' ')),
-      info: (...args) => app.logger.info(args.map(String).join(' ')),
-      warn: (...args) => app.logger.warn(args.map(String).join(' ')),
-      error: (...args) => app.logger.error(args.map(String).join(' ')),
-    },
+    cors: corsFor(app.config.corsOrigins),
+    logging: yogaLogger(logger),
+    plugins: [requestScopePlugin(), csrfPrevention(), ...documentLimitPlugins(limits), usePendingFlag()],
     maskedErrors: {
+      // Log lines name the operation, the code and the request id: never the document or the
+      // variables, which can hold passwords. Client errors are not the server's: debug only.
       maskError(error) {
+        const info = requestContext.getStore();
+        const requestId = info?.requestId ?? uuidv7();
+        const operationName = info?.operationName ?? null;
         const exposed = exposedError(error);
-        if (exposed) return exposed;
-        // Over HTTP this is the x-request-id of the response; in process, a fresh id still ties the
-        // client's error to the log line.
-        const requestId = currentRequestId() ?? uuidv7();
-        app.logger.error({ err: (error as GraphQLError).originalError ?? error, requestId }, 'unexpected error');
+        if (exposed) {
+          logger.debug({ requestId, operationName, code: exposed.extensions.code }, 'client error');
+          if (!limits.suggestions && /Did you mean/.test(exposed.message)) {
+            return new GraphQLError(withoutSuggestions(exposed.message), { nodes: exposed.nodes, path: exposed.path, extensions: exposed.extensions });
+          }
+          return exposed;
+        }
+        if (error instanceof GraphQLError && error.extensions?.code === 'INTERNAL_SERVER_ERROR' && error.extensions.requestId) return error;
+        logger.error({ err: (error as GraphQLError).originalError ?? error, requestId, operationName, code: 'INTERNAL_SERVER_ERROR' }, 'unexpected error');
         return new GraphQLError('Unexpected error', { extensions: { code: 'INTERNAL_SERVER_ERROR', requestId } });
       },
     },
@@ -54,10 +85,12 @@ export function createGraphQLHandler(app: App) {
       const request = (initial as { request?: globalThis.Request }).request;
       const connectionParams = (initial as { connectionParams?: Record<string, unknown> }).connectionParams;
       const token = bearerToken(request?.headers.get('authorization') ?? connectionParams?.authorization ?? connectionParams?.Authorization);
+      const info = requestContext.getStore();
       return {
         services: app,
         viewer: await viewerForToken(app.readDb, token),
-        requestId: currentRequestId() ?? uuidv7(),
+        requestId: info?.requestId ?? uuidv7(),
+        clientAddress: info?.clientAddress ?? null,
       };
     },
   });
@@ -67,13 +100,15 @@ export function createGraphQLHandler(app: App) {
 /** express + graphql-yoga over HTTP and SSE, and graphql-ws over WebSocket, sharing one envelop pipeline. */
 export async function startServer(app: App, options: { port: number; host: string }): Promise<RunningServer> {
   const yoga = createGraphQLHandler(app);
+  const trust = compileTrust(app.config.trustProxy);
   const web = express();
   web.disable('x-powered-by');
+  web.set('trust proxy', trust);
   web.get('/healthz', (_req, res) => { res.json({ status: 'ok' }); });
   web.use((req: Request, res: Response, next: NextFunction) => {
     const requestId = uuidv7();
     res.setHeader('x-request-id', requestId);
-    requestContext.run({ requestId }, next);
+    requestContext.run({ requestId, clientAddress: req.ip ?? null }, next);
   });
   web.use(GRAPHQL_PATH, express.json({ limit: MAX_REQUEST_BYTES, type: ['application/json', 'application/graphql-response+json'] }));
   web.use(GRAPHQL_PATH, (error: Error & { type?: string; status?: number }, _req: Request, res: Response, next: NextFunction) => {
@@ -90,21 +125,28 @@ export async function startServer(app: App, options: { port: number; host: strin
   const server: Server = createServer(web);
   const sockets = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: MAX_REQUEST_BYTES });
   const wsServer = useServer<Record<string, unknown>, { request: IncomingMessage }>({
-    execute: (args) => (args.rootValue as { execute: (a: unknown) => unknown }).execute(args) as never,
-    subscribe: (args) => (args.rootValue as { subscribe: (a: unknown) => unknown }).subscribe(args) as never,
+    execute: (args) => inScope(args.rootValue, (root) => root.execute(args)),
+    subscribe: (args) => inScope(args.rootValue, (root) => root.subscribe(args)),
     onSubscribe: async (ctx, _id, payload) => {
       const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
         ...ctx, req: ctx.extra.request, socket: (ctx.extra as { socket?: unknown }).socket, params: payload,
         connectionParams: ctx.connectionParams,
       });
-      const requestId = uuidv7();
-      return requestContext.run({ requestId }, async () => {
-        const document = parse(payload.query);
+      const info: RequestInfo = { requestId: uuidv7(), clientAddress: clientAddressOf(ctx.extra.request, trust) };
+      return requestContext.run(info, async () => {
+        let document;
+        try {
+          document = parse(payload.query);
+        } catch (error) {
+          if (error instanceof GraphQLError) return [error]; // a syntax error or the token limit
+          throw error;
+        }
         const errors = validate(schema, document);
         if (errors.length > 0) return errors;
+        const root: WsRoot = { execute, subscribe, info };
         return {
           schema, document, operationName: payload.operationName, variableValues: payload.variables,
-          contextValue: await contextFactory(), rootValue: { execute, subscribe },
+          contextValue: await contextFactory(), rootValue: root,
         };
       });
     },

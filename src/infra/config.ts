@@ -1,10 +1,42 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import proxyAddr from 'proxy-addr';
 import { z } from 'zod';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-const postgresUrl = z.string().refine((value) => /^postgres(ql)?:\/\//.test(value), 'must be a postgres:// or postgresql:// URL');
+const postgresUrl = z.string().refine((value) => /^postgres(ql)?:\/\//.test(value) && URL.canParse(value), 'must be a postgres:// or postgresql:// URL');
+
+const flag = z.enum(['true', 'false', '1', '0', 'on', 'off']).transform((value) => value === 'true' || value === '1' || value === 'on');
+const count = (min: number, max: number, fallback: number) => z.coerce.number().int().min(min).max(max).default(fallback);
+
+/** Express `trust proxy` values: true/false, a hop count, or addresses, subnets and loopback/linklocal/uniquelocal. */
+const trustProxy = z.string().transform((value, ctx): boolean | number | string[] => {
+  if (value === 'true' || value === 'false') return value === 'true';
+  if (/^\d+$/.test(value)) return Number(value);
+  const list = value.split(',').map((part) => part.trim()).filter(Boolean);
+  try {
+    proxyAddr.compile(list);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'must be true, false, a hop count, or a comma-separated list of addresses, subnets, loopback, linklocal, uniquelocal' });
+    return z.NEVER;
+  }
+  return list;
+});
+
+const corsOrigins = z.string().transform((value, ctx): string[] => {
+  const list = value.split(',').map((part) => part.trim().replace(/\/+$/, '')).filter(Boolean);
+  for (const origin of list) {
+    if (origin !== '*' && !/^https?:\/\/[^/?#\s]+$/.test(origin)) {
+      ctx.addIssue({ code: 'custom', message: `must be a comma-separated list of origins such as https://app.example.com (or *): "${origin}" is not one` });
+      return z.NEVER;
+    }
+  }
+  return list;
+});
+
+/** Values a configuration error must never echo: passwords in URLs, keys. */
+const SECRET_VARIABLES = new Set(['DATABASE_URL', 'REDIS_URL', 'MASTER_KEY', 'OPENAI_API_KEY', 'OPENAI_BASE_URL']);
 
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -17,13 +49,53 @@ const schema = z.object({
   PROJECTION_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65_535).default(4000),
-  REDIS_URL: z.string().refine((value) => /^rediss?:\/\//.test(value), 'must be a redis:// or rediss:// URL').optional(),
+  REDIS_URL: z.string().refine((value) => /^rediss?:\/\//.test(value) && URL.canParse(value), 'must be a redis:// or rediss:// URL').optional(),
   SESSION_TTL_HOURS: z.coerce.number().positive().max(24 * 365).default(24 * 7),
   OPENAI_BASE_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://127.0.0.1:11434/v1' }).optional(),
   OPENAI_API_KEY: z.string().optional(),
   DEFAULT_MODEL: z.string().min(1).max(200).optional(),
   PROVIDER_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(60_000),
+  GRAPHQL_INTROSPECTION: flag.optional(),
+  GRAPHQL_SUGGESTIONS: flag.optional(),
+  GRAPHQL_MAX_DEPTH: count(1, 1_000, 10),
+  GRAPHQL_MAX_ALIASES: count(0, 10_000, 15),
+  GRAPHQL_MAX_TOKENS: count(10, 1_000_000, 2_000),
+  GRAPHQL_MAX_COST: count(1, 100_000_000, 50_000),
+  GRAPHQL_MAX_DIRECTIVES: count(0, 10_000, 50),
+  CORS_ORIGINS: corsOrigins.optional(),
+  TRUST_PROXY: trustProxy.optional(),
+  LOGIN_LIMIT_PER_ACCOUNT_ADDRESS: count(1, 1_000_000, 5),
+  LOGIN_LIMIT_PER_ADDRESS: count(1, 1_000_000, 100),
+  LOGIN_LIMIT_PER_ACCOUNT: count(1, 1_000_000, 20),
+  LOGIN_WINDOW_SECONDS: count(1, 31 * 24 * 3600, 15 * 60),
+  LOGIN_ADDRESS_WINDOW_SECONDS: count(1, 31 * 24 * 3600, 3600),
+  LOGIN_ACCOUNT_DELAY_SECONDS: count(1, 3600, 5),
+  PROVIDER_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
 });
+
+export interface GraphQLLimits {
+  /** Schema introspection (__schema, __type) answered. */
+  introspection: boolean;
+  /** "Did you mean …?" in error messages. */
+  suggestions: boolean;
+  maxDepth: number;
+  maxAliases: number;
+  maxTokens: number;
+  maxCost: number;
+  maxDirectives: number;
+}
+
+export interface LoginThrottleSettings {
+  /** Attempts for one account from one client address per `windowSeconds`. */
+  perAccountAndAddress: number;
+  /** Attempts from one client address, over all accounts, per `addressWindowSeconds`. */
+  perAddress: number;
+  /** Attempts for one account from anywhere per `windowSeconds`; past it, one attempt per `accountDelaySeconds`. */
+  perAccount: number;
+  windowSeconds: number;
+  addressWindowSeconds: number;
+  accountDelaySeconds: number;
+}
 
 export interface Config {
   env: 'development' | 'production' | 'test';
@@ -41,6 +113,14 @@ export interface Config {
   openai: { baseUrl: string; apiKey: string | undefined } | undefined;
   defaultModel: string | undefined;
   providerTimeoutMs: number;
+  graphql: GraphQLLimits;
+  /** Origins allowed to call the API from a browser page elsewhere; empty: same origin only. `*`: any. */
+  corsOrigins: string[];
+  /** Express `trust proxy`: which proxies' X-Forwarded-For is believed for the client address. */
+  trustProxy: boolean | number | string[];
+  loginThrottle: LoginThrottleSettings;
+  /** Longest wait for a provider's response headers (for a model listing, the whole answer). */
+  providerConnectTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -57,7 +137,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const name = String(issue.path[0] ?? 'configuration');
-    throw new ConfigError(`Invalid configuration: ${name} ${issue.message}${name in present ? ` (got "${present[name]}")` : ''}`);
+    const echo = name in present && !SECRET_VARIABLES.has(name) ? ` (got "${present[name]}")` : '';
+    throw new ConfigError(`Invalid configuration: ${name} ${issue.message}${echo}`);
   }
   const c = parsed.data;
   const eventStore = c.EVENT_STORE ?? (c.DATABASE_URL ? 'postgres' : 'sqlite');
@@ -85,6 +166,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     openai: c.OPENAI_BASE_URL ? { baseUrl: c.OPENAI_BASE_URL.replace(/\/+$/, ''), apiKey: c.OPENAI_API_KEY } : undefined,
     defaultModel: c.DEFAULT_MODEL,
     providerTimeoutMs: c.PROVIDER_TIMEOUT_MS,
+    graphql: {
+      introspection: c.GRAPHQL_INTROSPECTION ?? c.NODE_ENV !== 'production',
+      suggestions: c.GRAPHQL_SUGGESTIONS ?? c.NODE_ENV !== 'production',
+      maxDepth: c.GRAPHQL_MAX_DEPTH,
+      maxAliases: c.GRAPHQL_MAX_ALIASES,
+      maxTokens: c.GRAPHQL_MAX_TOKENS,
+      maxCost: c.GRAPHQL_MAX_COST,
+      maxDirectives: c.GRAPHQL_MAX_DIRECTIVES,
+    },
+    corsOrigins: c.CORS_ORIGINS ?? [],
+    trustProxy: c.TRUST_PROXY ?? false,
+    loginThrottle: {
+      perAccountAndAddress: c.LOGIN_LIMIT_PER_ACCOUNT_ADDRESS,
+      perAddress: c.LOGIN_LIMIT_PER_ADDRESS,
+      perAccount: c.LOGIN_LIMIT_PER_ACCOUNT,
+      windowSeconds: c.LOGIN_WINDOW_SECONDS,
+      addressWindowSeconds: c.LOGIN_ADDRESS_WINDOW_SECONDS,
+      accountDelaySeconds: c.LOGIN_ACCOUNT_DELAY_SECONDS,
+    },
+    providerConnectTimeoutMs: c.PROVIDER_CONNECT_TIMEOUT_MS,
   };
 }
 

@@ -8,11 +8,28 @@ import { Redis } from 'ioredis';
  */
 export type Topics = {
   conversation: [conversationId: string, payload: Record<string, unknown>];
-  replyControl: [payload: { replyId: string; action: 'cancel' }];
+  replyControl: [payload: { replyId: string; action: 'cancel' | 'resync' }];
+  /** Sessions that ended (logout, password change, deactivation, erasure): their live subscriptions end. */
+  sessions: [payload: SessionsEnded];
 };
 
+/**
+ * `sessionId` set: that session ended. Otherwise every session of `userId` that started before
+ * `beforePosition` (all of them when null) ended.
+ */
+export interface SessionsEnded {
+  userId: string;
+  sessionId: string | null;
+  beforePosition: string | null;
+}
+
+export interface SubscribeOptions {
+  /** Ends the feed (it returns, no error) when aborted. */
+  signal?: AbortSignal;
+}
+
 type Payload<K extends keyof Topics> = Topics[K] extends [string, infer P] ? P : Topics[K] extends [infer P] ? P : never;
-type SubscribeArgs<K extends keyof Topics> = Topics[K] extends [string, unknown] ? [K, string] : [K];
+type SubscribeArgs<K extends keyof Topics> = Topics[K] extends [string, unknown] ? [K, string, SubscribeOptions?] : [K, SubscribeOptions?];
 
 export const MAX_PENDING_EVENTS = 1024;
 
@@ -51,7 +68,10 @@ export class AppPubSub {
     this.target.dispatchEvent(new CustomEvent(topic, { detail: payload }));
   }
 
-  subscribe<K extends keyof Topics>(...[key, id]: SubscribeArgs<K>): AsyncGenerator<Payload<K>> {
+  subscribe<K extends keyof Topics>(...args: SubscribeArgs<K>): AsyncGenerator<Payload<K>> {
+    const [key, second, third] = args as [K, string | SubscribeOptions | undefined, SubscribeOptions | undefined];
+    const id = typeof second === 'string' ? second : undefined;
+    const signal = (typeof second === 'string' ? third : second)?.signal;
     const topic = id === undefined ? key : `${key}:${id}`;
     const queue: Array<Payload<K>> = [];
     let overflowed = false;
@@ -62,18 +82,22 @@ export class AppPubSub {
       else queue.push((event as CustomEvent<Payload<K>>).detail);
       wake?.();
     };
+    const onAbort = () => wake?.();
     this.target.addEventListener(topic, listener);
+    signal?.addEventListener('abort', onAbort, { once: true });
     const target = this.target;
     const max = this.maxPending;
     return (async function* feed() {
       try {
         for (;;) {
-          while (queue.length > 0) yield queue.shift()!;
+          while (queue.length > 0 && !signal?.aborted) yield queue.shift()!;
+          if (signal?.aborted) return;
           if (overflowed) throw new PubSubOverflowError(max);
           await new Promise<void>((resolve) => { wake = resolve; });
           wake = undefined;
         }
       } finally {
+        signal?.removeEventListener('abort', onAbort);
         target.removeEventListener(topic, listener);
       }
     })();

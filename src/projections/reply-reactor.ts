@@ -4,14 +4,16 @@ import { buildPrompt, conversationDecider, conversationStream, type Conversation
 import { DomainError } from '../domain/decider.ts';
 import type { ProviderRegistry } from '../infra/ai/provider-registry.ts';
 import { isProviderError, type TokenUsage } from '../infra/ai/provider.ts';
-import type { EventStore, RecordedEvent, Subscription } from '../infra/event-store/port.ts';
+import type { EventStore, RecordedEvent } from '../infra/event-store/port.ts';
 import { derivedUuid } from '../infra/ids.ts';
 import type { Logger } from '../infra/logger.ts';
 import { SubjectErasedError } from '../infra/personal-data/key-store.ts';
-import { Wakeup } from '../infra/wakeup.ts';
 import type { AppPubSub } from '../infra/pubsub.ts';
-import type { Lease, ReadDb } from '../infra/read-db/port.ts';
+import type { ReadDb } from '../infra/read-db/port.ts';
 import { DeltaCoalescer } from './delta-coalescer.ts';
+import { ReactorCheckpoints } from './processor/checkpoints.ts';
+import { LeaseLoop } from './processor/lease-loop.ts';
+import { ReplyDrafts } from './reply-drafts.ts';
 import type { ProjectionRunner } from './runner.ts';
 
 const NAME = 'assistant-replies';
@@ -80,11 +82,19 @@ export interface ReplyReactorOptions {
   newContext(): CommandContext;
   deltaIntervalMs?: number;
   leaseRetryMs?: number;
+  errorBackoffMs?: number;
+  draftIntervalMs?: number;
 }
+
+/** Why a reply's generation was aborted here. */
+type AbortReason = 'cancel' | 'shutdown' | 'lease-lost';
 
 interface InFlight {
   controller: AbortController;
   done: Promise<void>;
+  conversationId: string;
+  /** The text streamed so far. */
+  text(): string;
 }
 
 export const replyIdFor = (messageId: string) => derivedUuid(`assistant-reply:${messageId}`);
@@ -98,124 +108,151 @@ export const replyIdFor = (messageId: string) => derivedUuid(`assistant-reply:${
 export class ReplyReactor {
   private readonly options: ReplyReactorOptions;
   private readonly inFlight = new Map<string, InFlight>();
-  private stopped = false;
-  private loop: Promise<void> | undefined;
-  private subscription: Subscription | undefined;
-  private controlStop: (() => void) | undefined;
-  private readonly wakeup = new Wakeup();
+  private readonly loop: LeaseLoop;
+  private readonly checkpoints: ReactorCheckpoints;
+  private readonly drafts: ReplyDrafts;
+  private controlStop: AbortController | undefined;
+  private stopping = false;
 
   constructor(options: ReplyReactorOptions) {
     this.options = options;
+    this.checkpoints = new ReactorCheckpoints(options.readDb);
+    this.drafts = new ReplyDrafts(options.readDb, options.logger, options.draftIntervalMs);
+    this.loop = new LeaseLoop({
+      db: options.readDb,
+      leaseName: `reactor:${NAME}`,
+      logger: options.logger,
+      leaseRetryMs: options.leaseRetryMs ?? 1_000,
+      errorBackoffMs: options.errorBackoffMs ?? 1_000,
+      whileLeased: (signal) => this.whileLeased(signal),
+    });
+  }
+
+  /** True while this instance holds the reactor's lease. */
+  get leased(): boolean {
+    return this.loop.holding;
   }
 
   start(): void {
-    this.listenForCancels();
-    this.loop = this.run();
+    this.listenForControl();
+    this.loop.start();
   }
 
   /** Cancels a reply if this instance is generating it; true when it was. */
   cancelLocal(replyId: string): boolean {
     const flight = this.inFlight.get(replyId);
     if (!flight) return false;
-    flight.controller.abort('cancel');
+    flight.controller.abort('cancel' satisfies AbortReason);
     return true;
   }
 
+  /** Replies being generated here are recorded as interrupted with their text so far, then the loop ends. */
   async stop(): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
-    this.wakeup.fire();
-    this.controlStop?.();
-    await this.subscription?.close();
-    for (const flight of this.inFlight.values()) flight.controller.abort('shutdown');
+    if (this.stopping) return;
+    this.stopping = true;
+    this.controlStop?.abort();
+    this.abortAll('shutdown');
     await Promise.allSettled([...this.inFlight.values()].map((f) => f.done));
-    await this.loop;
+    await this.loop.stop();
   }
 
-  private listenForCancels(): void {
-    const feed = this.options.pubsub.subscribe('replyControl');
-    this.controlStop = () => void feed.return(undefined);
+  private abortAll(reason: AbortReason): void {
+    for (const flight of this.inFlight.values()) flight.controller.abort(reason);
+  }
+
+  /**
+   * Control messages from any instance: `cancel` stops a reply generated here; `resync` republishes
+   * the text so far of a reply generated here, for a subscriber that resumed mid-reply.
+   */
+  private listenForControl(): void {
+    const controller = new AbortController();
+    this.controlStop = controller;
+    const feed = this.options.pubsub.subscribe('replyControl', { signal: controller.signal });
     void (async () => {
       for await (const message of feed) {
         if (message?.action === 'cancel') this.cancelLocal(message.replyId);
+        else if (message?.action === 'resync') this.resync(message.replyId);
       }
     })().catch((error) => this.options.logger.error({ err: error }, 'reply control feed failed'));
   }
 
-  private async run(): Promise<void> {
-    const { readDb, logger } = this.options;
-    while (!this.stopped) {
-      let lease: Lease | null = null;
-      try {
-        lease = await readDb.tryLease(`reactor:${NAME}`);
-        if (lease) await this.whileLeased();
-      } catch (error) {
-        if (!this.stopped) logger.error({ err: error }, 'reply reactor failed; restarting');
-      } finally {
-        await lease?.release().catch(() => {});
-      }
-      if (!this.stopped) await this.wakeup.sleep(this.options.leaseRetryMs ?? 1_000);
-    }
+  private resync(replyId: string): void {
+    const flight = this.inFlight.get(replyId);
+    if (!flight) return;
+    const text = flight.text();
+    if (text.length > 0) this.publish(flight.conversationId, { kind: 'DELTA', replyId, messageId: replyId, delta: text, offset: 0 });
   }
 
-  private async whileLeased(): Promise<void> {
-    const { store, readDb } = this.options;
-    if (!(await this.interruptOrphans())) return;
-    const { rows } = await readDb.query<{ position: string }>('SELECT position FROM reactor_checkpoints WHERE name = $1', [NAME]);
-    const after = rows[0] ? BigInt(rows[0].position) : 0n;
-    if (this.stopped) return;
-    this.subscription = store.subscribeToAll({ after, filter: { eventTypes: ['UserMessageSent'] } });
+  private async whileLeased(signal: AbortSignal): Promise<void> {
+    const { store } = this.options;
+    if (!(await this.interruptOrphans(signal))) return;
+    const after = await this.checkpoints.read(NAME);
+    if (signal.aborted) return;
+    const subscription = store.subscribeToAll({ after, filter: { eventTypes: ['UserMessageSent'] } });
+    // The lease is gone (or we are stopping): no new dispatches, and replies streaming here stop
+    // with their text so far, since the next holder would otherwise mark them interrupted under us.
+    const onAbort = () => {
+      void subscription.close();
+      if (!this.stopping) this.abortAll('lease-lost');
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
     // Messages of different conversations are dispatched concurrently (bounded); the checkpoint
     // still advances in log order, each step only once its own dispatch and all earlier ones are done.
     const slots = new Semaphore(MAX_CONCURRENT_DISPATCHES);
-    const subscription = this.subscription;
-    const checkpoint = new CoalescedWriter((position: bigint) => this.saveCheckpoint(position), CHECKPOINT_INTERVAL_MS);
+    const checkpoint = new CoalescedWriter((position: bigint) => this.checkpoints.save(NAME, position), CHECKPOINT_INTERVAL_MS);
     let dispatchedInOrder: Promise<void> = Promise.resolve();
     let failure: unknown;
-    for await (const event of subscription) {
-      if (this.stopped || failure) break;
-      await slots.acquire();
-      const dispatched = this.dispatch(event).finally(() => slots.release());
-      dispatchedInOrder = dispatchedInOrder.then(() => dispatched).then(() => checkpoint.set(event.position));
-      // A failed dispatch ends this lease's loop: the run loop logs it and resumes from the checkpoint.
-      dispatchedInOrder.catch((error) => {
-        failure ??= error;
-        void subscription.close();
-      });
+    try {
+      for await (const event of subscription) {
+        if (signal.aborted || failure) break;
+        await slots.acquire();
+        if (signal.aborted) {
+          slots.release();
+          break;
+        }
+        const dispatched = this.dispatch(event).finally(() => slots.release());
+        // Observed through the chain below; but once an earlier link failed the chain never reaches
+        // this one, and an unobserved rejection would end the process.
+        dispatched.catch(() => {});
+        dispatchedInOrder = dispatchedInOrder.then(() => dispatched).then(() => checkpoint.set(event.position));
+        // A failed dispatch ends this lease's loop: the processor core logs it and resumes from the checkpoint.
+        dispatchedInOrder.catch((error) => {
+          failure ??= error;
+          void subscription.close();
+        });
+      }
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      await subscription.close();
+      await dispatchedInOrder.catch(() => {});
+      await Promise.allSettled([...this.inFlight.values()].map((f) => f.done));
+      await checkpoint.flush().catch((err: unknown) => this.options.logger.warn({ err }, 'could not store the reactor checkpoint'));
     }
-    await dispatchedInOrder.catch(() => {});
-    await checkpoint.flush();
     if (failure) throw failure;
   }
 
-  private async saveCheckpoint(position: bigint): Promise<void> {
-    await this.options.readDb.query(
-      `INSERT INTO reactor_checkpoints (name, position, updated_at) VALUES ($1, $2, now())
-       ON CONFLICT (name) DO UPDATE SET position = GREATEST(reactor_checkpoints.position, excluded.position), updated_at = excluded.updated_at`,
-      [NAME, position.toString()],
-    );
-  }
-
   /**
-   * Replies recorded as started but never finished belong to a process that died: say so. Needs the
-   * conversations read model to be caught up first; false when stopped while waiting for it.
+   * Replies recorded as started but never finished belong to a process that died: say so, with the
+   * text stored while they streamed. Needs the conversations read model to be caught up first; false
+   * when stopped while waiting for it.
    */
-  private async interruptOrphans(): Promise<boolean> {
+  private async interruptOrphans(signal: AbortSignal): Promise<boolean> {
     const { store, projections, readDb, logger } = this.options;
     const head = await store.headPosition();
     while (!(await projections.waitFor(head, { projections: ['conversations'], timeoutMs: 1_000 }))) {
-      if (this.stopped) return false;
+      if (signal.aborted) return false;
     }
-    const { rows } = await readDb.query<{ message_id: string; conversation_id: string }>(
-      `SELECT message_id, conversation_id FROM messages WHERE role = 'assistant' AND status = 'streaming'`);
+    const { rows } = await readDb.query<{ message_id: string; conversation_id: string; content: string | null }>(
+      `SELECT message_id, conversation_id, content FROM messages WHERE role = 'assistant' AND status = 'streaming'`);
     for (const row of rows) {
+      if (signal.aborted) return false;
       if (this.inFlight.has(row.message_id)) continue;
       await this.finish(row.conversation_id, row.message_id,
-        { type: 'InterruptAssistantReply', conversationId: row.conversation_id, replyId: row.message_id, partialText: '' },
+        { type: 'InterruptAssistantReply', conversationId: row.conversation_id, replyId: row.message_id, partialText: row.content ?? '' },
         this.options.newContext());
       logger.warn({ replyId: row.message_id }, 'reply marked interrupted: its process stopped while generating');
     }
-    return !this.stopped;
+    return !signal.aborted;
   }
 
   private async dispatch(event: RecordedEvent): Promise<void> {
@@ -234,17 +271,18 @@ export class ReplyReactor {
       throw error;
     }
     if (started.events.length === 0) return; // started before a restart; interruptOrphans dealt with it
-    this.publish(conversationId, { kind: 'REPLY_STARTED', replyId, messageId: replyId, inReplyTo: messageId });
+    this.publish(conversationId, { kind: 'REPLY_STARTED', replyId, messageId: replyId, inReplyTo: messageId, position: started.position?.toString() });
     const controller = new AbortController();
-    const done = this.generate(conversationId, replyId, state.model, buildPrompt(started.state), started.state.params, controller, context)
+    const progress = { text: '' };
+    const done = this.generate(conversationId, replyId, state.model, buildPrompt(started.state), started.state.params, controller, context, progress)
       .catch((error) => this.options.logger.error({ err: error, replyId }, 'reply could not be recorded'))
       .finally(() => this.inFlight.delete(replyId));
-    this.inFlight.set(replyId, { controller, done });
+    this.inFlight.set(replyId, { controller, done, conversationId, text: () => progress.text });
   }
 
   private async generate(
     conversationId: string, replyId: string, model: string, messages: ReturnType<typeof buildPrompt>,
-    params: ModelParams, controller: AbortController, context: CommandContext,
+    params: ModelParams, controller: AbortController, context: CommandContext, progress: { text: string },
   ): Promise<void> {
     const startedAt = performance.now();
     let text = '';
@@ -262,7 +300,9 @@ export class ReplyReactor {
         if (chunk.type === 'delta') {
           firstTokenMs ??= elapsed();
           text += chunk.text;
+          progress.text = text;
           coalescer.push(chunk.text);
+          this.drafts.update(replyId, text);
         } else {
           usage = chunk.usage;
           finishReason = chunk.finishReason;
@@ -278,7 +318,7 @@ export class ReplyReactor {
       if (reason === 'cancel') {
         const { state } = await loadAggregate(this.options.store, conversationDecider, conversationStream(conversationId));
         outcome = { type: 'CancelAssistantReply', conversationId, actorId: state.ownerId ?? '', replyId, partialText: text, latencyMs: elapsed() };
-      } else if (reason === 'shutdown') {
+      } else if (reason === 'shutdown' || reason === 'lease-lost') {
         outcome = { type: 'InterruptAssistantReply', conversationId, replyId, partialText: text };
       } else {
         if (!isProviderError(error)) this.options.logger.error({ err: error, replyId }, 'unexpected error while generating a reply');
@@ -290,6 +330,7 @@ export class ReplyReactor {
       }
     } finally {
       coalescer.flush();
+      this.drafts.forget(replyId);
     }
     await this.finish(conversationId, replyId, outcome, context);
   }
@@ -309,7 +350,7 @@ export class ReplyReactor {
       InterruptAssistantReply: 'REPLY_INTERRUPTED',
     }[command.type as string] ?? 'REPLY_FAILED';
     const error = command.type === 'FailAssistantReply' ? { errorCode: command.errorCode, errorMessage: command.errorMessage } : {};
-    this.publish(conversationId, { kind, replyId, messageId: replyId, ...error });
+    this.publish(conversationId, { kind, replyId, messageId: replyId, ...error, ...(position !== null ? { position: position.toString() } : {}) });
   }
 
   private publish(conversationId: string, payload: Record<string, unknown>): void {

@@ -4,9 +4,11 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { executeCommand, MAX_CONFLICT_RETRIES } from '../../src/commands/execute-command.ts';
 import { DomainError, type Decider, type DomainEvent } from '../../src/domain/decider.ts';
+import { createUpcasterRegistry } from '../../src/domain/upcasting.ts';
 import { WrongExpectedRevisionError } from '../../src/infra/event-store/errors.ts';
 import type { EventStore } from '../../src/infra/event-store/port.ts';
 import { SqliteEventStore } from '../../src/infra/event-store/sqlite-event-store.ts';
+import { UpcastingEventStore } from '../../src/infra/event-store/upcasting-event-store.ts';
 import { uuidv7 } from '../../src/infra/ids.ts';
 
 type CounterEvent = DomainEvent<'Incremented', { by: number }> | DomainEvent<'Renamed', { name: string }>;
@@ -21,9 +23,11 @@ const counter: Decider<CounterCommand, { total: number; name: string }, CounterE
     return [{ type: 'Incremented', data: { by: command.by } }];
   },
   schemaVersions: { Incremented: 1, Renamed: 2 },
-  // Renamed v1 called the field "title".
-  upcast: (event) => ({ type: 'Renamed', data: { name: (event.data as { title: string }).title } }) as CounterEvent,
 };
+// Renamed v1 called the field "title".
+const upcasting = createUpcasterRegistry(counter.schemaVersions, [
+  { type: 'Renamed', fromVersion: 1, upcast: (data) => ({ name: (data as { title: string }).title }) },
+]);
 
 const context = () => ({
   actorId: 'tester', correlationId: uuidv7(), causationId: null, requestId: 'req-1', now: () => new Date('2026-01-02T03:04:05Z'), newId: uuidv7,
@@ -31,7 +35,7 @@ const context = () => ({
 
 describe('executeCommand', () => {
   const dir = mkdtempSync(join(tmpdir(), 'evident-cmd-'));
-  const store: EventStore = new SqliteEventStore(join(dir, 'events.sqlite'));
+  const store: EventStore = new UpcastingEventStore(new SqliteEventStore(join(dir, 'events.sqlite')), (e) => upcasting.upcast(e));
   afterAll(async () => {
     await store.close();
     rmSync(dir, { recursive: true, force: true });
@@ -71,7 +75,7 @@ describe('executeCommand', () => {
     expect(appends).toBe(MAX_CONFLICT_RETRIES + 1);
   });
 
-  it('upcasts events stored under an older schema version before folding them', async () => {
+  it('folds events stored under an older schema version upcast by the store', async () => {
     await store.append('counter-e', [{ id: uuidv7(), type: 'Renamed', schemaVersion: 1, data: { title: 'old name' },
       metadata: { actorId: null, correlationId: 'c', causationId: null, requestId: null, occurredAt: new Date().toISOString() } }]);
     const result = await executeCommand(store, counter, 'counter-e', { type: 'Increment', by: 1 }, context());

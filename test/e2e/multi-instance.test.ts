@@ -6,12 +6,14 @@
 // reply, and the instance holding the reactor lease going away in the middle of a reply (kill -9, SIGTERM).
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { createClient as createWsClient } from 'graphql-ws';
+import { WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LEASE_LOCK_NAMESPACE } from '../../src/infra/read-db/postgres-read-db.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 import {
   conversationMessages, eventually, expectedReply, gql, LONG_QUESTION, QUESTION, REDIS_URL, removeTempDirs, replyUnderway,
-  scaleOutSkipReason, sendAndFollow, signUp, SLOW_MODEL, startConversation, startFakeProvider, startServer, stopAllProcesses, subscribeWs,
+  scaleOutSkipReason, sendAndFollow, sendMessage, signUp, SLOW_MODEL, startConversation, startFakeProvider, startServer, stopAllProcesses, subscribeWs,
   tempDir, warmUp, type ConversationEvent, type EventFeed, type Exit, type MessageView, type ProviderProcess, type ReplyUnderway,
   type ServerProcess,
 } from './support.ts';
@@ -134,6 +136,72 @@ describe.skipIf(skip !== undefined)('e2e: server processes sharing PostgreSQL an
       expect(end).toMatchObject({ kind: 'REPLY_CANCELLED', replyId, message: { status: 'CANCELLED', content: cancelReply.content } });
     } finally {
       await feed.close();
+    }
+  });
+
+  it('logout on one instance ends the graphql-ws subscription of that session on the other', async () => {
+    const user = await signUp(holder.url);
+    const conversationId = await startConversation(holder.url, user.token, 'fake-echo');
+    const feed = await subscribeWs(standby.wsUrl, user.token, conversationId);
+    try {
+      await warmUp(feed, holder.url, user.token, conversationId);
+      await gql(holder.url, 'mutation { logout }', {}, user.token);
+      const ended = await feed.next().then(() => null, (error: unknown) => String(error));
+      expect(ended).toMatch(/UNAUTHENTICATED/);
+    } finally {
+      await feed.close();
+    }
+  });
+
+  it('a client of an instance that stops mid-reply resumes on another instance with its cursor and learns how the reply ended', async () => {
+    const user = await signUp(holder.url);
+    const third = await start(); // neither generating nor standing by for the reactor: it only serves this client
+    const conversationId = await startConversation(third.url, user.token, SLOW_MODEL);
+    const query = `subscription ($id: ID!, $after: String) {
+      conversationEvents(conversationId: $id, after: $after) { kind replyId delta offset cursor message { status content } }
+    }`;
+    type Item = { kind: string; replyId: string | null; delta: string | null; offset: number | null; cursor: string; message: { status: string; content: string | null } | null };
+    const follow = (wsUrl: string, after: string | null) => {
+      const items: Item[] = [];
+      const listeners = new Set<() => void>();
+      let closed = false;
+      const client = createWsClient({
+        url: wsUrl, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${user.token}` }, retryAttempts: 0,
+        on: { closed: () => { closed = true; for (const l of listeners) l(); } },
+      });
+      client.subscribe({ query, variables: { id: conversationId, after } }, {
+        next: (result) => { items.push((result.data as { conversationEvents: Item }).conversationEvents); for (const l of listeners) l(); },
+        error: () => { closed = true; for (const l of listeners) l(); },
+        complete: () => {},
+      });
+      const until = (match: (all: Item[]) => boolean) =>
+        eventually(async () => (match(items) ? items : closed ? [] : undefined), 'subscription items', 90_000);
+      return { items, until, isClosed: () => closed, dispose: () => client.dispose() };
+    };
+    // From the start of the conversation, so nothing is missed while the subscription goes live.
+    const start0 = Buffer.from(JSON.stringify(['0', null, 0])).toString('base64url');
+    const first = follow(third.wsUrl, start0);
+    await sendMessage(third.url, user.token, conversationId, LONG_QUESTION);
+    await first.until((all) => all.filter((i) => i.kind === 'DELTA').length >= 2);
+    expect(await third.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+    await eventually(async () => (first.isClosed() ? true : undefined), 'the stopping instance to close the connection');
+    await first.dispose();
+    const cursor = first.items.at(-1)!.cursor;
+
+    const second = follow(standby.wsUrl, cursor);
+    try {
+      const all = await second.until((items) => items.some((i) => i.kind.startsWith('REPLY_') && i.kind !== 'REPLY_STARTED'));
+      const end = all.find((i) => i.kind.startsWith('REPLY_') && i.kind !== 'REPLY_STARTED')!;
+      expect(end.kind).toBe('REPLY_COMPLETED');
+      let text = '';
+      for (const delta of [...first.items, ...all].filter((i) => i.kind === 'DELTA')) {
+        expect(delta.offset).toBe(text.length);
+        text += delta.delta;
+      }
+      expect(text).toBe(expectedReply(LONG_QUESTION));
+      expect(end.message).toMatchObject({ status: 'COMPLETE', content: text });
+    } finally {
+      await second.dispose();
     }
   });
 

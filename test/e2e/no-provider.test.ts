@@ -12,9 +12,10 @@ describe('e2e: npm start without any AI provider', () => {
   let token: string;
 
   beforeAll(async () => {
-    // startServer runs what the start script runs; make sure that is still `node src/main.ts`.
+    // startServer runs what the start script runs; make sure that is still `node src/main.ts` (through
+    // `exec`, so that npm's signals reach it).
     const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } };
-    expect(pkg.scripts.start).toBe('node src/main.ts');
+    expect(pkg.scripts.start).toBe('exec node src/main.ts');
     expect(MAIN.endsWith('/src/main.ts')).toBe(true);
 
     server = await startServer({ dataDir: tempDir() }); // no OPENAI_BASE_URL, no DEFAULT_MODEL

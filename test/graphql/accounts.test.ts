@@ -1,12 +1,19 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requestContext } from '../../src/graphql/request-context.ts';
 import { SqliteEventStore } from '../../src/infra/event-store/sqlite-event-store.ts';
+import { uuidv7 } from '../../src/infra/ids.ts';
 import {
   eventsJson, fails, gql, LOGIN, ME, newUser, ok, readWholeLog, REGISTER, startTestApp, uniqueEmail, type TestApp,
 } from './support.ts';
 
 
 const LOGOUT = 'mutation { logout }';
+
+let addressCounter = 0;
+const uniqueAddress = () => `192.0.2.${++addressCounter}`;
+/** Runs a request as if it came from `clientAddress` (what express's req.ip gives over HTTP). */
+const from = <T>(clientAddress: string, run: () => Promise<T>) => requestContext.run({ requestId: uuidv7(), clientAddress }, run);
 const CHANGE_PASSWORD = `mutation Change($currentPassword: String!, $newPassword: String!) {
   changePassword(currentPassword: $currentPassword, newPassword: $newPassword) { token expiresAt user { id } }
 }`;
@@ -160,30 +167,45 @@ describe('GraphQL accounts (in process)', () => {
       expect(result.code).toBe('UNAUTHENTICATED');
     });
 
-    it('locks an address after 10 failed logins: RATE_LIMITED with retryAfterSeconds, even for the right password', async () => {
+    it('throttles guessing from one address: the limit of failures accepted, the next attempt RATE_LIMITED even with the right password', async () => {
       const user = await newUser(t.yoga);
-      for (let i = 0; i < 10; i++) {
-        const failed = await fails(t.yoga, LOGIN, { email: user.email, password: `wrong-password-${i}` });
+      const address = uniqueAddress();
+      const limit = t.app.config.loginThrottle.perAccountAndAddress;
+      expect(limit).toBe(5);
+      for (let i = 0; i < limit; i++) {
+        const failed = await from(address, () => fails(t.yoga, LOGIN, { email: user.email, password: `wrong-password-${i}` }));
         expect(failed.code, `attempt ${i + 1}`).toBe('UNAUTHENTICATED');
       }
-      const locked = await fails(t.yoga, LOGIN, { email: user.email, password: user.password });
+      const locked = await from(address, () => fails(t.yoga, LOGIN, { email: user.email, password: user.password }));
       expect(locked.code).toBe('RATE_LIMITED');
       expect(locked.extensions?.retryAfterSeconds).toEqual(expect.any(Number));
       expect(locked.extensions!.retryAfterSeconds as number).toBeGreaterThan(0);
       expect(locked.extensions!.retryAfterSeconds as number).toBeLessThanOrEqual(15 * 60);
       expect(locked.message).toContain(String(locked.extensions!.retryAfterSeconds));
       // Same for a differently-cased address, and the existing session is not affected.
-      expect((await fails(t.yoga, LOGIN, { email: user.email.toUpperCase(), password: user.password })).code).toBe('RATE_LIMITED');
+      expect((await from(address, () => fails(t.yoga, LOGIN, { email: user.email.toUpperCase(), password: user.password }))).code).toBe('RATE_LIMITED');
       expect(await me(user.token)).toMatchObject({ id: user.userId });
-      // Another address is not locked.
+      // The owner, from another address, is not locked out; nor is another account from the guesser's.
+      expect((await from(uniqueAddress(), () => ok<{ login: { token: string } }>(t.yoga, LOGIN, { email: user.email, password: user.password }))).login.token)
+        .toEqual(expect.any(String));
       const other = await newUser(t.yoga);
-      expect(await me(other.token)).toMatchObject({ id: other.userId });
+      expect((await from(address, () => gql(t.yoga, LOGIN, { email: other.email, password: other.password }))).errors).toBeUndefined();
     });
 
-    it('locks unknown addresses too', async () => {
+    it('a successful login clears the count of its address', async () => {
+      const user = await newUser(t.yoga);
+      const address = uniqueAddress();
+      for (let round = 0; round < 3; round++) {
+        for (let i = 0; i < 4; i++) await from(address, () => fails(t.yoga, LOGIN, { email: user.email, password: 'wrong-password' }));
+        expect((await from(address, () => gql(t.yoga, LOGIN, { email: user.email, password: user.password }))).errors, `round ${round}`).toBeUndefined();
+      }
+    });
+
+    it('throttles unknown addresses too', async () => {
       const email = uniqueEmail('ghost');
-      for (let i = 0; i < 10; i++) await fails(t.yoga, LOGIN, { email, password: 'whatever-password' });
-      const locked = await fails(t.yoga, LOGIN, { email, password: 'whatever-password' });
+      const address = uniqueAddress();
+      for (let i = 0; i < 5; i++) await from(address, () => fails(t.yoga, LOGIN, { email, password: 'whatever-password' }));
+      const locked = await from(address, () => fails(t.yoga, LOGIN, { email, password: 'whatever-password' }));
       expect(locked.code).toBe('RATE_LIMITED');
       expect(locked.extensions?.retryAfterSeconds).toEqual(expect.any(Number));
     });

@@ -45,6 +45,66 @@ describe('configuration', () => {
     expect(loadConfig({}).openai).toBeUndefined();
   });
 
+  it('never echoes a secret in a configuration error', () => {
+    const secrets: Array<[Record<string, string>, string, RegExp]> = [
+      [{ DATABASE_URL: 'postgres://evident:s3cr3t-db-pw@db:99999/evident' }, 's3cr3t-db-pw', /^Invalid configuration: DATABASE_URL must be a postgres/],
+      [{ DATABASE_URL: 'mysql://evident:s3cr3t-db-pw@db/evident' }, 's3cr3t-db-pw', /^Invalid configuration: DATABASE_URL must be a postgres/],
+      [{ REDIS_URL: 'http://:s3cr3t-redis-pw@cache:6379' }, 's3cr3t-redis-pw', /^Invalid configuration: REDIS_URL/],
+      [{ MASTER_KEY: 'not-base64-s3cr3t-master' }, 's3cr3t-master', /^Invalid configuration: MASTER_KEY must be 32 bytes/],
+      [{ OPENAI_BASE_URL: 'ftp://user:s3cr3t-key@host/v1' }, 's3cr3t-key', /^Invalid configuration: OPENAI_BASE_URL/],
+    ];
+    for (const [env, secret, message] of secrets) {
+      let error: unknown;
+      try {
+        loadConfig(env);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as Error).message).toMatch(message);
+      expect((error as Error).message).not.toContain(secret);
+    }
+    // An API key is never validated into a message, and other errors do not carry it either.
+    let error: unknown;
+    try {
+      loadConfig({ OPENAI_API_KEY: 'sk-s3cr3t-api-key', OPENAI_BASE_URL: 'http://127.0.0.1:1/v1', PORT: 'eighty' });
+    } catch (e) {
+      error = e;
+    }
+    expect((error as Error).message).toMatch(/^Invalid configuration: PORT .*\(got "eighty"\)$/);
+    expect((error as Error).message).not.toContain('s3cr3t');
+  });
+
+  it('hardens production: no introspection, no suggestions; same-origin CORS, no trusted proxy, login limits by default', () => {
+    expect(loadConfig({ NODE_ENV: 'production' }).graphql).toEqual({
+      introspection: false, suggestions: false, maxDepth: 10, maxAliases: 15, maxTokens: 2000, maxCost: 50_000, maxDirectives: 50,
+    });
+    expect(loadConfig({}).graphql).toMatchObject({ introspection: true, suggestions: true });
+    expect(loadConfig({ NODE_ENV: 'production', GRAPHQL_INTROSPECTION: 'true', GRAPHQL_SUGGESTIONS: 'on' }).graphql)
+      .toMatchObject({ introspection: true, suggestions: true });
+    expect(loadConfig({ GRAPHQL_INTROSPECTION: 'false', GRAPHQL_MAX_DEPTH: '7', GRAPHQL_MAX_TOKENS: '500' }).graphql)
+      .toMatchObject({ introspection: false, maxDepth: 7, maxTokens: 500 });
+    const defaults = loadConfig({});
+    expect(defaults.corsOrigins).toEqual([]);
+    expect(defaults.trustProxy).toBe(false);
+    expect(defaults.loginThrottle).toEqual({
+      perAccountAndAddress: 5, perAddress: 100, perAccount: 20, windowSeconds: 900, addressWindowSeconds: 3600, accountDelaySeconds: 5,
+    });
+  });
+
+  it('reads CORS origins and trusted proxies', () => {
+    expect(loadConfig({ CORS_ORIGINS: 'https://app.example.com, http://localhost:5173/' }).corsOrigins)
+      .toEqual(['https://app.example.com', 'http://localhost:5173']);
+    expect(loadConfig({ CORS_ORIGINS: '*' }).corsOrigins).toEqual(['*']);
+    expect(loadConfig({ TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+    expect(loadConfig({ TRUST_PROXY: '2' }).trustProxy).toBe(2);
+    expect(loadConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8' }).trustProxy).toEqual(['loopback', '10.0.0.0/8']);
+    expect(() => loadConfig({ TRUST_PROXY: 'not-an-address' })).toThrow(/^Invalid configuration: TRUST_PROXY/);
+    expect(() => loadConfig({ CORS_ORIGINS: 'app.example.com' })).toThrow(/^Invalid configuration: CORS_ORIGINS/);
+    expect(() => loadConfig({ GRAPHQL_INTROSPECTION: 'maybe' })).toThrow(/^Invalid configuration: GRAPHQL_INTROSPECTION/);
+    expect(() => loadConfig({ LOGIN_LIMIT_PER_ACCOUNT_ADDRESS: '0' })).toThrow(/^Invalid configuration: LOGIN_LIMIT_PER_ACCOUNT_ADDRESS/);
+  });
+
   it('treats empty variables as unset', () => {
     expect(loadConfig({ DATABASE_URL: '' }).eventStore).toBe('sqlite');
   });

@@ -2,7 +2,9 @@ import { DomainError, type Decider, type DomainEvent } from '../decider.ts';
 
 /**
  * Login attempts per email address (the stream is named by a keyed hash of the address, so unknown
- * addresses are recorded too without storing them). Too many failures in a window lock the address.
+ * addresses are recorded too without storing them): the audit trail of failures and successes.
+ * Throttling is not decided here but by the login throttle, per account and client address
+ * (src/infra/login-throttle.ts), so that a guesser cannot lock the owner out.
  */
 export type LoginFailureReason = 'unknown_email' | 'bad_password' | 'inactive';
 
@@ -15,32 +17,23 @@ export type LoginAttemptCommand =
   | { type: 'RecordLoginSuccess'; userId: string; sessionId: string; at: string };
 
 export interface LoginAttemptState {
-  /** Times (ms) of failures since the last success, newest last. */
-  failures: number[];
+  /** Failures since the last success. */
+  failuresSinceSuccess: number;
 }
-
-export const LOGIN_LOCKOUT_FAILURES = 10;
-export const LOGIN_LOCKOUT_WINDOW_MS = 15 * 60 * 1000;
 
 export const loginAttemptsStream = (emailKey: string) => `login_attempts-${emailKey}`;
 
-/** Seconds until another attempt is allowed, or 0 when the address is not locked. */
-export function lockoutRemainingSeconds(state: LoginAttemptState, nowMs: number): number {
-  const recent = state.failures.filter((t) => nowMs - t < LOGIN_LOCKOUT_WINDOW_MS);
-  if (recent.length < LOGIN_LOCKOUT_FAILURES) return 0;
-  const unlockAt = recent[recent.length - LOGIN_LOCKOUT_FAILURES]! + LOGIN_LOCKOUT_WINDOW_MS;
-  return Math.max(1, Math.ceil((unlockAt - nowMs) / 1000));
-}
+const REASONS: readonly LoginFailureReason[] = ['unknown_email', 'bad_password', 'inactive'];
 
 export const loginAttemptDecider: Decider<LoginAttemptCommand, LoginAttemptState, LoginAttemptEvent> = {
-  initialState: () => ({ failures: [] }),
+  initialState: () => ({ failuresSinceSuccess: 0 }),
 
   evolve(state, event) {
     switch (event.type) {
       case 'LoginFailed':
-        return { failures: [...state.failures, Date.parse(event.data.at)].slice(-LOGIN_LOCKOUT_FAILURES) };
+        return { failuresSinceSuccess: state.failuresSinceSuccess + 1 };
       case 'LoginSucceeded':
-        return { failures: [] };
+        return { failuresSinceSuccess: 0 };
     }
   },
 
@@ -48,6 +41,7 @@ export const loginAttemptDecider: Decider<LoginAttemptCommand, LoginAttemptState
     if (Number.isNaN(Date.parse(command.at))) throw new DomainError('BAD_USER_INPUT', 'Attempt time must be an ISO date');
     switch (command.type) {
       case 'RecordLoginFailure':
+        if (!REASONS.includes(command.reason)) throw new DomainError('BAD_USER_INPUT', `Unknown login failure reason: ${String(command.reason)}`);
         return [{ type: 'LoginFailed', data: { userId: command.userId, reason: command.reason, at: command.at } }];
       case 'RecordLoginSuccess':
         return [{ type: 'LoginSucceeded', data: { userId: command.userId, sessionId: command.sessionId, at: command.at } }];

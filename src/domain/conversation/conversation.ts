@@ -1,4 +1,5 @@
 import { DomainError, type Decider, type DomainEvent, type PersonalFields } from '../decider.ts';
+import { checkText, sanitizeOptionalText, sanitizeText } from '../text.ts';
 
 // --- limits ---------------------------------------------------------------------------------------
 
@@ -143,7 +144,7 @@ export const conversationPersonalData: Readonly<Record<string, PersonalFields>> 
 const bad = (message: string) => new DomainError('BAD_USER_INPUT', message);
 
 function normalizeTitle(raw: string, fallback: string | null): string {
-  const title = (typeof raw === 'string' ? raw : '').trim();
+  const title = checkText(raw ?? '', 'Title', 'single-line').trim();
   if (title.length === 0 && fallback !== null) return fallback;
   if (title.length === 0 || title.length > MAX_TITLE_LENGTH) {
     throw bad(`Title must be 1 to ${MAX_TITLE_LENGTH} characters`);
@@ -152,23 +153,29 @@ function normalizeTitle(raw: string, fallback: string | null): string {
 }
 
 function normalizeModel(raw: string): string {
-  const model = (typeof raw === 'string' ? raw : '').trim();
+  const model = checkText(raw ?? '', 'Model', 'single-line').trim();
   if (model.length === 0 || model.length > MAX_MODEL_LENGTH) throw bad(`Model must be 1 to ${MAX_MODEL_LENGTH} characters`);
   return model;
 }
 
 /** A blank system prompt means none; otherwise it is kept as written. */
 function normalizeSystemPrompt(raw: string | null | undefined): string | null {
-  if (raw === null || raw === undefined || raw.trim().length === 0) return null;
+  if (raw === null || raw === undefined) return null;
+  if (checkText(raw, 'System prompt').trim().length === 0) return null;
   if (raw.length > MAX_SYSTEM_PROMPT_LENGTH) throw bad(`System prompt must be at most ${MAX_SYSTEM_PROMPT_LENGTH} characters`);
   return raw;
 }
 
 /** Checked on its trimmed length, stored exactly as sent. */
 function checkContent(raw: string): string {
-  const length = typeof raw === 'string' ? raw.trim().length : 0;
+  const length = checkText(raw, 'Message').trim().length;
   if (length === 0 || length > MAX_MESSAGE_LENGTH) throw bad(`Message must be 1 to ${MAX_MESSAGE_LENGTH} characters`);
   return raw;
+}
+
+/** What a model streamed is recorded whatever it holds, made safe to store. */
+function replyText(raw: string): string {
+  return typeof raw === 'string' ? sanitizeText(raw) : '';
 }
 
 function inRange(value: unknown, min: number, max: number): value is number {
@@ -400,16 +407,16 @@ export const conversationDecider: Decider<ConversationCommand, ConversationState
         const ids = requireExisting(state);
         const reply = requireStreaming(state, command.replyId);
         if (!reply) return [];
-        const reported = typeof command.model === 'string' ? command.model.trim() : '';
+        const reported = typeof command.model === 'string' ? sanitizeText(command.model).trim() : '';
         const model = reported.length > 0 && reported.length <= MAX_MODEL_LENGTH ? reported : reply.model;
         return [{
           type: 'AssistantReplyCompleted',
           data: {
-            ...ids, replyId: command.replyId, text: command.text, model, params: reply.params,
+            ...ids, replyId: command.replyId, text: replyText(command.text), model, params: reply.params,
             usage: command.usage ?? null,
             timeToFirstTokenMs: optionalDuration(command.timeToFirstTokenMs, 'timeToFirstTokenMs'),
             latencyMs: duration(command.latencyMs, 'latencyMs'),
-            finishReason: command.finishReason ?? null,
+            finishReason: sanitizeOptionalText(command.finishReason),
           },
         }];
       }
@@ -419,7 +426,7 @@ export const conversationDecider: Decider<ConversationCommand, ConversationState
         if (!requireStreaming(state, command.replyId)) return [];
         return [{
           type: 'AssistantReplyCancelled',
-          data: { ...ids, replyId: command.replyId, partialText: command.partialText, latencyMs: duration(command.latencyMs, 'latencyMs') },
+          data: { ...ids, replyId: command.replyId, partialText: replyText(command.partialText), latencyMs: duration(command.latencyMs, 'latencyMs') },
         }];
       }
 
@@ -429,8 +436,8 @@ export const conversationDecider: Decider<ConversationCommand, ConversationState
         return [{
           type: 'AssistantReplyFailed',
           data: {
-            ...ids, replyId: command.replyId, partialText: command.partialText,
-            errorCode: command.errorCode, errorMessage: command.errorMessage, latencyMs: duration(command.latencyMs, 'latencyMs'),
+            ...ids, replyId: command.replyId, partialText: replyText(command.partialText),
+            errorCode: sanitizeText(String(command.errorCode)), errorMessage: sanitizeText(String(command.errorMessage)), latencyMs: duration(command.latencyMs, 'latencyMs'),
           },
         }];
       }
@@ -438,7 +445,7 @@ export const conversationDecider: Decider<ConversationCommand, ConversationState
       case 'InterruptAssistantReply': {
         const ids = requireExisting(state);
         if (!requireStreaming(state, command.replyId)) return [];
-        return [{ type: 'AssistantReplyInterrupted', data: { ...ids, replyId: command.replyId, partialText: command.partialText } }];
+        return [{ type: 'AssistantReplyInterrupted', data: { ...ids, replyId: command.replyId, partialText: replyText(command.partialText) } }];
       }
     }
   },

@@ -1,4 +1,5 @@
 import { DomainError, type Decider, type DomainEvent, type PersonalFields } from '../decider.ts';
+import { checkText } from '../text.ts';
 
 export type UserEvent =
   | DomainEvent<'UserRegistered', { userId: string; email: string; displayName: string }>
@@ -36,14 +37,14 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 /** Emails compare case-insensitively; one canonical form is stored and used for uniqueness. */
 export function normalizeEmail(raw: string): string {
-  const email = raw.trim().toLowerCase();
+  const email = checkText(raw, 'Email', 'single-line').trim().toLowerCase();
   if (email.length > MAX_EMAIL_LENGTH) throw new DomainError('BAD_USER_INPUT', `Email must be at most ${MAX_EMAIL_LENGTH} characters`);
   if (!EMAIL.test(email)) throw new DomainError('BAD_USER_INPUT', 'Email is not a valid address');
   return email;
 }
 
-function normalizeDisplayName(raw: string): string {
-  const name = raw.trim();
+export function normalizeDisplayName(raw: string): string {
+  const name = checkText(raw, 'Display name', 'single-line').trim();
   if (name.length === 0 || name.length > MAX_DISPLAY_NAME_LENGTH) {
     throw new DomainError('BAD_USER_INPUT', `Display name must be 1 to ${MAX_DISPLAY_NAME_LENGTH} characters`);
   }
@@ -117,7 +118,7 @@ export const userDecider: Decider<UserCommand, UserState, UserEvent> = {
       case 'DeactivateUser': {
         if (state.status === 'unregistered') throw new DomainError('NOT_FOUND', 'User not found');
         if (state.status === 'deactivated' || state.status === 'erased') return [];
-        const reason = command.reason?.trim() || null;
+        const reason = command.reason === null || command.reason === undefined ? null : checkText(command.reason, 'Reason').trim() || null;
         if (reason && reason.length > MAX_REASON_LENGTH) {
           throw new DomainError('BAD_USER_INPUT', `Reason must be at most ${MAX_REASON_LENGTH} characters`);
         }

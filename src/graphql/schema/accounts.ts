@@ -4,6 +4,7 @@ import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../infra/passwords.
 import { builder } from '../builder.ts';
 import type { GraphQLContext } from '../context.ts';
 import { clientError } from '../errors.ts';
+import { settle } from '../settle.ts';
 
 export interface UserRow {
   user_id: string;
@@ -50,9 +51,9 @@ const email = z.string().max(MAX_EMAIL_LENGTH, `must be at most ${MAX_EMAIL_LENG
 const password = z.string().min(MIN_PASSWORD_LENGTH, `must be at least ${MIN_PASSWORD_LENGTH} characters`)
   .max(MAX_PASSWORD_LENGTH, `must be at most ${MAX_PASSWORD_LENGTH} characters`);
 
-/** Waits (bounded) until the read models have caught up with a write, so the next request sees it. */
-export async function settle(context: GraphQLContext, position: bigint | null): Promise<void> {
-  if (position !== null) await context.services.projections.waitFor(position, { timeoutMs: 5_000 });
+/** Read-your-writes for account writes: waits for the users projection only (see ../settle.ts). */
+function settleAccount(context: GraphQLContext, position: bigint | null, ...eventTypes: string[]): Promise<boolean> {
+  return settle(context, { position, events: eventTypes.map((type) => ({ type })) });
 }
 
 builder.mutationFields((t) => ({
@@ -68,16 +69,22 @@ builder.mutationFields((t) => ({
       const command = context.services.commandContext(null, context.requestId);
       const userId = command.newId();
       const result = await context.services.accounts.register({ userId, ...args }, { ...command, actorId: userId });
-      await settle(context, result.position);
-      return userId;
+      if (await settleAccount(context, result.position, 'UserRegistered', 'UserPasswordSet', 'UserRoleAssigned')) return userId;
+      // Not in the read model yet: answer from what was written (flagged pending).
+      const row: UserRow = {
+        user_id: userId, email: args.email.trim().toLowerCase(), display_name: args.displayName.trim(), role: result.role,
+        status: 'active', registered_at: new Date().toISOString(),
+      };
+      return row;
     },
   }),
   login: t.field({
     type: AuthPayload,
     args: { email: t.arg.string(), password: t.arg.string() },
     resolve: async (_root, args, context) => {
-      const session = await context.services.accounts.login(args, context.services.commandContext(null, context.requestId));
-      await settle(context, session.position);
+      const session = await context.services.accounts.login({ ...args, clientAddress: context.clientAddress },
+        context.services.commandContext(null, context.requestId));
+      await settleAccount(context, session.position, 'SessionStarted');
       return session;
     },
   }),
@@ -87,7 +94,7 @@ builder.mutationFields((t) => ({
       const viewer = context.viewer!;
       const result = await context.services.accounts.logout({ sessionId: viewer.sessionId, userId: viewer.userId },
         context.services.commandContext(viewer.userId, context.requestId));
-      await settle(context, result.position);
+      await settleAccount(context, result.position, 'SessionEnded');
       return true;
     },
   }),
@@ -100,7 +107,7 @@ builder.mutationFields((t) => ({
       const viewer = context.viewer!;
       const session = await context.services.accounts.changePassword({ userId: viewer.userId, ...args },
         context.services.commandContext(viewer.userId, context.requestId));
-      await settle(context, session.position);
+      await settleAccount(context, session.position, 'UserPasswordSet', 'SessionStarted');
       return session;
     },
   }),

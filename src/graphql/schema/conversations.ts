@@ -4,57 +4,40 @@ import { MAX_MESSAGE_LENGTH, MAX_MODEL_LENGTH, MAX_SYSTEM_PROMPT_LENGTH, MAX_TIT
 import { builder } from '../builder.ts';
 import type { GraphQLContext } from '../context.ts';
 import { clientError } from '../errors.ts';
-import { requireViewer, settle, User } from './accounts.ts';
+import type { ConversationState } from '../../domain/conversation/conversation.ts';
+import { decodeFeedCursor, FeedTracker, missedItems, TERMINAL_KINDS, type FeedItem } from '../conversation-feed.ts';
+import { isPending, settle } from '../settle.ts';
+import {
+  conversationPage, messagePage, ownedConversation, ownedMessage, type ConversationRow, type MessageRow,
+} from '../../projections/conversations-queries.ts';
+import { requireViewer, User } from './accounts.ts';
 import { checkPageArgs, decodeCursor, DEFAULT_PAGE_SIZE, encodeCursor, MAX_PAGE_SIZE } from './pagination.ts';
-
-interface ConversationRow {
-  conversation_id: string;
-  owner_id: string;
-  title: string | null;
-  model: string;
-  system_prompt: string | null;
-  params: Record<string, number> | null;
-  archived: boolean;
-  message_count: number;
-  created_at: string;
-  updated_at: string;
-}
-
-interface MessageRow {
-  message_id: string;
-  conversation_id: string;
-  role: 'user' | 'assistant';
-  content: string | null;
-  status: string;
-  in_reply_to: string | null;
-  model: string | null;
-  params: Record<string, number> | null;
-  usage: { promptTokens: number; completionTokens: number; totalTokens: number } | null;
-  time_to_first_token_ms: number | null;
-  latency_ms: number | null;
-  finish_reason: string | null;
-  error_code: string | null;
-  error_message: string | null;
-  created_at: string;
-  completed_at: string | null;
-  seq: string;
-}
-
-const CONVERSATION_COLUMNS = 'conversation_id, owner_id, title, model, system_prompt, params, archived, message_count, created_at, updated_at';
 
 /** The viewer's own conversation, or NOT_FOUND (also for someone else's: existence is not revealed). */
 async function ownConversation(context: GraphQLContext, conversationId: string): Promise<ConversationRow> {
-  const viewer = requireViewer(context);
-  const { rows } = await context.services.readDb.query<ConversationRow>(
-    `SELECT ${CONVERSATION_COLUMNS} FROM conversations WHERE conversation_id = $1 AND owner_id = $2`, [conversationId, viewer.userId]);
-  if (!rows[0]) throw clientError('NOT_FOUND', 'Conversation not found');
-  return rows[0];
+  const row = await ownedConversation(context.services.readDb, requireViewer(context).userId, conversationId);
+  if (!row) throw clientError('NOT_FOUND', 'Conversation not found');
+  return row;
 }
 
-async function messageById(context: GraphQLContext, messageId: string): Promise<MessageRow | null> {
-  const { rows } = await context.services.readDb.query<MessageRow>('SELECT * FROM messages WHERE message_id = $1 AND owner_id = $2',
-    [messageId, requireViewer(context).userId]);
-  return rows[0] ?? null;
+/** The conversation as the write side knows it, for a mutation whose read model is not caught up (flagged pending). */
+function conversationFromState(state: ConversationState, at: string): ConversationRow {
+  return {
+    conversation_id: state.conversationId!, owner_id: state.ownerId!, title: state.title, model: state.model ?? '',
+    system_prompt: state.systemPrompt, params: { ...state.params }, archived: state.archived,
+    message_count: state.userMessages.size + state.replies.size, created_at: at, updated_at: at,
+  };
+}
+
+/** The viewer's conversation after a write: the read model when it shows the write, else the write side's view. */
+async function conversationAfterWrite(context: GraphQLContext, conversationId: string, state: ConversationState): Promise<ConversationRow> {
+  if (!isPending(context)) return ownConversation(context, conversationId);
+  const row = await ownedConversation(context.services.readDb, requireViewer(context).userId, conversationId);
+  return row ?? conversationFromState(state, new Date().toISOString());
+}
+
+function messageById(context: GraphQLContext, messageId: string): Promise<MessageRow | null> {
+  return ownedMessage(context.services.readDb, requireViewer(context).userId, messageId);
 }
 
 const ModelParameters = builder.objectRef<Record<string, number>>('ModelParameters').implement({
@@ -126,15 +109,9 @@ export const Conversation = builder.objectRef<ConversationRow>('Conversation').i
         checkPageArgs(args);
         return resolveCursorConnection(
           { args, toCursor: (m: MessageRow) => encodeCursor([m.seq]), defaultSize: DEFAULT_PAGE_SIZE, maxSize: MAX_PAGE_SIZE },
-          async ({ before, after, limit, inverted }: ResolveCursorConnectionArgs) => {
-            const params: unknown[] = [conversation.conversation_id, limit];
-            const where = ['conversation_id = $1'];
-            if (after) { params.push(decodeCursor(after, 1)[0]); where.push(`seq > $${params.length}`); }
-            if (before) { params.push(decodeCursor(before, 1)[0]); where.push(`seq < $${params.length}`); }
-            const { rows } = await context.services.readDb.query<MessageRow>(
-              `SELECT * FROM messages WHERE ${where.join(' AND ')} ORDER BY seq ${inverted ? 'DESC' : 'ASC'} LIMIT $2`, params);
-            return rows;
-          },
+          ({ before, after, limit, inverted }: ResolveCursorConnectionArgs) => messagePage(context.services.readDb, conversation.conversation_id, {
+            after: after ? decodeCursor(after, 1)[0]! : null, before: before ? decodeCursor(before, 1)[0]! : null, limit, inverted,
+          }),
         );
       },
     }),
@@ -152,24 +129,11 @@ builder.queryFields((t) => ({
       const viewer = requireViewer(context);
       return resolveCursorConnection(
         { args, toCursor: (c: ConversationRow) => encodeCursor([c.created_at, c.conversation_id]), defaultSize: DEFAULT_PAGE_SIZE, maxSize: MAX_PAGE_SIZE },
-        async ({ before, after, limit, inverted }: ResolveCursorConnectionArgs) => {
-          const params: unknown[] = [viewer.userId, args.archived ?? false, limit];
-          const where = ['owner_id = $1', 'archived = $2'];
-          // Newest first: "after" a cursor means older than it.
-          if (after) {
-            params.push(...decodeCursor(after, 2));
-            where.push(`(created_at, conversation_id) < ($${params.length - 1}::timestamptz, $${params.length})`);
-          }
-          if (before) {
-            params.push(...decodeCursor(before, 2));
-            where.push(`(created_at, conversation_id) > ($${params.length - 1}::timestamptz, $${params.length})`);
-          }
-          const order = inverted ? 'ASC' : 'DESC';
-          const { rows } = await context.services.readDb.query<ConversationRow>(
-            `SELECT ${CONVERSATION_COLUMNS} FROM conversations WHERE ${where.join(' AND ')}
-             ORDER BY created_at ${order}, conversation_id ${order} LIMIT $3`, params);
-          return rows;
-        },
+        ({ before, after, limit, inverted }: ResolveCursorConnectionArgs) => conversationPage(context.services.readDb, viewer.userId, args.archived ?? false, {
+          after: after ? decodeCursor(after, 2) as [string, string] : null,
+          before: before ? decodeCursor(before, 2) as [string, string] : null,
+          limit, inverted,
+        }),
       );
     },
   }),
@@ -200,8 +164,8 @@ async function changeConversation(
   const viewer = requireViewer(context);
   const result = await context.services.conversations.run(command(viewer.userId),
     context.services.commandContext(viewer.userId, context.requestId));
-  await settle(context, result.position);
-  return ownConversation(context, conversationId);
+  await settle(context, result);
+  return conversationAfterWrite(context, conversationId, result.state);
 }
 
 builder.mutationFields((t) => ({
@@ -216,8 +180,8 @@ builder.mutationFields((t) => ({
       const { parameters, ...rest } = args.input ?? {};
       const params = Object.fromEntries(Object.entries(parameters ?? {}).filter(([, value]) => value !== null && value !== undefined));
       const result = await context.services.conversations.start({ conversationId, ownerId: viewer.userId, ...rest, params }, command);
-      await settle(context, result.position);
-      return ownConversation(context, conversationId);
+      await settle(context, result);
+      return conversationAfterWrite(context, conversationId, result.state);
     },
   }),
   renameConversation: t.field({
@@ -250,8 +214,8 @@ builder.mutationFields((t) => ({
       const conversationId = String(args.id);
       const result = await context.services.conversations.run({ type: 'DeleteConversation', conversationId, actorId: viewer.userId },
         context.services.commandContext(viewer.userId, context.requestId));
-      await settle(context, result.position);
-      context.services.pubsub.publish('conversation', conversationId, { kind: 'CONVERSATION_DELETED' });
+      await settle(context, result);
+      context.services.pubsub.publish('conversation', conversationId, { kind: 'CONVERSATION_DELETED', position: result.position?.toString() });
       return conversationId;
     },
   }),
@@ -268,11 +232,18 @@ builder.mutationFields((t) => ({
       const conversationId = String(args.conversationId);
       const result = await context.services.conversations.sendMessage({ conversationId, actorId: viewer.userId, content: args.content },
         context.services.commandContext(viewer.userId, context.requestId));
-      await settle(context, result.position);
-      context.services.pubsub.publish('conversation', conversationId, { kind: 'MESSAGE_ADDED', messageId: result.messageId });
+      await settle(context, result);
+      context.services.pubsub.publish('conversation', conversationId,
+        { kind: 'MESSAGE_ADDED', messageId: result.messageId, position: result.position?.toString() });
       const message = await messageById(context, result.messageId);
-      if (!message) throw clientError('NOT_FOUND', 'Message not found');
-      return message;
+      if (message) return message;
+      if (!isPending(context)) throw clientError('NOT_FOUND', 'Message not found');
+      const at = new Date().toISOString();
+      return {
+        message_id: result.messageId, conversation_id: conversationId, role: 'user', content: args.content, status: 'complete',
+        in_reply_to: null, model: null, params: null, usage: null, time_to_first_token_ms: null, latency_ms: null, finish_reason: null,
+        error_code: null, error_message: null, created_at: at, completed_at: at, seq: (result.position ?? 0n).toString(),
+      } satisfies MessageRow;
     },
   }),
   cancelReply: t.field({
@@ -287,8 +258,9 @@ builder.mutationFields((t) => ({
       const recorded = await context.services.conversations.cancelReply({ conversationId, replyId, actorId: viewer.userId },
         context.services.commandContext(viewer.userId, context.requestId));
       if (recorded) {
-        await settle(context, recorded.position);
-        context.services.pubsub.publish('conversation', conversationId, { kind: 'REPLY_CANCELLED', replyId, messageId: replyId });
+        await settle(context, recorded);
+        context.services.pubsub.publish('conversation', conversationId,
+          { kind: 'REPLY_CANCELLED', replyId, messageId: replyId, position: recorded.position?.toString() });
       }
       await settle(context, await context.services.store.headPosition());
       const message = await messageById(context, replyId);
@@ -298,23 +270,13 @@ builder.mutationFields((t) => ({
   }),
 }));
 
-interface FeedItem {
-  kind: string;
-  conversationId: string;
-  messageId?: string;
-  replyId?: string;
-  inReplyTo?: string;
-  delta?: string;
-  offset?: number;
-  errorCode?: string;
-  errorMessage?: string;
-}
-
 const ConversationEventKind = builder.enumType('ConversationEventKind', {
   values: ['MESSAGE_ADDED', 'REPLY_STARTED', 'DELTA', 'REPLY_COMPLETED', 'REPLY_CANCELLED', 'REPLY_FAILED', 'REPLY_INTERRUPTED', 'CONVERSATION_DELETED'] as const,
 });
 
-const ConversationEvent = builder.objectRef<FeedItem>('ConversationEvent').implement({
+type DeliveredItem = FeedItem & { cursor: string };
+
+const ConversationEvent = builder.objectRef<DeliveredItem>('ConversationEvent').implement({
   description: 'Something that happened in a conversation. DELTA carries streamed reply text; the REPLY_* kinds end a reply.',
   fields: (t) => ({
     kind: t.field({ type: ConversationEventKind, resolve: (e) => e.kind as 'DELTA' }),
@@ -325,6 +287,10 @@ const ConversationEvent = builder.objectRef<FeedItem>('ConversationEvent').imple
     offset: t.int({ nullable: true, description: 'Where the delta starts in the reply text', resolve: (e) => e.offset ?? null }),
     errorCode: t.string({ nullable: true, resolve: (e) => e.errorCode ?? null }),
     errorMessage: t.string({ nullable: true, resolve: (e) => e.errorMessage ?? null }),
+    cursor: t.string({
+      description: 'Pass as `after` when subscribing again (to any instance) to get what happened since, without repeats',
+      resolve: (e) => e.cursor,
+    }),
     message: t.field({
       type: Message,
       nullable: true,
@@ -334,21 +300,45 @@ const ConversationEvent = builder.objectRef<FeedItem>('ConversationEvent').imple
   }),
 });
 
-const TERMINAL = new Set(['CONVERSATION_DELETED']);
-
 builder.subscriptionFields((t) => ({
   conversationEvents: t.field({
     type: ConversationEvent,
-    description: 'Live events of one of your conversations: new messages, streamed reply deltas, finished replies',
+    description: 'Live events of one of your conversations: new messages, streamed reply deltas, finished replies. '
+      + 'Resumable: with `after` (the `cursor` of the last event you got) you first get what you missed, including how a reply ended. '
+      + 'Ends with UNAUTHENTICATED when your session ends.',
     authScopes: { authenticated: true },
-    args: { conversationId: t.arg.id() },
+    args: { conversationId: t.arg.id(), after: t.arg.string({ required: false, validate: z.string().max(200, 'must be at most 200 characters') }) },
     subscribe: async function* (_root, args, context) {
+      const viewer = requireViewer(context);
       const conversationId = String(args.conversationId);
+      const cursor = args.after ? decodeFeedCursor(args.after) : null;
       await ownConversation(context, conversationId);
-      for await (const payload of context.services.pubsub.subscribe('conversation', conversationId)) {
-        const item = { ...(payload as Omit<FeedItem, 'conversationId'>), conversationId };
-        yield item;
-        if (TERMINAL.has(item.kind)) return;
+      const watch = context.services.sessions.watch(viewer);
+      const tracker = new FeedTracker(cursor);
+      try {
+        // Live first, so nothing published while the log is read is missed; the tracker drops repeats.
+        const live = context.services.pubsub.subscribe('conversation', conversationId, { signal: watch.signal });
+        if (cursor) {
+          const { items, streamingReplyId, upTo } = await missedItems(context.services.store, conversationId, cursor.position);
+          for (const item of items) {
+            const accepted = tracker.accept(item);
+            if (accepted) yield { ...accepted, cursor: tracker.cursor() };
+            if (TERMINAL_KINDS.has(item.kind)) return;
+          }
+          tracker.replayed(upTo);
+          // The instance generating a reply in progress sends its text so far; the tracker keeps what is new.
+          if (streamingReplyId) context.services.pubsub.publish('replyControl', { replyId: streamingReplyId, action: 'resync' });
+        }
+        for await (const payload of live) {
+          const accepted = tracker.accept({ ...(payload as Omit<FeedItem, 'conversationId'>), conversationId });
+          if (accepted) yield { ...accepted, cursor: tracker.cursor() };
+          if (accepted && TERMINAL_KINDS.has(accepted.kind)) return;
+        }
+        if (watch.signal.aborted) {
+          throw clientError('UNAUTHENTICATED', watch.signal.reason === 'expired' ? 'Your session expired; log in again' : 'Your session ended; log in again');
+        }
+      } finally {
+        watch.release();
       }
     },
     resolve: (item) => item,

@@ -7,6 +7,8 @@ interface ProjectionStatusView {
   lagEvents: number;
   lagSeconds: number;
   lastError: string | null;
+  failedEventId: string | null;
+  failedPosition: bigint | null;
 }
 
 export const ProjectionStatus = builder.objectRef<ProjectionStatusView>('ProjectionStatus').implement({
@@ -18,6 +20,8 @@ export const ProjectionStatus = builder.objectRef<ProjectionStatusView>('Project
     lagEvents: t.exposeInt('lagEvents'),
     lagSeconds: t.exposeFloat('lagSeconds'),
     lastError: t.exposeString('lastError', { nullable: true }),
+    failedEventId: t.id({ nullable: true, description: 'The event it is stopped at, when failed (see parkProjectionEvent)', resolve: (s) => s.failedEventId }),
+    failedPosition: t.string({ nullable: true, resolve: (s) => s.failedPosition?.toString() ?? null }),
   }),
 });
 

@@ -15,7 +15,7 @@ export interface OpenAiCompatibleOptions {
   /** The URL up to and including /v1, e.g. http://127.0.0.1:11434/v1. */
   baseUrl: string;
   apiKey?: string;
-  /** Time allowed until the response headers arrive (for listModels: the whole answer). Default 30000. */
+  /** Time allowed until the response headers arrive (for listModels: the whole answer). Default 30000 (PROVIDER_CONNECT_TIMEOUT_MS). */
   connectTimeoutMs?: number;
   /** Longest gap allowed between two chunks of a stream. Default 60000. */
   idleTimeoutMs?: number;

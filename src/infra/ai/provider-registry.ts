@@ -73,7 +73,8 @@ export class ProviderRegistry {
   /**
    * The provider serving `model` and the id to send it. Without a model, the default model is used, or else
    * the first model listed. A model missing from a cached listing (older than a second) triggers one fresh
-   * listing before MODEL_NOT_FOUND, so a model pulled a moment ago is found.
+   * listing before MODEL_NOT_FOUND, so a model pulled a moment ago is found. A model not found while a
+   * provider could not be listed is PROVIDER_UNAVAILABLE.
    */
   async resolveModel(model?: string): Promise<ResolvedModel> {
     if (!this.isConfigured) throw new ProviderError('PROVIDER_NOT_CONFIGURED', 'No AI provider is configured');
@@ -87,10 +88,16 @@ export class ProviderRegistry {
       found = wanted ? this.#find(wanted, listing) : this.#first(listing);
     }
     if (found) return found;
-    const unreachable = listing.errors.length > 0 ? ` (unreachable: ${listing.errors.map((e) => e.provider).join(', ')})` : '';
+    if (listing.errors.length > 0) {
+      // A provider that could not be asked may well offer the model: that is an outage, not a typo.
+      const unreachable = listing.errors.map((e) => e.provider).join(', ');
+      throw new ProviderError('PROVIDER_UNAVAILABLE', wanted
+        ? `Model "${wanted}" cannot be checked: AI provider ${unreachable} cannot be reached (${listing.errors[0]!.message})`
+        : `No model given, no default model configured, and AI provider ${unreachable} cannot be reached (${listing.errors[0]!.message})`);
+    }
     throw new ProviderError('MODEL_NOT_FOUND', wanted
-      ? `Model "${wanted}" is not offered by any configured AI provider${unreachable}`
-      : `No model given, no default model configured, and no provider lists any model${unreachable}`);
+      ? `Model "${wanted}" is not offered by any configured AI provider`
+      : 'No model given, no default model configured, and no provider lists any model');
   }
 
   async #fetchAll(): Promise<ModelListing> {

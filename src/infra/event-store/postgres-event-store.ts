@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { DuplicateEventIdError, InvalidEventError, WrongExpectedRevisionError } from './errors.ts';
+import { connectionConfig, createPool } from '../postgres-pool.ts';
+import { orUnavailable, toStoreError } from '../store-unavailable.ts';
 import { Wakeup } from '../wakeup.ts';
 import { pollingSubscription } from './polling-subscription.ts';
 import type {
@@ -13,6 +15,10 @@ import { checkReadCount, validateAppend } from './validate-append.ts';
 const SCHEMA_SQL = readFileSync(new URL('./postgres-schema.sql', import.meta.url), 'utf8');
 const SCHEMA_LOCK = 1163282757;
 const CHANNEL = 'evident_events';
+const STORE = 'event store';
+/** Reconnecting the LISTEN connection: first after this long, doubling up to LISTEN_RETRY_MAX_MS. */
+const LISTEN_RETRY_MS = 500;
+const LISTEN_RETRY_MAX_MS = 10_000;
 const COLUMNS = `global_position AS position, event_id::text AS id, stream_id AS stream, revision, type, schema_version,
   data::text AS data, metadata::text AS metadata`;
 /** Only rows of finished transactions: see postgres-schema.sql. */
@@ -26,52 +32,84 @@ export interface PostgresEventStoreOptions {
 /**
  * PostgreSQL adapter. Appends run as one call of `evident_append` (one round trip, one transaction).
  * Live subscribers are woken by LISTEN/NOTIFY, coalesced so that a burst of appends sends one
- * notification; a slow poll covers a lost connection.
+ * notification; a slow poll covers a lost connection, which is reconnected with back-off. A query
+ * that cannot reach the server rejects with StoreUnavailableError.
  */
 export class PostgresEventStore implements EventStore {
   readonly kind = 'postgres';
   private readonly pool: pg.Pool;
   private readonly wake = new Wakeup();
   private listener: pg.Client | undefined;
+  private listenRetryMs = LISTEN_RETRY_MS;
+  private listenTimer: NodeJS.Timeout | undefined;
   private notifyScheduled = false;
   private closed = false;
   private readonly options: PostgresEventStoreOptions;
 
   private constructor(options: PostgresEventStoreOptions) {
     this.options = options;
-    this.pool = new pg.Pool({ connectionString: options.connectionString, max: options.poolSize ?? 20 });
-    this.pool.on('error', () => { /* idle client lost; the pool replaces it */ });
+    this.pool = createPool({ connectionString: options.connectionString, max: options.poolSize ?? 20 });
   }
 
   static async open(options: PostgresEventStoreOptions): Promise<PostgresEventStore> {
     const store = new PostgresEventStore(options);
-    const client = await store.pool.connect();
     try {
-      await client.query('SELECT pg_advisory_lock($1)', [SCHEMA_LOCK]);
+      const client = await store.pool.connect();
+      let broken: Error | undefined;
       try {
-        await client.query(SCHEMA_SQL);
+        await client.query('SELECT pg_advisory_lock($1)', [SCHEMA_LOCK]);
+        try {
+          await client.query(SCHEMA_SQL);
+        } finally {
+          await client.query('SELECT pg_advisory_unlock($1)', [SCHEMA_LOCK]).catch((error: unknown) => { broken = error as Error; });
+        }
       } finally {
-        await client.query('SELECT pg_advisory_unlock($1)', [SCHEMA_LOCK]);
+        client.release(broken);
       }
-    } finally {
-      client.release();
+      await store.listen();
+    } catch (error) {
+      await store.close().catch(() => {});
+      throw error;
     }
-    await store.listen();
     return store;
   }
 
+  /** Opens the LISTEN connection; once it breaks, it is reopened with back-off until the store is closed. */
   private async listen(): Promise<void> {
     if (this.closed) return;
-    const client = new pg.Client({ connectionString: this.options.connectionString });
-    client.on('notification', () => this.wake.fire());
-    client.on('error', () => {
+    const client = new pg.Client(connectionConfig(this.options.connectionString));
+    let lost = false;
+    const lose = () => {
+      if (lost) return;
+      lost = true;
       if (this.listener === client) this.listener = undefined;
       client.end().catch(() => {});
-      if (!this.closed) setTimeout(() => this.listen().catch(() => {}), 1000).unref();
-    });
-    await client.connect();
-    await client.query(`LISTEN ${CHANNEL}`);
+      if (this.closed) return;
+      this.wake.fire(); // no notifications until reconnected: subscribers poll meanwhile
+      this.listenTimer = setTimeout(() => {
+        this.listenTimer = undefined;
+        this.listen().catch(() => { /* lose() scheduled the next attempt */ });
+      }, this.listenRetryMs);
+      this.listenTimer.unref();
+      this.listenRetryMs = Math.min(this.listenRetryMs * 2, LISTEN_RETRY_MAX_MS);
+    };
+    client.on('notification', () => this.wake.fire());
+    client.on('error', lose);
+    client.on('end', lose);
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${CHANNEL}`);
+    } catch (error) {
+      lose();
+      throw toStoreError(STORE, error);
+    }
+    if (this.closed || lost) {
+      await client.end().catch(() => {});
+      return;
+    }
     this.listener = client;
+    this.listenRetryMs = LISTEN_RETRY_MS;
+    this.wake.fire(); // appends made while no connection was listening
   }
 
   async append(stream: string, events: readonly NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
@@ -110,7 +148,7 @@ export class PostgresEventStore implements EventStore {
         // A concurrent first append to the same stream under 'no_stream'/exact revisions.
         if (pgError.code === '23505' && pgError.constraint === 'evident_events_stream_id_revision_key' && attempt < 3) continue;
         if (pgError.code === '22P02' || pgError.code === '22P05') throw new InvalidEventError(`Event data rejected: ${(error as Error).message}`);
-        throw error;
+        throw toStoreError(STORE, error);
       }
     }
   }
@@ -135,7 +173,7 @@ export class PostgresEventStore implements EventStore {
     const sql = direction === 'forwards'
       ? `SELECT ${COLUMNS} FROM evident_events WHERE stream_id = $1 AND revision >= $2 ORDER BY revision ASC LIMIT $3`
       : `SELECT ${COLUMNS} FROM evident_events WHERE stream_id = $1 AND revision <= $2 ORDER BY revision DESC LIMIT $3`;
-    const { rows } = await this.pool.query<EventRow>(sql, [stream, start.toString(), maxCount]);
+    const { rows } = await orUnavailable(STORE, () => this.pool.query<EventRow>(sql, [stream, start.toString(), maxCount]));
     return rows.map(toRecordedEvent);
   }
 
@@ -152,10 +190,10 @@ export class PostgresEventStore implements EventStore {
       params.push(likePrefix(options.filter.streamPrefix));
       where.push(`stream_id LIKE $${params.length} ESCAPE '\\'`);
     }
-    const { rows } = await this.pool.query<EventRow>(
+    const { rows } = await orUnavailable(STORE, () => this.pool.query<EventRow>(
       `SELECT ${COLUMNS} FROM evident_events WHERE ${where.join(' AND ')} ORDER BY global_position LIMIT $2`,
       params,
-    );
+    ));
     return rows.map(toRecordedEvent);
   }
 
@@ -164,9 +202,9 @@ export class PostgresEventStore implements EventStore {
   }
 
   async headPosition(): Promise<bigint> {
-    const { rows } = await this.pool.query<{ head: string }>(
+    const { rows } = await orUnavailable(STORE, () => this.pool.query<{ head: string }>(
       `SELECT COALESCE(MAX(global_position), 0) AS head FROM evident_events WHERE ${FINISHED}`,
-    );
+    ));
     return BigInt(rows[0]!.head);
   }
 
@@ -174,6 +212,7 @@ export class PostgresEventStore implements EventStore {
     if (this.closed) return;
     this.closed = true;
     this.wake.fire();
+    clearTimeout(this.listenTimer);
     const listener = this.listener;
     this.listener = undefined;
     await listener?.end().catch(() => {});

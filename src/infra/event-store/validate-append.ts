@@ -11,6 +11,11 @@ export interface SerializedEvent {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const TYPE = /^[A-Za-z][A-Za-z0-9_.:-]{0,127}$/;
+/**
+ * A NUL in serialised JSON is the escape `\u0000` preceded by an even number of backslashes; an odd
+ * number means the text holds a literal backslash followed by "u0000", which is fine.
+ */
+const JSON_NUL = /(?<!\\)(?:\\\\)*\\u0000/;
 
 /** Checks an append before any adapter touches storage, and serialises data and metadata once. */
 export function validateAppend(stream: string, events: readonly NewEvent[], expected: ExpectedRevision): SerializedEvent[] {
@@ -56,7 +61,7 @@ export function validateAppend(stream: string, events: readonly NewEvent[], expe
     } catch (error) {
       throw new InvalidEventError(`${where}: data is not serialisable as JSON (${(error as Error).message})`);
     }
-    if (data.includes('\\u0000') || metadata.includes('\\u0000')) {
+    if (JSON_NUL.test(data) || JSON_NUL.test(metadata)) {
       throw new InvalidEventError(`${where}: data must not contain NUL characters`);
     }
     const bytes = Buffer.byteLength(data) + Buffer.byteLength(metadata);

@@ -1,3 +1,4 @@
+import { mapSubscription } from '../event-store/map-subscription.ts';
 import type {
   AppendOptions, AppendResult, EventStore, NewEvent, ReadAllOptions, ReadStreamOptions, RecordedEvent,
   SubscribeOptions, Subscription,
@@ -38,23 +39,7 @@ export class EncryptingEventStore implements EventStore {
   }
 
   subscribeToAll(options?: SubscribeOptions): Subscription {
-    const inner = this.inner.subscribeToAll(options);
-    const codec = this.codec;
-    async function* decoded(): AsyncGenerator<RecordedEvent> {
-      try {
-        for await (const event of inner) yield await codec.decode(event);
-      } finally {
-        await inner.close();
-      }
-    }
-    const iterator = decoded();
-    return {
-      [Symbol.asyncIterator]: () => iterator,
-      async close() {
-        await inner.close(); // ends a pending wait in the inner subscription, so our return() can run
-        await iterator.return(undefined);
-      },
-    };
+    return mapSubscription(this.inner.subscribeToAll(options), (event) => this.codec.decode(event));
   }
 
   headPosition(): Promise<bigint> {

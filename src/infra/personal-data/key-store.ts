@@ -32,5 +32,7 @@ export interface KeyStore {
    * ever made for them; true if there was a key.
    */
   delete(subjectId: string): Promise<boolean>;
+  /** Erasure's last step, after the deletes: removes what the store's files still hold of deleted keys. */
+  scrub?(): Promise<void>;
   close(): Promise<void>;
 }

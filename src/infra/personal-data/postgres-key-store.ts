@@ -1,5 +1,9 @@
-import pg from 'pg';
+import type pg from 'pg';
+import { createPool } from '../postgres-pool.ts';
+import { orUnavailable } from '../store-unavailable.ts';
 import { SubjectErasedError, type KeyStore } from './key-store.ts';
+
+const STORE = 'key store';
 
 const SCHEMA_LOCK = 1163282763;
 const SCHEMA_SQL = `
@@ -27,8 +31,7 @@ export class PostgresKeyStore implements KeyStore {
   private closed = false;
 
   private constructor(connectionString: string, options: PostgresKeyStoreOptions) {
-    this.pool = new pg.Pool({ connectionString, max: options.poolSize ?? 5 });
-    this.pool.on('error', () => { /* idle client lost; the pool replaces it */ });
+    this.pool = createPool({ connectionString, max: options.poolSize ?? 5 });
   }
 
   static async open(connectionString: string, options: PostgresKeyStoreOptions = {}): Promise<PostgresKeyStore> {
@@ -58,10 +61,15 @@ export class PostgresKeyStore implements KeyStore {
     if (this.closed) throw new Error('Key store is closed');
   }
 
+  /** One statement on the pool; a connection failure rejects with StoreUnavailableError. */
+  private query<Row extends pg.QueryResultRow>(sql: string, params: unknown[]): Promise<pg.QueryResult<Row>> {
+    return orUnavailable(STORE, () => this.pool.query<Row>(sql, params));
+  }
+
   async get(subjectId: string): Promise<Buffer | undefined> {
     this.check();
     // A tombstone wins over a key, even one a racing putIfAbsent committed after the erasure.
-    const result = await this.pool.query<{ wrapped: Buffer }>(
+    const result = await this.query<{ wrapped: Buffer }>(
       `SELECT wrapped FROM evident_subject_keys k WHERE subject_id = $1
          AND NOT EXISTS (SELECT 1 FROM evident_erased_subjects e WHERE e.subject_id = k.subject_id)`, [subjectId],
     );
@@ -74,7 +82,7 @@ export class PostgresKeyStore implements KeyStore {
     // row that a concurrent transaction committed while our INSERT waited on it. The loop covers an
     // erasure landing between the two.
     for (let attempt = 0; attempt < 10; attempt++) {
-      const inserted = await this.pool.query<{ wrapped: Buffer }>(
+      const inserted = await this.query<{ wrapped: Buffer }>(
         `INSERT INTO evident_subject_keys (subject_id, wrapped)
          SELECT $1, $2 WHERE NOT EXISTS (SELECT 1 FROM evident_erased_subjects WHERE subject_id = $1)
          ON CONFLICT (subject_id) DO NOTHING RETURNING wrapped`,
@@ -90,7 +98,7 @@ export class PostgresKeyStore implements KeyStore {
   }
 
   private async isErased(subjectId: string): Promise<boolean> {
-    const result = await this.pool.query('SELECT 1 FROM evident_erased_subjects WHERE subject_id = $1', [subjectId]);
+    const result = await this.query('SELECT 1 FROM evident_erased_subjects WHERE subject_id = $1', [subjectId]);
     return (result.rowCount ?? 0) > 0;
   }
 
@@ -100,7 +108,7 @@ export class PostgresKeyStore implements KeyStore {
 
   async delete(subjectId: string): Promise<boolean> {
     this.check();
-    const result = await this.pool.query<{ deleted: boolean }>(
+    const result = await this.query<{ deleted: boolean }>(
       `WITH tombstone AS (
          INSERT INTO evident_erased_subjects (subject_id) VALUES ($1) ON CONFLICT (subject_id) DO NOTHING
        ), deleted AS (
@@ -110,6 +118,12 @@ export class PostgresKeyStore implements KeyStore {
       [subjectId],
     );
     return result.rows[0]?.deleted === true;
+  }
+
+  /** Removes deleted keys' row versions now rather than at the next autovacuum (erasure's scrub). */
+  async scrub(): Promise<void> {
+    this.check();
+    await this.pool.query('VACUUM (INDEX_CLEANUP ON) evident_subject_keys');
   }
 
   async close(): Promise<void> {

@@ -39,6 +39,7 @@ export class SqliteKeyStore implements KeyStore {
     this.db = new DatabaseSync(path);
     this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000; PRAGMA secure_delete = ON;');
     this.db.exec(SCHEMA);
+    if (path !== ':memory:') this.checkpoint(); // one a busy reader blocked at the last erasure
   }
 
   /** `<dataDir>/keys.sqlite`. */
@@ -98,12 +99,23 @@ export class SqliteKeyStore implements KeyStore {
       throw error;
     }
     if (!deleted) return false;
+    this.checkpoint();
+    return true;
+  }
+
+  /** Erasure's scrub: completes a checkpoint that a busy reader blocked at delete time. */
+  async scrub(): Promise<void> {
+    if (this.closed) throw new Error('Key store is closed');
+    this.checkpoint();
+  }
+
+  /** Copies the WAL into the file and empties it, so the WAL keeps no older copy of a deleted key's page. */
+  private checkpoint(): void {
     try {
       this.db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
     } catch {
-      // a busy reader elsewhere can block the checkpoint; the next one (or close) completes it
+      // a busy reader elsewhere can block the checkpoint; the next one (close, next start) completes it
     }
-    return true;
   }
 
   async close(): Promise<void> {

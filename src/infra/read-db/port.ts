@@ -14,6 +14,8 @@ export interface SqlExecutor {
 }
 
 export interface Lease {
+  /** Aborted when the lease is gone without a release (its connection died): stop acting on it at once. */
+  readonly lost: AbortSignal;
   release(): Promise<void>;
 }
 
@@ -25,5 +27,10 @@ export interface ReadDb extends SqlExecutor {
    * lock), so only one instance runs a given projection. Null when another holder has it.
    */
   tryLease(name: string): Promise<Lease | null>;
+  /**
+   * Erasure: makes rows already deleted from `tables` unrecoverable from the database's own files
+   * (dead row versions, index entries, WAL) as far as this engine allows. See docs/operations.md.
+   */
+  scrub(tables: readonly string[]): Promise<void>;
   close(): Promise<void>;
 }

@@ -1,4 +1,6 @@
 import pg from 'pg';
+import { connectionConfig, createPool } from '../postgres-pool.ts';
+import { isConnectionFailure, orUnavailable, StoreUnavailableError, toStoreError } from '../store-unavailable.ts';
 import { ReadDbClosedError, TransactionAbortedError } from './errors.ts';
 import type { Lease, QueryResult, ReadDb, SqlExecutor } from './port.ts';
 import { pgCustomTypes } from './type-parsers.ts';
@@ -11,6 +13,8 @@ export interface PostgresReadDbOptions {
 
 /** First key of the two-int4 advisory lock space used for leases ('EVLS'); the second is hashtext(name). */
 export const LEASE_LOCK_NAMESPACE = 0x45564c53;
+
+const STORE = 'read database';
 
 /** A lease on PostgreSQL; `lost` is aborted when its connection dies (the lock is then gone). */
 export interface PostgresLease extends Lease {
@@ -55,12 +59,7 @@ export class PostgresReadDb implements ReadDb {
 
   private constructor(options: PostgresReadDbOptions) {
     this.options = options;
-    this.pool = new pg.Pool({
-      connectionString: options.connectionString,
-      max: options.poolSize ?? 10,
-      types: pgCustomTypes,
-    });
-    this.pool.on('error', () => { /* an idle client was lost; the pool replaces it */ });
+    this.pool = createPool({ connectionString: options.connectionString, max: options.poolSize ?? 10, types: pgCustomTypes });
   }
 
   static async open(options: PostgresReadDbOptions): Promise<PostgresReadDb> {
@@ -76,54 +75,70 @@ export class PostgresReadDb implements ReadDb {
 
   async query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>> {
     if (this.closed) throw new ReadDbClosedError();
-    return toQueryResult<Row>(await this.pool.query(sql, params ? [...params] : undefined));
+    return toQueryResult<Row>(await orUnavailable(STORE, () => this.pool.query(sql, params ? [...params] : undefined)));
   }
 
   async exec(sql: string): Promise<void> {
     if (this.closed) throw new ReadDbClosedError();
-    await this.pool.query(sql);
+    await orUnavailable(STORE, () => this.pool.query(sql));
   }
 
   async transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
     if (this.closed) throw new ReadDbClosedError();
-    const client = await this.pool.connect();
+    const client = await orUnavailable(STORE, () => this.pool.connect());
     let finished = false;
+    // The pool's clients always have an error listener (createPool); this one only remembers that the
+    // connection broke while checked out, so that it is not returned to the pool.
     let broken: Error | undefined;
+    const onError = (error: Error) => { broken ??= error; };
+    client.on('error', onError);
+    const run = (sql: string, params?: readonly unknown[]) => orUnavailable(STORE, () => client.query(sql, params ? [...params] : undefined));
     const check = () => {
       if (finished) throw new Error('Transaction is closed');
     };
     const tx: SqlExecutor = {
       query: async <Row>(sql: string, params?: readonly unknown[]) => {
         check();
-        return toQueryResult<Row>(await client.query(sql, params ? [...params] : undefined));
+        return toQueryResult<Row>(await run(sql, params));
       },
       exec: async (sql: string) => {
         check();
-        await client.query(sql);
+        await run(sql);
       },
     };
     try {
-      await client.query('BEGIN');
+      await run('BEGIN');
       const result = await fn(tx);
       finished = true;
-      const commit = await client.query('COMMIT');
+      const commit = await run('COMMIT');
       if (commit.command === 'ROLLBACK') throw new TransactionAbortedError();
       return result;
     } catch (error) {
       finished = true;
-      try {
-        await client.query('ROLLBACK');
-      } catch (rollbackError) {
-        broken = rollbackError as Error; // do not return a connection in an unknown state to the pool
+      if (!broken) {
+        try {
+          await client.query('ROLLBACK');
+        } catch (rollbackError) {
+          broken = rollbackError as Error; // do not return a connection in an unknown state to the pool
+        }
       }
+      // A connection that broke fails the transaction as unavailable, whatever the callback made of
+      // the rejected query (wrapped it, or caught it and threw something else).
+      if (isConnectionFailure(error)) throw toStoreError(STORE, error);
+      if (broken && isConnectionFailure(broken)) throw new StoreUnavailableError(STORE, broken);
       throw error;
     } finally {
+      client.removeListener('error', onError);
       client.release(broken);
     }
   }
 
   async tryLease(name: string): Promise<PostgresLease | null> {
     if (this.closed) throw new ReadDbClosedError();
+    return orUnavailable(STORE, () => this.takeLease(name));
+  }
+
+  private async takeLease(name: string): Promise<PostgresLease | null> {
     const connection = await this.connectLeases();
     if (connection.held.has(name)) return null; // exclusive inside this process too
     const placeholder: PostgresLease = { name, lost: connection.lost.signal, release: async () => {} };
@@ -160,11 +175,7 @@ export class PostgresReadDb implements ReadDb {
   private connectLeases(): Promise<LeaseConnection> {
     if (!this.leaseConnection) {
       const pending = (async () => {
-        const client = new pg.Client({
-          connectionString: this.options.connectionString,
-          keepAlive: true,
-          types: pgCustomTypes,
-        });
+        const client = new pg.Client(connectionConfig(this.options.connectionString, pgCustomTypes));
         const connection = new LeaseConnection(client);
         const lose = () => {
           if (this.leaseConnection === pending) this.leaseConnection = undefined;
@@ -190,6 +201,18 @@ export class PostgresReadDb implements ReadDb {
     return this.leaseConnection;
   }
 
+  /**
+   * A plain VACUUM (no exclusive lock, so other instances keep reading): dead row versions and their
+   * index entries are removed and the statistics recomputed; WAL, archives and backups are the
+   * operator's (docs/operations.md).
+   */
+  async scrub(tables: readonly string[]): Promise<void> {
+    if (this.closed) throw new ReadDbClosedError();
+    if (tables.length === 0) return;
+    // INDEX_CLEANUP ON: by default VACUUM may skip the indexes when few rows died, leaving their keys.
+    await this.pool.query(`VACUUM (INDEX_CLEANUP ON, ANALYZE) ${tables.map(quoteTable).join(', ')}`);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -205,4 +228,8 @@ export class PostgresReadDb implements ReadDb {
     }
     await this.pool.end();
   }
+}
+
+function quoteTable(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
 }

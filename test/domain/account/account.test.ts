@@ -1,8 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
 import { firstAdminDecider } from '../../../src/domain/account/first-admin.ts';
-import {
-  LOGIN_LOCKOUT_FAILURES, LOGIN_LOCKOUT_WINDOW_MS, lockoutRemainingSeconds, loginAttemptDecider, type LoginAttemptEvent,
-} from '../../../src/domain/account/login-attempts.ts';
 import { sessionDecider } from '../../../src/domain/account/session.ts';
 import { userDecider, type UserEvent } from '../../../src/domain/user/user.ts';
 import { deciderSpec } from '../../support/decider-spec.ts';
@@ -56,38 +53,6 @@ describe('Session decider', () => {
 
   it('someone else cannot end it', () =>
     spec.given([started]).when({ type: 'EndSession', sessionId: 's1', actorId: 'u2' }).thenFails('NOT_FOUND'));
-});
-
-describe('Login attempts', () => {
-  const spec = deciderSpec(loginAttemptDecider);
-  const at = (ms: number) => new Date(ms).toISOString();
-  const failure = (ms: number): LoginAttemptEvent => ({ type: 'LoginFailed', data: { userId: null, reason: 'unknown_email', at: at(ms) } });
-
-  it('records failures and successes as events', () => {
-    spec.given([]).when({ type: 'RecordLoginFailure', userId: 'u1', reason: 'bad_password', at: at(0) })
-      .then([{ type: 'LoginFailed', data: { userId: 'u1', reason: 'bad_password', at: at(0) } }]);
-    spec.given([]).when({ type: 'RecordLoginSuccess', userId: 'u1', sessionId: 's1', at: at(0) })
-      .then([{ type: 'LoginSucceeded', data: { userId: 'u1', sessionId: 's1', at: at(0) } }]);
-  });
-
-  it(`locks after ${LOGIN_LOCKOUT_FAILURES} failures within the window, and unlocks after it`, () => {
-    const start = Date.UTC(2026, 0, 1);
-    const failures = Array.from({ length: LOGIN_LOCKOUT_FAILURES }, (_, i) => failure(start + i * 1000));
-    const state = failures.reduce(loginAttemptDecider.evolve, loginAttemptDecider.initialState());
-    expect(lockoutRemainingSeconds(state, start + 10_000)).toBeGreaterThan(0);
-    expect(lockoutRemainingSeconds(state, start + LOGIN_LOCKOUT_WINDOW_MS + 1)).toBe(0);
-    const fewer = failures.slice(1).reduce(loginAttemptDecider.evolve, loginAttemptDecider.initialState());
-    expect(lockoutRemainingSeconds(fewer, start + 10_000)).toBe(0);
-  });
-
-  it('a success clears the failures', () => {
-    const start = Date.UTC(2026, 0, 1);
-    const events: LoginAttemptEvent[] = [
-      ...Array.from({ length: LOGIN_LOCKOUT_FAILURES }, (_, i) => failure(start + i)),
-      { type: 'LoginSucceeded', data: { userId: 'u1', sessionId: 's', at: at(start + 20) } },
-    ];
-    expect(lockoutRemainingSeconds(events.reduce(loginAttemptDecider.evolve, loginAttemptDecider.initialState()), start + 30)).toBe(0);
-  });
 });
 
 describe('First admin', () => {

@@ -356,3 +356,33 @@ describe('Conversation decider', () => {
     });
   });
 });
+
+describe('Conversation decider: hostile text', () => {
+  const bad = ['bad\u0000text', 'lone \uD800 surrogate'];
+  it('refuses NUL and lone surrogates in titles, system prompts, model names and messages', () => {
+    for (const value of bad) {
+      spec.given([]).when(start({ title: value })).thenFails('BAD_USER_INPUT', /^Title/);
+      spec.given([]).when(start({ systemPrompt: value })).thenFails('BAD_USER_INPUT', /^System prompt/);
+      spec.given([]).when(start({ model: value })).thenFails('BAD_USER_INPUT', /^Model/);
+      spec.given([started]).when(send('m1', value)).thenFails('BAD_USER_INPUT', /^Message/);
+      spec.given([started]).when({ type: 'RenameConversation', conversationId: 'c1', actorId: 'u1', title: value })
+        .thenFails('BAD_USER_INPUT', /^Title/);
+    }
+  });
+
+  it('refuses line breaks in a title but keeps them in messages', () => {
+    spec.given([]).when(start({ title: 'two\nlines' })).thenFails('BAD_USER_INPUT', /control characters/);
+    spec.given([started]).when(send('m1', 'two\nlines')).then([sent('m1', 'two\nlines')]);
+  });
+
+  it('records what a model streamed with NUL and lone surrogates made safe', () => {
+    const [event] = conversationDecider.decide(complete('r1', 'he\u0000llo \uDC00'), fold(streaming));
+    expect((event!.data as { text: string }).text).toBe('he\uFFFDllo \uFFFD');
+    const [failed] = conversationDecider.decide({ ...fail('r1'), partialText: '\u0000', errorMessage: 'bo\u0000om' } as ConversationCommand, fold(streaming));
+    expect(failed!.data).toMatchObject({ partialText: '\uFFFD', errorMessage: 'bo\uFFFDom' });
+    const [interrupted] = conversationDecider.decide({ ...interrupt('r1'), partialText: 'a\uD800' } as ConversationCommand, fold(streaming));
+    expect(interrupted!.data).toMatchObject({ partialText: 'a\uFFFD' });
+    const [cancelledEvent] = conversationDecider.decide({ ...cancel('r1'), partialText: '\u0000x' } as ConversationCommand, fold(streaming));
+    expect(cancelledEvent!.data).toMatchObject({ partialText: '\uFFFDx' });
+  });
+});

@@ -76,3 +76,18 @@ describe('User decider', () => {
       spec.given([registered, erased]).when({ type: 'ChangeUserEmail', userId: 'u1', email: 'a@b.co' }).thenFails('CONFLICT', /erased/));
   });
 });
+
+describe('User decider: hostile text', () => {
+  it('refuses NUL, lone surrogates and control characters in emails and display names', () => {
+    for (const value of ['ad\u0000a@example.com', 'ada\uD800@example.com', 'ada\u0001@example.com']) {
+      spec.given([]).when({ type: 'RegisterUser', userId: 'u1', email: value, displayName: 'Ada' }).thenFails('BAD_USER_INPUT', /^Email/);
+    }
+    for (const value of ['bad\u0000name', 'lone\uDC00', 'two\nlines']) {
+      spec.given([]).when({ type: 'RegisterUser', userId: 'u1', email: 'a@example.com', displayName: value })
+        .thenFails('BAD_USER_INPUT', /^Display name/);
+    }
+  });
+
+  it('refuses a NUL in a deactivation reason', () =>
+    spec.given([registered]).when({ type: 'DeactivateUser', userId: 'u1', reason: 'spam\u0000' }).thenFails('BAD_USER_INPUT', /^Reason/));
+});

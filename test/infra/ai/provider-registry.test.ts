@@ -86,14 +86,25 @@ describe('ProviderRegistry', () => {
     expect(await registry.listModels()).toEqual({ models: [], errors: [] });
   });
 
-  it('fails with MODEL_NOT_FOUND when no provider offers the model', async () => {
-    const registry = new ProviderRegistry([fakeProvider('a', ['m1']), fakeProvider('down', new Error('offline'))]);
+  it('fails with MODEL_NOT_FOUND when every provider answered and none offers the model', async () => {
+    const registry = new ProviderRegistry([fakeProvider('a', ['m1']), fakeProvider('b', ['m2'])]);
     expect(registry.isConfigured).toBe(true);
     const error = await registry.resolve('nope').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ProviderError);
     expect(error).toMatchObject({ code: 'MODEL_NOT_FOUND', message: expect.stringContaining('"nope"') });
-    expect((error as Error).message).toContain('unreachable: down');
     await expect(registry.resolve('a/nope')).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
+    await expect(new ProviderRegistry([fakeProvider('a', [])]).resolve()).rejects.toMatchObject({ code: 'MODEL_NOT_FOUND' });
+  });
+
+  it('fails with PROVIDER_UNAVAILABLE, naming the provider, when the model is not found and a provider could not be listed', async () => {
+    const registry = new ProviderRegistry([fakeProvider('a', ['m1']), fakeProvider('down', new Error('offline'))]);
+    const error = await registry.resolve('nope').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProviderError);
+    expect(error).toMatchObject({ code: 'PROVIDER_UNAVAILABLE', message: expect.stringContaining('"nope"') });
+    expect((error as Error).message).toContain('down cannot be reached (offline)');
+    await expect(new ProviderRegistry([fakeProvider('down', new Error('offline'))]).resolve()).rejects.toMatchObject({ code: 'PROVIDER_UNAVAILABLE' });
+    // A model a reachable provider lists is still found.
+    expect(await registry.resolve('m1')).toBe(registry.provider('a'));
   });
 
   it('uses the default model, or else the first listed model, when none is named', async () => {
@@ -148,6 +159,19 @@ describe('ProviderRegistry', () => {
         if (chunk.type === 'delta') text += chunk.text;
       }
       expect(text).toBe('You said: via the registry');
+    });
+
+    it('a provider on a closed port (down) gives PROVIDER_UNAVAILABLE for a model, and for the default model', async () => {
+      const closed = createServer();
+      await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+      const { port } = closed.address() as AddressInfo;
+      await new Promise((resolve) => closed.close(resolve));
+      const down = new OpenAiCompatibleProvider({ baseUrl: `http://127.0.0.1:${port}/v1`, maxRetries: 0 });
+      const registry = new ProviderRegistry([down], { defaultModel: 'fake-echo' });
+      const error = await registry.resolve('fake-echo').catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'PROVIDER_UNAVAILABLE', message: expect.stringContaining('openai cannot be reached') });
+      expect((error as Error).message).toContain(`cannot reach http://127.0.0.1:${port}`);
+      await expect(registry.resolve()).rejects.toMatchObject({ code: 'PROVIDER_UNAVAILABLE' });
     });
   });
 });

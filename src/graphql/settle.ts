@@ -1,0 +1,54 @@
+import type { Plugin } from 'graphql-yoga';
+import type { GraphQLContext } from './context.ts';
+
+/** How long a mutation waits for the read models to show its write before answering it as pending. */
+export const SETTLE_TIMEOUT_MS = 5_000;
+
+const pending = new WeakSet<object>();
+
+/** What a command handler returns that read-your-writes needs. */
+export interface Written {
+  position: bigint | null;
+  /** Domain events ({ type, data }); their types pick the projections to wait for. */
+  events?: ReadonlyArray<unknown>;
+}
+
+/**
+ * Read-your-writes (ARCHITECTURE.md §4): waits, bounded, until the projections that apply these
+ * events have passed the write. True when they have; otherwise the response is flagged
+ * `extensions.pending: true` — the write happened and must not be retried — and the caller answers
+ * from the write side instead of a read model that does not show it yet.
+ */
+export async function settle(context: GraphQLContext, written: Written | bigint | null): Promise<boolean> {
+  const { position, events } = typeof written === 'bigint' || written === null ? { position: written, events: undefined } : written;
+  if (position === null) return true;
+  const eventTypes = events?.map((event) => String((event as { type?: unknown }).type));
+  const reached = await context.services.projections.waitFor(position, { eventTypes, timeoutMs: SETTLE_TIMEOUT_MS });
+  if (!reached) pending.add(context);
+  return reached;
+}
+
+export function isPending(context: GraphQLContext): boolean {
+  return pending.has(context);
+}
+
+/** Adds `extensions.pending: true` to the response of an operation whose writes the read models do not show yet. */
+export function usePendingFlag(): Plugin {
+  return {
+    onExecute() {
+      return {
+        onExecuteDone({ args, result, setResult }) {
+          if (!pending.has(args.contextValue as object) || !result || Symbol.asyncIterator in result) return;
+          setResult({
+            ...result,
+            extensions: {
+              ...result.extensions,
+              pending: true,
+              pendingReason: 'The change was recorded; the read models do not show it yet (a projection is behind or stopped). Do not repeat it.',
+            },
+          });
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,404 @@
+import type { Logger } from 'pino';
+import type { EventStore, RecordedEvent } from '../infra/event-store/port.ts';
+import { EventUpcastError } from '../infra/event-store/upcasting-event-store.ts';
+import { TransactionAbortedError } from '../infra/read-db/errors.ts';
+import type { ReadDb, SqlExecutor } from '../infra/read-db/port.ts';
+import { Wakeup } from '../infra/wakeup.ts';
+import { CheckpointConflictError, type ProjectionCheckpoints } from './processor/checkpoints.ts';
+import { LeaseLoop } from './processor/lease-loop.ts';
+import type { Projection } from './projection.ts';
+import { rebuildTables } from './rebuild.ts';
+import { sanitizeEvent } from './sanitize-event.ts';
+
+export type ProjectionState = 'running' | 'standby' | 'failed' | 'rebuilding' | 'stopped';
+
+/** A projection handler threw on an event. */
+export class ProjectionHandlerError extends Error {
+  readonly event: RecordedEvent;
+  constructor(projection: string, event: RecordedEvent, cause: unknown) {
+    super(`Projection "${projection}" failed on event ${event.id} (${event.type}) at position ${event.position}: ${messageOf(cause)}`, { cause });
+    this.name = 'ProjectionHandlerError';
+    this.event = event;
+  }
+}
+
+export interface WorkerContext {
+  store: EventStore;
+  db: ReadDb;
+  checkpoints: ProjectionCheckpoints;
+  logger: Logger;
+  batchSize: number;
+  leaseRetryMs: number;
+  errorBackoffMs: number;
+  /** Ids of the events an operator parked for this projection (read from the log). */
+  parkedEventIds(projection: string): Promise<ReadonlySet<string>>;
+  /** Called after every committed checkpoint and state change, to release waitFor calls. */
+  advanced(): void;
+}
+
+const IDLE_CHECK_MS = 1000;
+const CLOSE_TIMEOUT_MS = 5000;
+const TICK = Symbol('tick');
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function nextTurn(): Promise<typeof TICK> {
+  return new Promise((resolve) => setImmediate(() => resolve(TICK)));
+}
+
+async function withTimeout(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), ms); });
+  try {
+    return await Promise.race([promise.then(() => true, () => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function isHandlerFailure(error: unknown): boolean {
+  return error instanceof ProjectionHandlerError || error instanceof TransactionAbortedError;
+}
+
+/** One projection on the shared processor core: catch-up and live batches, poison events, parking, rebuild. */
+export class ProjectionWorker {
+  readonly projection: Projection;
+  readonly name: string;
+  state: ProjectionState = 'stopped';
+  position = 0n;
+  lastError: string | null = null;
+  failedEventId: string | null = null;
+  failedPosition: bigint | null = null;
+  private readonly ctx: WorkerContext;
+  private readonly types: ReadonlySet<string>;
+  private readonly log: Logger;
+  private readonly wake = new Wakeup();
+  private readonly loop: LeaseLoop;
+  private loaded = false;
+  private parked: ReadonlySet<string> = new Set();
+  private paused = false;
+  private onParked: (() => void) | undefined;
+  private rebuilding: Promise<void> | undefined;
+
+  constructor(projection: Projection, ctx: WorkerContext) {
+    this.projection = projection;
+    this.name = projection.name;
+    this.ctx = ctx;
+    this.types = new Set(projection.eventTypes);
+    this.log = ctx.logger.child({ projection: projection.name });
+    this.loop = new LeaseLoop({
+      db: ctx.db,
+      leaseName: `projection:${projection.name}`,
+      logger: this.log,
+      leaseRetryMs: ctx.leaseRetryMs,
+      errorBackoffMs: ctx.errorBackoffMs,
+      whileLeased: (signal) => this.whileLeased(signal),
+      isStandByError: (error) => error instanceof CheckpointConflictError,
+    });
+  }
+
+  /** True while this instance holds the lease and has loaded the checkpoint: its position is then authoritative. */
+  get active(): boolean {
+    return this.loaded && this.loop.holding;
+  }
+
+  /** True when another instance holds the lease (so its checkpoint row is the truth). */
+  get heldElsewhere(): boolean {
+    return this.loop.heldElsewhere;
+  }
+
+  start(): void {
+    this.state = 'standby';
+    this.loop.start();
+  }
+
+  async stop(timeoutMs: number): Promise<boolean> {
+    this.wake.fire();
+    const finished = await this.loop.stop(timeoutMs);
+    await this.rebuilding?.catch(() => {});
+    this.loaded = false;
+    this.state = 'stopped';
+    this.releaseParkWaiter();
+    return finished;
+  }
+
+  private shouldRun(signal: AbortSignal): boolean {
+    return !signal.aborted && !this.paused && this.state === 'running';
+  }
+
+  private async whileLeased(signal: AbortSignal): Promise<void> {
+    try {
+      await this.load();
+      while (!signal.aborted) {
+        if (this.paused) {
+          this.releaseParkWaiter();
+          await this.wake.sleep(IDLE_CHECK_MS, signal);
+        } else if (this.state === 'failed') {
+          await this.reviveIfParked();
+          if (this.state === 'failed') await this.wake.sleep(IDLE_CHECK_MS, signal);
+        } else {
+          await this.runLive(signal);
+        }
+      }
+    } finally {
+      this.loaded = false;
+      if (this.state !== 'stopped') this.state = 'standby';
+      this.releaseParkWaiter();
+      this.ctx.advanced();
+    }
+  }
+
+  private releaseParkWaiter(): void {
+    const parked = this.onParked;
+    this.onParked = undefined;
+    parked?.();
+  }
+
+  /** Reads the checkpoint after taking the lease; a recorded failure is cleared so the poison event is retried. */
+  private async load(): Promise<void> {
+    const row = await this.ctx.checkpoints.load(this.name);
+    if (row.last_error !== null || row.failed_position !== null) {
+      this.log.warn({ lastError: row.last_error, failedPosition: row.failed_position, failedEventId: row.failed_event_id },
+        'resuming a projection that had failed; retrying from its checkpoint');
+      await this.ctx.checkpoints.clearFailure(this.name);
+    }
+    this.parked = await this.ctx.parkedEventIds(this.name);
+    this.position = BigInt(row.position);
+    this.clearFailure();
+    this.state = 'running';
+    this.loaded = true;
+    this.log.info({ position: this.position.toString() }, 'projection running');
+    this.ctx.advanced();
+  }
+
+  private clearFailure(): void {
+    this.lastError = null;
+    this.failedEventId = null;
+    this.failedPosition = null;
+  }
+
+  /** Reads $all from the checkpoint and applies it in batches until told to stop, pause or fail. */
+  private async runLive(signal: AbortSignal): Promise<void> {
+    const { store, batchSize } = this.ctx;
+    const subscription = store.subscribeToAll({ after: this.position, batchSize });
+    const iterator = subscription[Symbol.asyncIterator]();
+    const pull = () => {
+      const next = iterator.next();
+      next.catch(() => { /* observed where it is awaited */ });
+      return next;
+    };
+    let pending: Promise<IteratorResult<RecordedEvent>> | undefined;
+    try {
+      while (this.shouldRun(signal)) {
+        pending ??= pull();
+        const idle = this.wake.wait(IDLE_CHECK_MS, signal);
+        let first: IteratorResult<RecordedEvent> | typeof TICK;
+        try {
+          first = await Promise.race([pending, idle.promise.then((): typeof TICK => TICK)]);
+        } catch (error) {
+          await this.unreadable(error);
+          return;
+        } finally {
+          idle.cancel();
+        }
+        if (first === TICK) continue;
+        pending = undefined;
+        if (first.done) {
+          // Subscriptions only end when closed; do not spin if the store ended it under us.
+          await this.wake.sleep(this.ctx.errorBackoffMs, signal);
+          return;
+        }
+        const batch = [first.value];
+        let broken: unknown;
+        // Take what the subscription already has, without waiting for new appends.
+        while (batch.length < batchSize) {
+          const next = pull();
+          let result: IteratorResult<RecordedEvent> | typeof TICK;
+          try {
+            result = await Promise.race([next, nextTurn()]);
+          } catch (error) {
+            broken = error;
+            break;
+          }
+          if (result === TICK) {
+            pending = next;
+            break;
+          }
+          if (result.done) break;
+          batch.push(result.value);
+        }
+        if (!this.shouldRun(signal)) return;
+        await this.applyBatch(batch, signal);
+        if (broken !== undefined) {
+          if (this.shouldRun(signal)) await this.unreadable(broken);
+          return;
+        }
+      }
+    } finally {
+      const closed = await withTimeout(subscription.close(), CLOSE_TIMEOUT_MS);
+      if (!closed) this.log.warn('event subscription did not close in time');
+    }
+  }
+
+  /** The subscription failed: an event that cannot be upcast is a poison event; anything else is the loop's error. */
+  private async unreadable(error: unknown): Promise<void> {
+    if (!(error instanceof EventUpcastError)) throw error;
+    await this.poisoned(error.event, error);
+  }
+
+  /**
+   * One transaction for the whole batch. When a handler fails, the batch is rolled back and applied
+   * again event by event, so that everything before the poison event is committed; the projection
+   * then stops at the poison event (or skips it, if an operator parked it).
+   */
+  private async applyBatch(batch: RecordedEvent[], signal: AbortSignal): Promise<void> {
+    try {
+      await this.commit(batch);
+      return;
+    } catch (error) {
+      if (!isHandlerFailure(error)) throw error;
+    }
+    for (const event of batch) {
+      if (!this.shouldRun(signal)) return;
+      try {
+        await this.commit([event]);
+      } catch (error) {
+        if (!isHandlerFailure(error)) throw error;
+        await this.poisoned(event, error instanceof ProjectionHandlerError ? error.cause : error);
+        return;
+      }
+    }
+  }
+
+  private async commit(events: readonly RecordedEvent[], skip = false): Promise<void> {
+    const last = events.at(-1)!.position;
+    await this.ctx.db.transaction(async (tx) => {
+      await this.ctx.checkpoints.lock(tx, this.name, this.position);
+      if (!skip) for (const event of events) await this.apply(event, tx);
+      await this.ctx.checkpoints.advance(tx, this.name, last);
+    });
+    this.position = last;
+    this.ctx.advanced();
+  }
+
+  /** Applies one event, unless this projection does not handle its type or an operator parked it. */
+  private async apply(event: RecordedEvent, tx: SqlExecutor): Promise<void> {
+    if (!this.types.has(event.type) || this.parked.has(event.id)) return;
+    try {
+      await this.projection.handle(sanitizeEvent(event), tx);
+    } catch (error) {
+      throw new ProjectionHandlerError(this.name, event, error);
+    }
+  }
+
+  private async poisoned(event: RecordedEvent, cause: unknown): Promise<void> {
+    this.parked = await this.ctx.parkedEventIds(this.name);
+    if (this.parked.has(event.id)) {
+      await this.commit([event], true);
+      this.log.warn({ eventId: event.id, eventType: event.type, position: event.position.toString() }, 'skipped a parked event');
+      return;
+    }
+    this.state = 'failed';
+    this.lastError = messageOf(cause);
+    this.failedEventId = event.id;
+    this.failedPosition = event.position;
+    this.ctx.advanced();
+    this.log.error({ err: cause, eventId: event.id, eventType: event.type, position: event.position.toString() },
+      'projection stopped at a poison event');
+    try {
+      await this.ctx.checkpoints.recordFailure(this.name, this.lastError, event.position, event.id);
+    } catch (err) {
+      this.log.warn({ err }, 'could not record the projection failure');
+    }
+  }
+
+  /** While failed: once an operator parks the failed event (on any instance), carry on past it. */
+  private async reviveIfParked(): Promise<void> {
+    try {
+      this.parked = await this.ctx.parkedEventIds(this.name);
+    } catch (err) {
+      this.log.warn({ err }, 'could not read parked events');
+      return;
+    }
+    if (this.failedEventId !== null && this.parked.has(this.failedEventId)) {
+      this.log.info({ eventId: this.failedEventId }, 'the failed event was parked; resuming');
+      await this.retry();
+    }
+  }
+
+  async retry(): Promise<void> {
+    if (this.state === 'running' || this.state === 'rebuilding') return;
+    if (this.state !== 'failed') {
+      throw new Error(`Projection "${this.name}" is ${this.state} on this instance; retry it on the instance that runs it`);
+    }
+    await this.ctx.checkpoints.clearFailure(this.name);
+    this.clearFailure();
+    this.state = 'running';
+    this.log.info({ position: this.position.toString() }, 'retrying projection');
+    this.wake.fire();
+    this.ctx.advanced();
+  }
+
+  /** Makes a waiting loop look at its state again now (after an operator acted). */
+  nudge(): void {
+    this.wake.fire();
+  }
+
+  async rebuild(): Promise<void> {
+    if (this.rebuilding) throw new Error(`Projection "${this.name}" is already rebuilding`);
+    if (!this.active || (this.state !== 'running' && this.state !== 'failed')) {
+      throw new Error(`Projection "${this.name}" is ${this.state} on this instance; rebuild it on the instance that runs it`);
+    }
+    const rebuilding = this.pauseAndRebuild();
+    this.rebuilding = rebuilding;
+    try {
+      await rebuilding;
+    } finally {
+      this.rebuilding = undefined;
+    }
+  }
+
+  private async pauseAndRebuild(): Promise<void> {
+    const previous = this.state;
+    this.paused = true;
+    try {
+      // Wait until the live loop has finished its batch and parked.
+      await new Promise<void>((resolve) => {
+        this.onParked = resolve;
+        this.wake.fire();
+      });
+      this.checkStillWanted();
+      this.state = 'rebuilding';
+      this.log.info('rebuilding projection');
+      this.parked = await this.ctx.parkedEventIds(this.name);
+      const position = await rebuildTables({
+        db: this.ctx.db, store: this.ctx.store, projection: this.name, tables: this.projection.tables,
+        eventTypes: [...this.types], batchSize: this.ctx.batchSize,
+        apply: (event, tx) => this.apply(event, tx),
+        isParked: (eventId) => this.parked.has(eventId),
+        checkStillWanted: () => this.checkStillWanted(),
+        beforeSwap: (tx) => this.ctx.checkpoints.lock(tx, this.name, this.position),
+        afterSwap: (tx, at) => this.ctx.checkpoints.advance(tx, this.name, at),
+      });
+      this.position = position;
+      this.clearFailure();
+      this.state = 'running';
+      this.log.info({ position: position.toString() }, 'projection rebuilt and swapped in');
+      this.ctx.advanced();
+    } catch (err) {
+      if (this.state === 'rebuilding') this.state = previous;
+      this.log.error({ err }, 'projection rebuild failed; the previous read model is unchanged');
+      throw err;
+    } finally {
+      this.paused = false;
+      this.wake.fire();
+    }
+  }
+
+  private checkStillWanted(): void {
+    if (this.loop.stopped) throw new Error(`Runner stopped; rebuild of "${this.name}" abandoned`);
+    if (!this.active) throw new Error(`Lease of "${this.name}" lost; rebuild abandoned`);
+  }
+}
