@@ -9,8 +9,10 @@ export default defineConfig({
   resolve: { alias: [{ find: /^graphql$/, replacement: require.resolve('graphql') }] },
   test: {
     include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    // Bounds, not expectations: on a loaded 2-core machine starting an app (PGlite, migrations) in a
+    // beforeAll has been seen to take 55 s.
+    testTimeout: 180_000,
+    hookTimeout: 180_000,
     pool: 'forks',
     fileParallelism: true,
     maxWorkers: 2,

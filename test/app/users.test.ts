@@ -31,7 +31,7 @@ function userFlow(name: string, setup: () => Promise<Setup>) {
         'SELECT email, display_name, status FROM users WHERE user_id = $1', [userId])).rows[0];
     const settle = async (position: bigint | null) => {
       expect(position).not.toBeNull();
-      expect(await app.projections.waitFor(position!, { timeoutMs: 10_000 })).toBe(true);
+      expect(await app.projections.waitFor(position!, { timeoutMs: 60_000 })).toBe(true);
     };
 
     beforeAll(async () => {
@@ -81,7 +81,8 @@ function userFlow(name: string, setup: () => Promise<Setup>) {
       const changed = await app.users.changeEmail({ userId, email: `new-${uuidv7()}@example.com` }, context());
       await settle(changed.position);
       expect((await userRow(userId))!.email).toMatch(/^new-/);
-      await expect(app.users.register({ userId: uuidv7(), email: old, displayName: 'Next' }, context())).resolves.toBeDefined();
+      await expect(app.users.register({ userId: uuidv7(), email: old, displayName: 'Next' }, context()))
+        .resolves.toMatchObject({ state: { status: 'active', email: old }, position: expect.any(BigInt) });
     });
 
     it('deactivates a user', async () => {

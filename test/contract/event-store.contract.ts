@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuplicateEventIdError, InvalidEventError, WrongExpectedRevisionError } from '../../src/infra/event-store/errors.ts';
-import { MAX_EVENT_BYTES, type EventStore, type RecordedEvent } from '../../src/infra/event-store/port.ts';
+import {
+  MAX_EVENT_BYTES, MAX_EVENTS_PER_APPEND, MAX_STREAM_NAME_LENGTH, type EventStore, type NewEvent, type RecordedEvent,
+} from '../../src/infra/event-store/port.ts';
 import { uuidv7 } from '../../src/infra/ids.ts';
 import { newEvent } from '../support/events.ts';
 
@@ -15,14 +17,21 @@ export interface ContractOptions {
   appendsPerWriter: number;
 }
 
+/** 2,000 appends per writer; `npm run mutate` runs lighter (vitest.mutate.config.ts), once per mutant. */
+export const LOAD_APPENDS_PER_WRITER = Number(process.env.EVENT_STORE_CONTRACT_APPENDS_PER_WRITER ?? 2000);
+
 let streamCounter = 0;
 const uniqueStream = (prefix = 'test') => `${prefix}-${Date.now()}-${++streamCounter}-${uuidv7().slice(-6)}`;
 
-async function collect(store: EventStore, until: (events: RecordedEvent[]) => boolean, options: Parameters<EventStore['subscribeToAll']>[0] = {}) {
+async function collect(
+  store: EventStore, until: (events: RecordedEvent[]) => boolean, options: Parameters<EventStore['subscribeToAll']>[0] = {},
+  onEvent: (events: RecordedEvent[]) => void = () => {},
+) {
   const subscription = store.subscribeToAll(options);
   const seen: RecordedEvent[] = [];
   for await (const event of subscription) {
     seen.push(event);
+    onEvent(seen);
     if (until(seen)) break;
   }
   await subscription.close();
@@ -189,6 +198,104 @@ export function eventStoreContract(name: string, open: () => Promise<EventStoreF
         await expect(store.append('$all', [newEvent()])).rejects.toBeInstanceOf(InvalidEventError);
         await expect(store.append('x'.repeat(300), [newEvent()])).rejects.toBeInstanceOf(InvalidEventError);
       });
+
+      it('rejects an id that appears twice in one append, even in a new stream', async () => {
+        const stream = uniqueStream();
+        const twice = newEvent('A');
+        const error = await store.append(stream, [twice, newEvent('B'), { ...twice, type: 'C' }]).catch((e) => e);
+        expect(error).toBeInstanceOf(InvalidEventError);
+        expect(error.message).toMatch(/appears twice/);
+        expect(await store.readStream(stream)).toEqual([]);
+        // The id is still free afterwards.
+        expect((await store.append(stream, [twice])).nextRevision).toBe(0n);
+      });
+
+      it.each([
+        ['a negative exact revision', -1n],
+        ['a number instead of a bigint', 0],
+        ['an unknown keyword', 'latest'],
+      ])('rejects %s as expected revision', async (_label, expectedRevision) => {
+        const stream = uniqueStream();
+        await expect(store.append(stream, [newEvent()], { expectedRevision: expectedRevision as never }))
+          .rejects.toBeInstanceOf(InvalidEventError);
+        expect(await store.readStream(stream)).toEqual([]);
+      });
+    });
+
+    describe('limits, pinned exactly', () => {
+      it(`takes ${MAX_EVENTS_PER_APPEND} events in one append and refuses ${MAX_EVENTS_PER_APPEND + 1}`, async () => {
+        const stream = uniqueStream();
+        const tooMany = Array.from({ length: MAX_EVENTS_PER_APPEND + 1 }, (_, i) => newEvent('N', { i }));
+        const error = await store.append(stream, tooMany).catch((e) => e);
+        expect(error).toBeInstanceOf(InvalidEventError);
+        expect(error.message).toContain(String(MAX_EVENTS_PER_APPEND));
+        expect(await store.readStream(stream)).toEqual([]);
+        const result = await store.append(stream, tooMany.slice(0, MAX_EVENTS_PER_APPEND), { expectedRevision: 'no_stream' });
+        expect(result.nextRevision).toBe(BigInt(MAX_EVENTS_PER_APPEND - 1));
+        expect(await store.readStream(stream)).toHaveLength(MAX_EVENTS_PER_APPEND);
+      });
+
+      it(`takes an event of exactly ${MAX_EVENT_BYTES} bytes (data and metadata as JSON) and refuses one byte more`, async () => {
+        const sized = (bytes: number): NewEvent => {
+          const event = newEvent('Sized', { blob: '' });
+          // The stored metadata always holds these five fields, in this order.
+          const { actorId, correlationId, causationId, requestId, occurredAt } = event.metadata;
+          const overhead = Buffer.byteLength(JSON.stringify(event.data))
+            + Buffer.byteLength(JSON.stringify({ actorId, correlationId, causationId, requestId, occurredAt }));
+          return { ...event, data: { blob: 'x'.repeat(bytes - overhead) } };
+        };
+        const stream = uniqueStream();
+        const error = await store.append(stream, [sized(MAX_EVENT_BYTES + 1)]).catch((e) => e);
+        expect(error).toBeInstanceOf(InvalidEventError);
+        expect(error.message).toContain(`${MAX_EVENT_BYTES + 1} bytes`);
+        expect(await store.readStream(stream)).toEqual([]);
+        const fits = sized(MAX_EVENT_BYTES);
+        await store.append(stream, [fits]);
+        const [read] = await store.readStream(stream);
+        expect(read!.data).toEqual(fits.data);
+      });
+
+      it(`takes a stream name of exactly ${MAX_STREAM_NAME_LENGTH} characters and refuses ${MAX_STREAM_NAME_LENGTH + 1}`, async () => {
+        const base = uniqueStream('long');
+        const name = base + 'x'.repeat(MAX_STREAM_NAME_LENGTH - base.length);
+        await expect(store.append(`${name}y`, [newEvent()])).rejects.toBeInstanceOf(InvalidEventError);
+        expect(await store.readStream(`${name}y`)).toEqual([]);
+        expect((await store.append(name, [newEvent()])).nextRevision).toBe(0n);
+        expect(await store.readStream(name)).toHaveLength(1);
+      });
+
+      it('takes an event type of 128 characters and refuses 129', async () => {
+        const stream = uniqueStream();
+        await expect(store.append(stream, [newEvent(`T${'x'.repeat(128)}`)])).rejects.toBeInstanceOf(InvalidEventError);
+        await store.append(stream, [newEvent(`T${'x'.repeat(127)}`)]);
+        expect((await store.readStream(stream)).map((e) => e.type.length)).toEqual([128]);
+      });
+
+      it.each([0, -1, 1.5, Number.NaN])('refuses maxCount %s on readStream and readAll', async (maxCount) => {
+        await expect(store.readStream(uniqueStream(), { maxCount })).rejects.toBeInstanceOf(InvalidEventError);
+        await expect(store.readAll({ maxCount })).rejects.toBeInstanceOf(InvalidEventError);
+      });
+
+      it('reads exactly maxCount events, and 1 is allowed', async () => {
+        const stream = uniqueStream();
+        const before = await store.headPosition();
+        await store.append(stream, [newEvent('A'), newEvent('B'), newEvent('C')]);
+        expect((await store.readStream(stream, { maxCount: 1 })).map((e) => e.type)).toEqual(['A']);
+        expect((await store.readStream(stream, { maxCount: 2 })).map((e) => e.type)).toEqual(['A', 'B']);
+        await readAllUntil(store, { after: before, filter: { streamPrefix: stream } }, 3);
+        expect((await store.readAll({ after: before, maxCount: 1, filter: { streamPrefix: stream } })).map((e) => e.type)).toEqual(['A']);
+        expect((await store.readAll({ after: before, maxCount: 2, filter: { streamPrefix: stream } })).map((e) => e.type)).toEqual(['A', 'B']);
+      });
+
+      it('readAll without maxCount returns a page of 1000 events; readStream without one returns the whole stream', async () => {
+        const stream = uniqueStream('page');
+        const before = await store.headPosition();
+        await store.append(stream, Array.from({ length: 1000 }, () => newEvent('P')));
+        await store.append(stream, Array.from({ length: 5 }, () => newEvent('P')));
+        await readAllUntil(store, { after: before, maxCount: 2000, filter: { streamPrefix: stream } }, 1005);
+        expect(await store.readAll({ after: before, filter: { streamPrefix: stream } })).toHaveLength(1000);
+        expect(await store.readStream(stream)).toHaveLength(1005);
+      });
     });
 
     it('reads $all after a position, in order, with type and stream-prefix filters', async () => {
@@ -211,12 +318,26 @@ export function eventStoreContract(name: string, open: () => Promise<EventStoreF
       expect(await store.readAll({ after: before, filter: { streamPrefix: `${base}__` } })).toEqual([]);
     });
 
+    it('reads a stream from explicit start and end, and treats an empty type filter as none', async () => {
+      const stream = uniqueStream();
+      const before = await store.headPosition();
+      await store.append(stream, [newEvent('A'), newEvent('B'), newEvent('C')]);
+      expect((await store.readStream(stream, { from: 'start' })).map((e) => e.type)).toEqual(['A', 'B', 'C']);
+      expect((await store.readStream(stream, { from: 'end', direction: 'backwards' })).map((e) => e.type)).toEqual(['C', 'B', 'A']);
+      expect((await store.readStream(stream, { from: 'end' })).map((e) => e.type)).toEqual([]);
+      expect((await store.readStream(stream, { from: 'start', direction: 'backwards' })).map((e) => e.type)).toEqual([]);
+      const all = await readAllUntil(store, { after: before, filter: { streamPrefix: stream, eventTypes: [] } }, 3);
+      expect(all.map((e) => e.type)).toEqual(['A', 'B', 'C']);
+    });
+
     it('subscribes to $all: catch-up, then live, with a filter', async () => {
       const before = await store.headPosition();
       const stream = uniqueStream('sub');
       await store.append(stream, [newEvent('Old', { i: 1 }), newEvent('Skip', { i: 2 })]);
-      const seen = collect(store, (events) => events.length === 3, { after: before, filter: { eventTypes: ['Old', 'New'] } });
-      await new Promise((r) => setTimeout(r, 50));
+      let caughtUp!: () => void;
+      const firstDelivered = new Promise<void>((resolve) => { caughtUp = resolve; });
+      const seen = collect(store, (events) => events.length === 3, { after: before, filter: { eventTypes: ['Old', 'New'] } }, () => caughtUp());
+      await firstDelivered; // the old event came by catch-up; what follows can only come live
       await store.append(stream, [newEvent('New', { i: 3 })]);
       await store.append(uniqueStream('noise'), [newEvent('Skip', { i: 4 })]);
       await store.append(stream, [newEvent('New', { i: 5 })]);

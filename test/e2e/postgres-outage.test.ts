@@ -10,6 +10,7 @@ import {
   SLOW_MODEL, startConversation, startFakeProvider, startServer, stopAllProcesses, subscribeWs, tempDir, warmUp,
   type ProviderProcess, type ServerProcess,
 } from './support.ts';
+import { skipReason as ciSkipReason } from '../support/requirements.ts';
 
 const CYCLES = 3;
 /** Bounds for outcomes that are polled for; generous (a busy 2-core machine, crash recovery). */
@@ -19,12 +20,7 @@ const ECHO_MODEL = 'fake-echo';
 
 function skipReason(): string | undefined {
   const suite = 'e2e PostgreSQL crash under two instances';
-  if (!REDIS_URL) {
-    const reason = `${suite}: skipped, REDIS_URL is not set`;
-    console.warn(reason);
-    return reason;
-  }
-  return privatePostgresSkipReason(suite);
+  return ciSkipReason(suite, REDIS_URL ? undefined : 'REDIS_URL is not set') ?? privatePostgresSkipReason(suite);
 }
 
 const skip = skipReason();

@@ -11,6 +11,7 @@ import { createClient as createWsClient } from 'graphql-ws';
 import { createClient as createSseClient } from 'graphql-sse';
 import { WebSocket } from 'ws';
 import { vi } from 'vitest';
+import { skipReason } from '../support/requirements.ts';
 
 export const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 export const FAKE_PROVIDER = fileURLToPath(new URL('../support/fake-openai-server.ts', import.meta.url));
@@ -26,13 +27,10 @@ vi.setConfig({ testTimeout: 3 * START_TIMEOUT_MS, hookTimeout: 3 * START_TIMEOUT
 export const DATABASE_URL = process.env.DATABASE_URL || undefined;
 export const REDIS_URL = process.env.REDIS_URL || undefined;
 
-/** The one visible line a skipped suite owes the reader; undefined when PostgreSQL and Redis are both configured. */
+/** Why a suite needing PostgreSQL and Redis skips, or undefined; throws instead under CI=true (test/support/requirements.ts). */
 export function scaleOutSkipReason(suite: string): string | undefined {
   const missing = [DATABASE_URL ? null : 'DATABASE_URL', REDIS_URL ? null : 'REDIS_URL'].filter(Boolean);
-  if (missing.length === 0) return undefined;
-  const reason = `${suite}: skipped, ${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not set`;
-  console.warn(reason);
-  return reason;
+  return skipReason(suite, missing.length === 0 ? undefined : `${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not set`);
 }
 
 // --- bounded waits ------------------------------------------------------------------------------------

@@ -8,9 +8,26 @@ describe('uuidv7', () => {
   });
 
   it('encodes the given milliseconds in the first 48 bits', () => {
-    const ms = Date.UTC(2026, 10, 26);
-    const id = uuidv7(ms + 1_000_000);
-    expect(parseInt(id.replace(/-/g, '').slice(0, 12), 16)).toBeGreaterThanOrEqual(ms + 1_000_000);
+    // Far ahead of any id made so far in this process, so the counter cannot have borrowed a millisecond.
+    const ms = Date.now() + 1_000_000_000;
+    expect(parseInt(uuidv7(ms).replace(/-/g, '').slice(0, 12), 16)).toBe(ms);
+    expect(parseInt(uuidv7(ms + 12_345).replace(/-/g, '').slice(0, 12), 16)).toBe(ms + 12_345);
+  });
+
+  it('never goes back in time: an earlier clock reading keeps the last millisecond and counts on', () => {
+    const ms = Date.now() + 2_000_000_000;
+    const later = uuidv7(ms);
+    const earlier = uuidv7(ms - 1000);
+    expect(parseInt(earlier.replace(/-/g, '').slice(0, 12), 16)).toBe(ms);
+    expect(earlier > later).toBe(true);
+  });
+
+  it('borrows the next millisecond when 4,096 ids share one', () => {
+    const ms = Date.now() + 3_000_000_000;
+    const ids = Array.from({ length: 4097 }, () => uuidv7(ms));
+    const millis = new Set(ids.map((id) => parseInt(id.replace(/-/g, '').slice(0, 12), 16)));
+    expect([...millis].sort()).toEqual([ms, ms + 1]);
+    expect([...ids].sort()).toEqual(ids);
   });
 
   it('sorts in creation order within one millisecond', () => {

@@ -1,15 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { skipReason } from './requirements.ts';
 
 /** DATABASE_URL for the tests that need a real PostgreSQL; CI sets it. */
 export const DATABASE_URL = process.env.DATABASE_URL;
 
-/** Prints the one visible line a skipped PostgreSQL suite owes the reader. */
+/** Why a PostgreSQL suite skips (DATABASE_URL unset), or undefined; throws instead under CI=true. */
 export function postgresSkipReason(suite: string): string | undefined {
-  if (DATABASE_URL) return undefined;
-  const reason = `${suite}: skipped, DATABASE_URL is not set`;
-  console.warn(reason);
-  return reason;
+  return skipReason(suite, DATABASE_URL ? undefined : 'DATABASE_URL is not set');
 }
 
 export interface TestDatabase {

@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { skipReason } from './requirements.ts';
 
 const run = promisify(execFile);
 
@@ -30,12 +31,11 @@ function osUser(): { uid: number; gid: number } | undefined {
 
 /** Prints and returns the one line a skipped suite owes the reader; undefined when a private cluster can be started. */
 export function privatePostgresSkipReason(suite: string): string | undefined {
-  let reason: string | undefined;
+  let missingWhat: string | undefined;
   const missing = BINARIES.filter((name) => !existsSync(join(PG_BIN, name)));
-  if (missing.length > 0) reason = `${suite}: skipped, PostgreSQL binaries not found in ${PG_BIN} (${missing.join(', ')}; set EVIDENT_PG_BIN)`;
-  else if (asRoot() && !osUser()) reason = `${suite}: skipped, running as root and there is no "${OS_USER}" OS user to run PostgreSQL as`;
-  if (reason) console.warn(reason);
-  return reason;
+  if (missing.length > 0) missingWhat = `PostgreSQL binaries not found in ${PG_BIN} (${missing.join(', ')}; set EVIDENT_PG_BIN)`;
+  else if (asRoot() && !osUser()) missingWhat = `running as root and there is no "${OS_USER}" OS user to run PostgreSQL as`;
+  return skipReason(suite, missingWhat); // throws under CI=true
 }
 
 async function freePort(): Promise<number> {

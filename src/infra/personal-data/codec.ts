@@ -23,6 +23,8 @@ export interface PersonalDataCodecOptions {
   cacheSize?: number;
   /** How long a cached data key is trusted. Default 60 s; this bounds how long an erasure made by another instance takes to reach this one. */
   cacheTtlMs?: number;
+  /** Milliseconds now, for the cache TTL. Default Date.now; tests inject a clock. */
+  now?: () => number;
 }
 
 /** Personal data that cannot be read or written safely: tampering, a wrong master key, a bad subject field. */
@@ -64,17 +66,19 @@ class LruCache<K, V> {
   private readonly entries = new Map<K, { value: V; expiresAt: number }>();
   private readonly maxSize: number;
   private readonly ttlMs: number;
+  private readonly now: () => number;
 
-  constructor(maxSize: number, ttlMs: number) {
+  constructor(maxSize: number, ttlMs: number, now: () => number) {
     this.maxSize = maxSize;
     this.ttlMs = ttlMs;
+    this.now = now;
   }
 
   get(key: K): V | undefined {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
     this.entries.delete(key);
-    if (Date.now() >= entry.expiresAt) return undefined;
+    if (this.now() >= entry.expiresAt) return undefined;
     this.entries.set(key, entry);
     return entry.value;
   }
@@ -82,7 +86,7 @@ class LruCache<K, V> {
   set(key: K, value: V): void {
     if (this.maxSize <= 0 || this.ttlMs <= 0) return;
     this.entries.delete(key);
-    this.entries.set(key, { value, expiresAt: Date.now() + this.ttlMs });
+    this.entries.set(key, { value, expiresAt: this.now() + this.ttlMs });
     while (this.entries.size > this.maxSize) {
       const oldest = this.entries.keys().next();
       if (oldest.done) break;
@@ -144,8 +148,9 @@ export class PersonalDataCodec {
     this.keyStore = options.keyStore;
     this.masterKey = Buffer.from(options.masterKey);
     this.rules = PersonalDataCodec.checkRules(options.rules);
-    this.keys = new LruCache(cacheSize, cacheTtlMs);
-    this.goneKeys = new LruCache(cacheSize, Number.POSITIVE_INFINITY);
+    const now = options.now ?? Date.now;
+    this.keys = new LruCache(cacheSize, cacheTtlMs, now);
+    this.goneKeys = new LruCache(cacheSize, Number.POSITIVE_INFINITY, now);
   }
 
   private static checkRules(rules: PersonalDataRules): Map<string, PersonalDataRule> {

@@ -1,0 +1,96 @@
+import { setImmediate as turn } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import { pollingSubscription } from '../../../src/infra/event-store/polling-subscription.ts';
+import type { ReadAllOptions, RecordedEvent } from '../../../src/infra/event-store/port.ts';
+import { Wakeup } from '../../../src/infra/wakeup.ts';
+import { newEvent } from '../../support/events.ts';
+
+// The subscription loop on its own, over an in-memory log; the contract suite runs it on both stores.
+// The idle poll is a day long, so anything that arrives does so because of a wake-up or a full page.
+const DAY_MS = 86_400_000;
+
+function log(count: number) {
+  const events: RecordedEvent[] = [];
+  const calls: ReadAllOptions[] = [];
+  const add = (n: number) => {
+    for (let i = 0; i < n; i++) {
+      const position = BigInt(events.length + 1);
+      events.push({ ...newEvent('E', { i: events.length }), stream: 's', revision: position - 1n, position });
+    }
+  };
+  add(count);
+  const readAll = async (options: ReadAllOptions) => {
+    calls.push(options);
+    return events.filter((e) => e.position > (options.after ?? 0n)).slice(0, options.maxCount);
+  };
+  return { events, calls, add, readAll };
+}
+
+describe('pollingSubscription', () => {
+  it('reads pages of 500 by default from `after`, and the next page at once while pages are full', async () => {
+    const source = log(1001);
+    const subscription = pollingSubscription(source.readAll, new Wakeup(), { after: 1n, filter: { eventTypes: ['E'] } }, DAY_MS);
+    const seen: bigint[] = [];
+    for await (const event of subscription) {
+      seen.push(event.position);
+      if (seen.length === 1000) break;
+    }
+    expect(seen).toEqual(source.events.slice(1).map((e) => e.position));
+    expect(source.calls.map((c) => [c.after, c.maxCount])).toEqual([[1n, 500], [501n, 500]]);
+    expect(source.calls[0]!.filter).toEqual({ eventTypes: ['E'] });
+    await subscription.close();
+  });
+
+  it('after a short page it waits for a wake-up, then reads on from the last position it delivered', async () => {
+    const source = log(3);
+    const wake = new Wakeup();
+    const subscription = pollingSubscription(source.readAll, wake, { batchSize: 2 }, DAY_MS);
+    const iterator = subscription[Symbol.asyncIterator]();
+    const first = await Promise.all([iterator.next(), iterator.next(), iterator.next()]);
+    expect(first.map((r) => r.value?.position)).toEqual([1n, 2n, 3n]);
+    const pending = iterator.next();
+    for (let i = 0; i < 5; i++) await turn();
+    expect(source.calls.map((c) => c.after)).toEqual([0n, 2n]); // asleep after the short page
+    source.add(1);
+    wake.fire();
+    expect((await pending).value?.position).toBe(4n);
+    expect(source.calls.map((c) => c.after)).toEqual([0n, 2n, 3n]);
+    await subscription.close();
+    expect((await iterator.next()).done).toBe(true);
+  });
+
+  it('close() ends an iteration that is waiting, and nothing is delivered after it', async () => {
+    const source = log(0);
+    const subscription = pollingSubscription(source.readAll, new Wakeup(), {}, DAY_MS);
+    const iterator = subscription[Symbol.asyncIterator]();
+    const pending = iterator.next();
+    for (let i = 0; i < 5; i++) await turn();
+    source.add(2);
+    await subscription.close();
+    expect(await pending).toEqual({ done: true, value: undefined });
+  });
+
+  it('stops between the events of a page once closed', async () => {
+    const source = log(3);
+    const subscription = pollingSubscription(source.readAll, new Wakeup(), {}, DAY_MS);
+    const seen: bigint[] = [];
+    for await (const event of subscription) {
+      seen.push(event.position);
+      void subscription.close();
+    }
+    expect(seen).toEqual([1n]);
+  });
+
+  it('delivers nothing from a page that arrives after close()', async () => {
+    const source = log(2);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => { release = resolve; });
+    const slowRead = async (options: ReadAllOptions) => { await gate; return source.readAll(options); };
+    const subscription = pollingSubscription(slowRead, new Wakeup(), {}, DAY_MS);
+    const pending = subscription[Symbol.asyncIterator]().next(); // its read is in flight
+    const closed = subscription.close();
+    release();
+    expect(await pending).toEqual({ done: true, value: undefined });
+    await closed;
+  });
+});
