@@ -5,7 +5,7 @@
 //   fake-500               HTTP 500 with an OpenAI-style error body
 //   fake-429               429 Retry-After: 1 on the first request of each distinct conversation, then echo
 //   fake-429-forever       always 429 Retry-After: 120
-//   fake-disconnect        2 deltas, then the socket is destroyed
+//   fake-disconnect        2 deltas, then the connection is closed mid-body
 //   fake-malformed         1 delta, then `data: {not json`
 //   fake-hang              headers and 1 delta, then nothing
 //   fake-long[-<n>]        n word chunks (default 1000), as fast as the client reads
@@ -178,8 +178,10 @@ async function handle(ctx: Context, path: string, options: FakeOpenAiServerOptio
     sseHead(res);
     await write(res, sse(chunk(ctx.id, model, { role: 'assistant', content: 'Partial' })));
     await write(res, sse(chunk(ctx.id, model, { content: ' answer' })));
-    await delay(50); // let the client read the deltas before the connection drops
-    ctx.destroy();
+    // The connection drops mid-response: the socket is closed after everything written so far is
+    // flushed (a FIN, not a reset), so the client reads both deltas and then finds the chunked body
+    // cut short. No timer decides whether the deltas arrive first.
+    res.socket?.end();
     return;
   }
   if (model === 'fake-malformed') {
