@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../../../src/domain/decider.ts';
+import { refusal as refuse } from '../../support/refusal.ts';
 import { sessionDecider, sessionStream, type SessionCommand, type SessionEvent } from '../../../src/domain/account/session.ts';
 
 // The session rules pinned exactly: the token hash is exactly 64 lowercase hex digits, a session
@@ -11,15 +12,7 @@ const start = (tokenHash = hash): SessionCommand =>
 const startedEvent: SessionEvent = { type: 'SessionStarted', data: { sessionId: 's1', userId: 'u1', tokenHash: hash, expiresAt: '2026-12-01T00:00:00.000Z' } };
 const fold = (events: SessionEvent[]) => events.reduce(sessionDecider.evolve, sessionDecider.initialState());
 
-function refusal(run: () => unknown): DomainError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof DomainError) return error;
-    throw error;
-  }
-  throw new Error('expected the command to be refused, but it was accepted');
-}
+const refusal = (run: () => unknown) => refuse(run, DomainError);
 
 describe('session rules', () => {
   it('names its stream after the session', () => expect(sessionStream('s1')).toBe('session-s1'));

@@ -4,6 +4,7 @@ import {
   type ConversationCommand, type ConversationEvent,
 } from '../../../src/domain/conversation/conversation.ts';
 import { DomainError } from '../../../src/domain/decider.ts';
+import { refusal as refuse } from '../../support/refusal.ts';
 
 // Every length limit pinned exactly: the limit itself is accepted, one character more is refused
 // with BAD_USER_INPUT naming the limit.
@@ -22,15 +23,7 @@ const rename = (title: string): ConversationCommand => ({ type: 'RenameConversat
 const send = (content: string): ConversationCommand =>
   ({ type: 'SendUserMessage', conversationId: 'c1', actorId: 'u1', messageId: 'm1', content });
 
-function refusal(run: () => unknown): DomainError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof DomainError) return error;
-    throw error;
-  }
-  throw new Error('expected the command to be refused, but it was accepted');
-}
+const refusal = (run: () => unknown) => refuse(run, DomainError);
 
 const cases: Array<{ name: string; limit: number; command: (value: string) => ConversationCommand; state: () => ReturnType<typeof fresh>; field: string }> = [
   { name: 'title when starting', limit: MAX_TITLE_LENGTH, command: (title) => start({ title }), state: fresh, field: 'title' },

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../../../src/domain/decider.ts';
+import { refusal as refuse } from '../../support/refusal.ts';
 import { MAX_DISPLAY_NAME_LENGTH, MAX_EMAIL_LENGTH, MAX_REASON_LENGTH, userDecider, type UserEvent } from '../../../src/domain/user/user.ts';
 
 // The user limits pinned exactly: the limit is accepted, one character more is refused naming it.
@@ -11,15 +12,7 @@ const active = () => userDecider.evolve(fresh(), registered);
 /** An address of exactly `length` characters. */
 const emailOf = (length: number) => `${'a'.repeat(length - '@example.com'.length)}@example.com`;
 
-function refusal(run: () => unknown): DomainError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof DomainError) return error;
-    throw error;
-  }
-  throw new Error('expected the command to be refused, but it was accepted');
-}
+const refusal = (run: () => unknown) => refuse(run, DomainError);
 
 describe('user length limits', () => {
   it(`email: ${MAX_EMAIL_LENGTH} characters register, ${MAX_EMAIL_LENGTH + 1} are refused`, () => {

@@ -4,19 +4,12 @@ import { DuplicateEventIdError, InvalidEventError, WrongExpectedRevisionError } 
 import { likePrefix, toRecordedEvent } from '../../../src/infra/event-store/row-mapping.ts';
 import { checkReadCount, validateAppend } from '../../../src/infra/event-store/validate-append.ts';
 import { newEvent } from '../../support/events.ts';
+import { refusal } from '../../support/refusal.ts';
 
 // The pure rules every adapter shares, checked directly (the contract suite checks them through
 // both stores); fast enough to run once per mutant in `npm run mutate`.
 
-function invalid(run: () => unknown): InvalidEventError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof InvalidEventError) return error;
-    throw error;
-  }
-  throw new Error('expected an InvalidEventError');
-}
+const invalid = (run: () => unknown) => refusal(run, InvalidEventError);
 
 describe('validateAppend', () => {
   it('serialises data and metadata once, filling absent metadata with null in a fixed order', () => {
