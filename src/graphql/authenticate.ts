@@ -1,5 +1,6 @@
 import { hashToken } from '../infra/passwords.ts';
 import type { ReadDb } from '../infra/read-db/port.ts';
+import { liveSession } from '../projections/users-queries.ts';
 import type { Viewer } from './context.ts';
 
 const MAX_TOKEN_LENGTH = 200;
@@ -17,14 +18,7 @@ export function bearerToken(header: unknown): string | null {
  */
 export async function viewerForToken(readDb: ReadDb, token: string | null): Promise<Viewer | null> {
   if (!token) return null;
-  const { rows } = await readDb.query<{ user_id: string; session_id: string; role: string | null; started_position: string; expires_at: string }>(
-    `SELECT s.user_id, s.session_id, u.role, s.started_position, s.expires_at
-       FROM sessions s JOIN users u ON u.user_id = s.user_id
-      WHERE s.token_hash = $1 AND s.ended_at IS NULL AND s.expires_at > now()
-        AND u.status = 'active' AND s.started_position > u.credentials_position`,
-    [hashToken(token)],
-  );
-  const row = rows[0];
+  const row = await liveSession(readDb, hashToken(token));
   return row ? {
     userId: row.user_id, sessionId: row.session_id, role: row.role === 'admin' ? 'admin' : 'member',
     startedPosition: BigInt(row.started_position), expiresAt: new Date(row.expires_at),

@@ -1,27 +1,19 @@
 import { z } from 'zod';
 import { MAX_DISPLAY_NAME_LENGTH, MAX_EMAIL_LENGTH } from '../../domain/user/user.ts';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../../infra/passwords.ts';
+import { usersById, type UserRow } from '../../projections/users-queries.ts';
 import { builder } from '../builder.ts';
 import type { GraphQLContext } from '../context.ts';
 import { clientError } from '../errors.ts';
 import { settle } from '../settle.ts';
 
-export interface UserRow {
-  user_id: string;
-  email: string | null;
-  display_name: string | null;
-  role: string | null;
-  status: string;
-  registered_at: string | Date;
-}
+export type { UserRow };
 
 const UserRole = builder.enumType('UserRole', { values: ['admin', 'member'] as const });
 
 export const User = builder.loadableObject('User', {
   load: async (ids: string[], context: GraphQLContext) => {
-    const { rows } = await context.services.readDb.query<UserRow>(
-      'SELECT user_id, email, display_name, role, status, registered_at FROM users WHERE user_id = ANY($1)', [ids]);
-    const byId = new Map(rows.map((row) => [row.user_id, row]));
+    const byId = await usersById(context.services.readDb, ids);
     return ids.map((id) => byId.get(id) ?? new Error(`User ${id} not found`));
   },
   fields: (t) => ({
