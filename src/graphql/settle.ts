@@ -19,8 +19,7 @@ export interface Written {
  * `extensions.pending: true` — the write happened and must not be retried — and the caller answers
  * from the write side instead of a read model that does not show it yet.
  */
-export async function settle(context: GraphQLContext, written: Written | bigint | null): Promise<boolean> {
-  const { position, events } = typeof written === 'bigint' || written === null ? { position: written, events: undefined } : written;
+export async function settle(context: GraphQLContext, { position, events }: Written): Promise<boolean> {
   if (position === null) return true;
   const eventTypes = events?.map((event) => String((event as { type?: unknown }).type));
   const reached = await context.services.projections.waitFor(position, { eventTypes, timeoutMs: SETTLE_TIMEOUT_MS });

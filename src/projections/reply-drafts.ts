@@ -62,11 +62,4 @@ export class ReplyDrafts {
     }
     return this.writing;
   }
-
-  /** The stored text of a streaming reply (what a crash left), '' when none. */
-  static async read(db: ReadDb, replyId: string): Promise<string> {
-    const { rows } = await db.query<{ content: string | null }>(
-      `SELECT content FROM messages WHERE message_id = $1 AND status = 'streaming'`, [replyId]);
-    return rows[0]?.content ?? '';
-  }
 }

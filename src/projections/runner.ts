@@ -110,10 +110,6 @@ export class ProjectionRunner {
     }
   }
 
-  get names(): string[] {
-    return [...this.workers.keys()];
-  }
-
   /** Makes sure every projection has a checkpoint row, then starts each projection's loop. */
   async start(): Promise<void> {
     if (this.started) throw new Error('ProjectionRunner already started');
@@ -177,7 +173,7 @@ export class ProjectionRunner {
     return (await this.waitForOutcome(position, options)) === 'reached';
   }
 
-  async waitForOutcome(position: bigint, options: WaitForOptions = {}): Promise<WaitOutcome> {
+  private async waitForOutcome(position: bigint, options: WaitForOptions = {}): Promise<WaitOutcome> {
     const names = this.relevant(options);
     const deadline = Date.now() + (options.timeoutMs ?? 5000);
     for (;;) {

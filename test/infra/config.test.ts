@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/infra/config.ts';
+import { refusal } from '../support/refusal.ts';
 
 const KEY = Buffer.alloc(32, 7).toString('base64');
 
@@ -26,15 +27,9 @@ describe('configuration', () => {
     [{ REDIS_URL: 'http://x' }, /REDIS_URL must be a redis/],
     [{ OPENAI_BASE_URL: 'ftp://x' }, /OPENAI_BASE_URL must be an http/],
   ])('rejects %o with one clear line', (env, message) => {
-    let error: unknown;
-    try {
-      loadConfig(env);
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(ConfigError);
-    expect((error as Error).message).toMatch(message);
-    expect((error as Error).message).not.toContain('\n');
+    const error = refusal(() => loadConfig(env), ConfigError);
+    expect(error.message).toMatch(message);
+    expect(error.message).not.toContain('\n');
   });
 
   it('reads the server, session and provider settings', () => {
@@ -54,15 +49,9 @@ describe('configuration', () => {
       [{ OPENAI_BASE_URL: 'ftp://user:s3cr3t-key@host/v1' }, 's3cr3t-key', /^Invalid configuration: OPENAI_BASE_URL/],
     ];
     for (const [env, secret, message] of secrets) {
-      let error: unknown;
-      try {
-        loadConfig(env);
-      } catch (e) {
-        error = e;
-      }
-      expect(error).toBeInstanceOf(ConfigError);
-      expect((error as Error).message).toMatch(message);
-      expect((error as Error).message).not.toContain(secret);
+      const error = refusal(() => loadConfig(env), ConfigError);
+      expect(error.message).toMatch(message);
+      expect(error.message).not.toContain(secret);
     }
     // An API key is never validated into a message, and other errors do not carry it either.
     let error: unknown;

@@ -31,9 +31,10 @@ function conversationFromState(state: ConversationState, at: string): Conversati
 
 /** The viewer's conversation after a write: the read model when it shows the write, else the write side's view. */
 async function conversationAfterWrite(context: GraphQLContext, conversationId: string, state: ConversationState): Promise<ConversationRow> {
-  if (!isPending(context)) return ownConversation(context, conversationId);
   const row = await ownedConversation(context.services.readDb, requireViewer(context).userId, conversationId);
-  return row ?? conversationFromState(state, new Date().toISOString());
+  if (row) return row;
+  if (!isPending(context)) throw clientError('NOT_FOUND', 'Conversation not found');
+  return conversationFromState(state, new Date().toISOString());
 }
 
 function messageById(context: GraphQLContext, messageId: string): Promise<MessageRow | null> {
