@@ -1,9 +1,9 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createAccountCommands, type AccountCommands } from './commands/accounts.ts';
 import type { CommandContext } from './commands/context.ts';
 import { createConversationCommands, type ConversationCommands } from './commands/conversations.ts';
 import { createEmailClaims } from './commands/email-claims.ts';
+import { startEarly, type EarlyStores } from './early-start.ts';
 import { ERASURE_EVENT, ErasureScrubber } from './projections/erasure-scrub.ts';
 import { createProjectionCommands, type ProjectionCommands } from './commands/projections.ts';
 import { createUserCommands, type UserCommands } from './commands/users.ts';
@@ -13,7 +13,6 @@ import { OpenAiCompatibleProvider } from './infra/ai/openai-compatible.ts';
 import { ProviderRegistry } from './infra/ai/provider-registry.ts';
 import { ProviderError, type ChatProvider } from './infra/ai/provider.ts';
 import { createBlindIndex } from './infra/blind-index.ts';
-import { lockDataDir } from './infra/data-dir-lock.ts';
 import type { Config } from './infra/config.ts';
 import type { EventStore } from './infra/event-store/port.ts';
 import { PostgresEventStore } from './infra/event-store/postgres-event-store.ts';
@@ -67,17 +66,15 @@ export interface App {
 }
 
 /** The composition root: the only place that chooses adapters. */
-export async function createApp(config: Config, logger: Logger): Promise<App> {
+export async function createApp(config: Config, logger: Logger, early: EarlyStores = startEarly(config)): Promise<App> {
   const closers: Array<() => Promise<void>> = [];
   const closeAll = async () => {
     for (const close of closers.reverse()) await close().catch((error) => logger.error({ err: error }, 'error while closing'));
   };
+  const { lock, readDb: earlyReadDb } = early;
+  if (lock) closers.push(async () => lock.release());
+  if (earlyReadDb) closers.push(async () => (await earlyReadDb.catch(() => undefined))?.close());
   try {
-    mkdirSync(config.dataDir, { recursive: true });
-    if (config.readDb === 'pglite' || config.eventStore === 'sqlite') {
-      const lock = lockDataDir(config.dataDir);
-      closers.push(async () => lock.release());
-    }
     const masterKey = loadMasterKey({ masterKey: config.masterKey, dataDir: config.dataDir });
 
     const keyStore: KeyStore = config.eventStore === 'postgres'
@@ -96,8 +93,8 @@ export async function createApp(config: Config, logger: Logger): Promise<App> {
 
     const readDb: ReadDb = config.readDb === 'postgres'
       ? await PostgresReadDb.open({ connectionString: config.databaseUrl! })
-      : await PgliteReadDb.open({ dataDir: join(config.dataDir, 'read-models') });
-    closers.push(() => readDb.close());
+      : await (earlyReadDb ?? PgliteReadDb.open({ dataDir: join(config.dataDir, 'read-models') }));
+    if (!earlyReadDb) closers.push(() => readDb.close());
 
     const applied = await migrate(readDb, MIGRATIONS_DIR);
     if (applied.length > 0) logger.info({ applied }, 'read-model migrations applied');

@@ -37,8 +37,6 @@ const held = config.port === 0 ? undefined : await holdPort(config.port, config.
   process.exit(1);
 });
 
-const [{ createApp }, { startServer }] = await Promise.all([import('./app.ts'), import('./graphql/server.ts')]);
-
 function fatal(message: string) {
   return async (error: unknown): Promise<never> => {
     logger.fatal({ err: error }, `${message}: ${(error as Error).message}`);
@@ -47,8 +45,17 @@ function fatal(message: string) {
   };
 }
 
+const { startEarly } = await import('./early-start.ts');
+let early;
+try {
+  early = startEarly(config);
+} catch (error) {
+  await fatal('start failed')(error);
+}
+const [{ createApp }, { startServer }] = await Promise.all([import('./app.ts'), import('./graphql/server.ts')]);
+
 let stopping = false;
-const appReady = createApp(config, logger).catch(fatal('start failed'));
+const appReady = createApp(config, logger, early).catch(fatal('start failed'));
 const serving = appReady.then(async (app) => {
   if (stopping) return undefined; // a signal came during the start: shutdown() takes it from here
   await new Promise<void>((resolve) => (held ? held.close(() => resolve()) : resolve()));

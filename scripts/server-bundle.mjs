@@ -1,0 +1,82 @@
+// The server as one ES module (esbuild), for `npm start`: loading ~1,100 separate modules (half of
+// them @graphql-tools, through graphql-yoga) and type-stripping our TypeScript took about half of a
+// warm start. Plain JavaScript on purpose: loading a .ts file first loads Node's type stripper.
+//
+// The bundle is a cache, made by `npm install` and remade by the launcher when a source file is
+// newer; `node src/main.ts` always runs the sources directly.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const ENTRY = join(ROOT, 'src/main.ts');
+const OUT_DIR = join(ROOT, 'node_modules/.cache/evident/server');
+export const BUNDLE = join(OUT_DIR, 'main.mjs');
+const MANIFEST = join(OUT_DIR, 'manifest.json');
+const FORMAT = 1;
+
+// Left as separate modules: native addons, packages that find files or workers beside their own
+// code (PGlite's WebAssembly, pino's transports, tesseract's data, llama.cpp's binaries), and those
+// loaded only when configured or asked for (PostgreSQL, Redis, GraphiQL's 9 MB of assets).
+const EXTERNAL = [
+  '@electric-sql/*', '@node-rs/*', 'pino', 'pino-pretty', 'pg', 'ioredis', '@graphql-yoga/render-graphiql',
+  'node-llama-cpp', 'tesseract.js', '@tesseract.js-data/*', 'unpdf', 'weaviate-client',
+];
+
+/**
+ * Our modules find files next to themselves (migrations, SQL, worker scripts) through
+ * import.meta.url; in the bundle each keeps its own source location, so those paths stay right.
+ */
+const keepModuleUrls = {
+  name: 'keep-module-urls',
+  setup(build) {
+    build.onLoad({ filter: /\.ts$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8');
+      return { contents: source.replaceAll('import.meta.url', JSON.stringify(pathToFileURL(args.path).href)), loader: 'ts' };
+    });
+  },
+};
+
+/** Builds the bundle and its manifest (the source files it was made from); atomic, so concurrent builders are safe. */
+export async function buildServerBundle() {
+  const { build } = await import('esbuild');
+  // Sources edited while the build reads them must count as newer than the bundle.
+  const startedAt = Date.now();
+  mkdirSync(OUT_DIR, { recursive: true });
+  const temp = `${BUNDLE}.${randomBytes(4).toString('hex')}.tmp`;
+  const result = await build({
+    entryPoints: [ENTRY], outfile: temp, bundle: true, platform: 'node', format: 'esm', target: 'node24',
+    external: EXTERNAL, metafile: true, logLevel: 'error', legalComments: 'none', plugins: [keepModuleUrls],
+    // CommonJS packages inside an ES module bundle still call require() for Node's built-ins.
+    banner: { js: "import { createRequire as __evidentCreateRequire } from 'node:module'; const require = __evidentCreateRequire(import.meta.url);" },
+  });
+  const inputs = Object.keys(result.metafile.inputs).filter((input) => !input.includes('node_modules/')).map((input) => join(ROOT, input));
+  renameSync(temp, BUNDLE);
+  const manifestTemp = `${MANIFEST}.${randomBytes(4).toString('hex')}.tmp`;
+  writeFileSync(manifestTemp, JSON.stringify({ format: FORMAT, node: process.version, startedAt, inputs: [...inputs, join(ROOT, 'package-lock.json')] }));
+  renameSync(manifestTemp, MANIFEST);
+  return BUNDLE;
+}
+
+/** True when the bundle exists and none of the files it was made from (nor the lockfile) changed since. */
+export function serverBundleIsFresh() {
+  try {
+    const manifest = JSON.parse(readFileSync(MANIFEST, 'utf8'));
+    if (manifest.format !== FORMAT || manifest.node !== process.version) return false;
+    statSync(BUNDLE);
+    return manifest.inputs.every((input) => statSync(input).mtimeMs < manifest.startedAt);
+  } catch {
+    return false; // no bundle, no manifest, or a source file gone
+  }
+}
+
+// `node scripts/server-bundle.mjs` (from npm install): build it, never failing the install.
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  try {
+    await buildServerBundle();
+    console.log(`Server bundle: made ${BUNDLE}`);
+  } catch (error) {
+    console.log(`Server bundle: not made (${error.message}); npm start runs the sources`);
+  }
+}

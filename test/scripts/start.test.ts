@@ -1,0 +1,72 @@
+// The launcher of `npm start` and the server bundle it runs (scripts/start.mjs, scripts/server-bundle.mjs).
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, utimesSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+// @ts-expect-error a plain JavaScript module without type declarations
+import { BUNDLE, buildServerBundle, serverBundleIsFresh } from '../../scripts/server-bundle.mjs';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const START = join(ROOT, 'scripts/start.mjs');
+const ADDRESS_LINE = /^Evident is listening on (http:\/\/\S+)$/;
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+function startServer(env: Record<string, string> = {}) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'evident-start-'));
+  dirs.push(dataDir);
+  const child = spawn(process.execPath, [START], {
+    env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => { stderr += chunk; });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const ready = new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      const address = ADDRESS_LINE.exec(line);
+      if (address) resolve(address[1]!);
+    });
+    void exited.then((code) => reject(new Error(`exited (${code}) before ready: ${stderr}`)));
+  });
+  return { child, ready, exited, stderr: () => stderr };
+}
+
+async function gql(url: string, query: string, variables: Record<string, unknown> = {}) {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+  return await response.json() as { data?: Record<string, unknown>; errors?: Array<{ extensions: { code: string } }> };
+}
+
+describe('the server bundle (int)', () => {
+  it('is stale once a source file it was made from is newer, and fresh again after a build', async () => {
+    await buildServerBundle();
+    expect(serverBundleIsFresh()).toBe(true);
+    const manifest = JSON.parse(readFileSync(join(BUNDLE, '../manifest.json'), 'utf8')) as { inputs: string[] };
+    const source = join(ROOT, 'src/infra/read-db/migrations.ts');
+    expect(manifest.inputs).toContain(source);
+    const { atime } = statSync(source);
+    utimesSync(source, atime, new Date());
+    expect(serverBundleIsFresh()).toBe(false);
+    await buildServerBundle();
+    expect(serverBundleIsFresh()).toBe(true);
+  });
+
+  it('npm start runs the bundle: it serves GraphQL, registers an account (argon2, PGlite, SQLite) and stops cleanly', async () => {
+    if (!serverBundleIsFresh()) await buildServerBundle();
+    const builtAt = statSync(BUNDLE).mtimeMs;
+    const server = startServer();
+    const url = await server.ready;
+    const registered = await gql(url, `mutation ($email: String!, $password: String!, $displayName: String!) {
+      register(email: $email, password: $password, displayName: $displayName) { role active } }`,
+    { email: 'bundle@example.com', password: 'correct horse battery staple', displayName: 'Bundle' });
+    expect(registered.errors).toBeUndefined();
+    expect(registered.data).toEqual({ register: { role: 'admin', active: true } });
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+    // It ran the bundle as it was, without remaking it.
+    expect(statSync(BUNDLE).mtimeMs).toBe(builtAt);
+  });
+});
