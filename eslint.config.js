@@ -13,6 +13,11 @@ export default tseslint.config(
     },
   },
   {
+    // Plain JavaScript run by Node (the launcher of npm start and its bundler).
+    files: ['**/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
+  },
+  {
     files: ['src/domain/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [
