@@ -1,7 +1,7 @@
 import { DomainError } from '../domain/decider.ts';
 import { checkId } from '../domain/identifiers.ts';
 import {
-  documentDecider, documentStream, type ChunkingFacts, type DocumentCommand, type DocumentState, type ExtractionFacts,
+  documentDecider, documentStream, type ChunkingFacts, type DocumentCommand, type DocumentEvent, type DocumentState, type ExtractionFacts,
   type IndexingFacts, type IngestionFailure,
 } from '../domain/document/document.ts';
 import type { EventStore } from '../infra/event-store/port.ts';
@@ -34,7 +34,7 @@ export interface UploadDocumentVersionInput {
 
 interface VersionInput { documentId: string; version: number }
 
-type DocumentResult = CommandResult<DocumentState, unknown>;
+type DocumentResult = CommandResult<DocumentState, DocumentEvent>;
 
 /** The version a command left current (the state is active after every successful document command but delete). */
 function currentVersion(state: DocumentState): number {

@@ -1,7 +1,7 @@
 import { DomainError } from '../domain/decider.ts';
 import { checkId } from '../domain/identifiers.ts';
 import {
-  knowledgeBaseDecider, knowledgeBaseStream, type KnowledgeBaseCommand, type KnowledgeBaseState,
+  knowledgeBaseDecider, knowledgeBaseStream, type KnowledgeBaseCommand, type KnowledgeBaseEvent, type KnowledgeBaseState,
 } from '../domain/knowledge-base/knowledge-base.ts';
 import type { EventStore } from '../infra/event-store/port.ts';
 import type { CommandContext } from './context.ts';
@@ -22,7 +22,7 @@ export interface CreateKnowledgeBaseInput {
 
 interface MemberInput { knowledgeBaseId: string; actorId: string; documentId: string }
 
-type KnowledgeBaseResult = CommandResult<KnowledgeBaseState, unknown>;
+type KnowledgeBaseResult = CommandResult<KnowledgeBaseState, KnowledgeBaseEvent>;
 
 export function createKnowledgeBaseCommands({ store }: KnowledgeBaseCommandsDeps) {
   const run = (command: KnowledgeBaseCommand, context: CommandContext): Promise<KnowledgeBaseResult> =>
