@@ -84,6 +84,10 @@ describe('document commands', () => {
 
     const failed = await documents.recordIngestionFailed({ documentId, version: 2, stage: 'extraction', reason: 'type-mismatch', message: 'Not a PDF' }, context);
     expect(failed.state).toMatchObject({ indexedVersion: 1, current: { version: 2, status: 'failed', failure: { reason: 'type-mismatch' } } });
+    // Failure messages may quote the file, so they are encrypted like the name; the reason code is not.
+    const raw = (await log.readStream(documentStream(documentId))).at(-1)!.data as { message: string; reason: string };
+    expect(raw.message.startsWith(PERSONAL_DATA_PREFIX)).toBe(true);
+    expect(raw.reason).toBe('type-mismatch');
   });
 
   it('treats the same version upload again as a retry: nothing appended, the current version returned', async () => {
