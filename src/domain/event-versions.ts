@@ -1,7 +1,9 @@
 import { firstAdminDecider } from './account/first-admin.ts';
 import { loginAttemptDecider } from './account/login-attempts.ts';
 import { sessionDecider } from './account/session.ts';
-import { conversationDecider } from './conversation/conversation.ts';
+import { conversationDecider, conversationUpcasters } from './conversation/conversation.ts';
+import { documentDecider } from './document/document.ts';
+import { knowledgeBaseDecider } from './knowledge-base/knowledge-base.ts';
 import { parkingDecider } from './projection/parking.ts';
 import { createUpcasterRegistry, type Upcaster } from './upcasting.ts';
 import { emailClaimDecider } from './user/email-claim.ts';
@@ -16,9 +18,11 @@ export const currentSchemaVersions: Readonly<Record<string, number>> = {
   ...sessionDecider.schemaVersions,
   ...conversationDecider.schemaVersions,
   ...parkingDecider.schemaVersions,
+  ...documentDecider.schemaVersions,
+  ...knowledgeBaseDecider.schemaVersions,
 };
 
-/** Every upcaster, oldest first. None yet: every event type is still at version 1. */
-export const upcasters: readonly Upcaster[] = [];
+/** Every upcaster, oldest first. */
+export const upcasters: readonly Upcaster[] = [...conversationUpcasters];
 
 export const domainUpcasting = createUpcasterRegistry(currentSchemaVersions, upcasters);

@@ -1,9 +1,13 @@
 import type { PersonalFields } from './decider.ts';
 import { conversationPersonalData } from './conversation/conversation.ts';
+import { documentPersonalData } from './document/document.ts';
+import { knowledgeBasePersonalData } from './knowledge-base/knowledge-base.ts';
 import { userPersonalData } from './user/user.ts';
 
 /** Every event type's personal fields, for the codec that encrypts them in the log. */
 export const personalDataRules: Readonly<Record<string, PersonalFields>> = {
   ...userPersonalData,
   ...conversationPersonalData,
+  ...documentPersonalData,
+  ...knowledgeBasePersonalData,
 };

@@ -93,6 +93,7 @@ describe('GraphQL assistant replies (in process, fake provider)', () => {
     expect(log[3]!.data).toEqual({
       conversationId: conversation.id, ownerId: user.userId, replyId, text: expected, model: 'fake-slow', params: {},
       usage: reply.usage, timeToFirstTokenMs: reply.timeToFirstTokenMs, latencyMs: reply.latencyMs, finishReason: 'stop',
+      sources: [], // no knowledge attached: the reply used no sources
     });
   });
 

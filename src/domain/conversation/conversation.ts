@@ -1,5 +1,7 @@
 import { DomainError, type Decider, type DomainEvent, type PersonalFields } from '../decider.ts';
+import { checkIdList, checkId } from '../identifiers.ts';
 import { checkText, sanitizeOptionalText, sanitizeText } from '../text.ts';
+import type { Upcaster } from '../upcasting.ts';
 
 // --- limits ---------------------------------------------------------------------------------------
 
@@ -14,6 +16,9 @@ export const MIN_TOP_P = 0;
 export const MAX_TOP_P = 1;
 export const MIN_MAX_TOKENS = 1;
 export const MAX_MAX_TOKENS = 1_000_000;
+export const MAX_ATTACHED_KNOWLEDGE_BASES = 20;
+export const MAX_ATTACHED_DOCUMENTS = 100;
+export const MAX_REPLY_SOURCES = 100;
 
 // --- events, commands, state ----------------------------------------------------------------------
 
@@ -32,6 +37,23 @@ export interface TokenUsage {
 
 interface Ids { conversationId: string; ownerId: string }
 
+/** What a conversation's replies may retrieve from: whole knowledge bases and single documents. */
+export interface KnowledgeSelection {
+  knowledgeBaseIds: string[];
+  documentIds: string[];
+}
+
+/** One source a reply was given, as `[n]` in its prompt: which chunk of which document version. */
+export interface ReplySource {
+  n: number;
+  documentId: string;
+  version: number;
+  chunkId: string;
+  /** 1-based page where the chunk starts, when the format has pages. */
+  page: number | null;
+  score: number;
+}
+
 export type ConversationStarted = DomainEvent<'ConversationStarted', Ids & {
   title: string; model: string; systemPrompt: string | null; params: ModelParams;
 }>;
@@ -44,9 +66,10 @@ export type UserMessageSent = DomainEvent<'UserMessageSent', Ids & { messageId: 
 export type AssistantReplyStarted = DomainEvent<'AssistantReplyStarted', Ids & {
   replyId: string; inReplyTo: string; model: string; params: ModelParams;
 }>;
+/** Version 2 added `sources` (empty for replies without knowledge, and for every version-1 event). */
 export type AssistantReplyCompleted = DomainEvent<'AssistantReplyCompleted', Ids & {
   replyId: string; text: string; model: string; params: ModelParams; usage: TokenUsage | null;
-  timeToFirstTokenMs: number | null; latencyMs: number; finishReason: string | null;
+  timeToFirstTokenMs: number | null; latencyMs: number; finishReason: string | null; sources: ReplySource[];
 }>;
 export type AssistantReplyCancelled = DomainEvent<'AssistantReplyCancelled', Ids & {
   replyId: string; partialText: string; latencyMs: number;
@@ -56,6 +79,8 @@ export type AssistantReplyFailed = DomainEvent<'AssistantReplyFailed', Ids & {
 }>;
 /** The process generating the reply died mid-stream (recorded on restart). */
 export type AssistantReplyInterrupted = DomainEvent<'AssistantReplyInterrupted', Ids & { replyId: string; partialText: string }>;
+/** The whole new selection (not a change to the previous one); both lists empty means nothing is attached. */
+export type ConversationKnowledgeAttached = DomainEvent<'ConversationKnowledgeAttached', Ids & KnowledgeSelection>;
 
 export type ConversationEvent =
   | ConversationStarted
@@ -68,7 +93,8 @@ export type ConversationEvent =
   | AssistantReplyCompleted
   | AssistantReplyCancelled
   | AssistantReplyFailed
-  | AssistantReplyInterrupted;
+  | AssistantReplyInterrupted
+  | ConversationKnowledgeAttached;
 
 export type ConversationCommand =
   | { type: 'StartConversation'; conversationId: string; ownerId: string; title: string; model: string;
@@ -83,11 +109,15 @@ export type ConversationCommand =
   | { type: 'CompleteAssistantReply'; conversationId: string; replyId: string; text: string;
       /** The model the provider reports (e.g. a dated version of an alias); defaults to the one the reply started with. */
       model?: string | null;
-      usage: TokenUsage | null; timeToFirstTokenMs: number | null; latencyMs: number; finishReason: string | null }
+      usage: TokenUsage | null; timeToFirstTokenMs: number | null; latencyMs: number; finishReason: string | null;
+      /** The sources the prompt held (none when the conversation has no knowledge attached). */
+      sources?: readonly ReplySource[] | null }
   | { type: 'CancelAssistantReply'; conversationId: string; actorId: string; replyId: string; partialText: string; latencyMs: number }
   | { type: 'FailAssistantReply'; conversationId: string; replyId: string; partialText: string;
       errorCode: string; errorMessage: string; latencyMs: number }
-  | { type: 'InterruptAssistantReply'; conversationId: string; replyId: string; partialText: string };
+  | { type: 'InterruptAssistantReply'; conversationId: string; replyId: string; partialText: string }
+  /** Replaces the attached knowledge; whether each id exists and is the owner's is the command layer's check. */
+  | { type: 'SetConversationKnowledge'; conversationId: string; actorId: string; knowledgeBaseIds: readonly string[]; documentIds: readonly string[] };
 
 /** One turn of the provider prompt. Only completed replies become assistant turns. */
 export interface HistoryEntry {
@@ -124,6 +154,8 @@ export interface ConversationState {
   replies: ReadonlyMap<string, ReplyInfo>;
   /** The newest user message, the only one a reply may still be started for. */
   lastUserMessageId: string | null;
+  /** What replies retrieve from; both lists empty when nothing is attached. */
+  knowledge: KnowledgeSelection;
 }
 
 export const conversationStream = (conversationId: string) => `conversation-${conversationId}`;
@@ -139,9 +171,50 @@ export const conversationPersonalData: Readonly<Record<string, PersonalFields>> 
   AssistantReplyInterrupted: { subjectField: 'ownerId', fields: ['partialText'] },
 };
 
+/** AssistantReplyCompleted v1 had no sources: it used none. */
+export const conversationUpcasters: readonly Upcaster[] = [
+  { type: 'AssistantReplyCompleted', fromVersion: 1, upcast: (data) => ({ ...(data as object), sources: [] }) },
+];
+
 // --- validation -----------------------------------------------------------------------------------
 
 const bad = (message: string) => new DomainError('BAD_USER_INPUT', message);
+
+/** Checks and de-duplicates (first occurrence kept) both lists, each within its limit. */
+export function normalizeKnowledgeSelection(raw: { knowledgeBaseIds: unknown; documentIds: unknown }): KnowledgeSelection {
+  return {
+    knowledgeBaseIds: checkIdList(raw.knowledgeBaseIds ?? [], 'Knowledge base ids', MAX_ATTACHED_KNOWLEDGE_BASES),
+    documentIds: checkIdList(raw.documentIds ?? [], 'Document ids', MAX_ATTACHED_DOCUMENTS),
+  };
+}
+
+const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((id) => b.includes(id));
+
+function positiveInteger(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 1;
+}
+
+/** Sources come from the reply reactor's retrieval: a malformed one is a bug, refused rather than recorded. */
+export function normalizeSources(raw: readonly ReplySource[] | null | undefined): ReplySource[] {
+  if (raw === null || raw === undefined) return [];
+  if (!Array.isArray(raw)) throw bad('Sources must be a list');
+  if (raw.length > MAX_REPLY_SOURCES) throw bad(`A reply can record at most ${MAX_REPLY_SOURCES} sources`);
+  const numbers = new Set<number>();
+  return raw.map((source: ReplySource) => {
+    if (typeof source !== 'object' || source === null) throw bad('Each source must be an object');
+    if (!positiveInteger(source.n)) throw bad('Source number n must be an integer of at least 1');
+    if (numbers.has(source.n)) throw bad(`Source number ${source.n} is used twice`);
+    numbers.add(source.n);
+    if (!positiveInteger(source.version)) throw bad('Source version must be an integer of at least 1');
+    const page = source.page ?? null;
+    if (page !== null && !positiveInteger(page)) throw bad('Source page must be null or an integer of at least 1');
+    if (typeof source.score !== 'number' || !Number.isFinite(source.score)) throw bad('Source score must be a finite number');
+    return {
+      n: source.n, documentId: checkId(source.documentId, 'Source document id'), version: source.version,
+      chunkId: checkId(source.chunkId, 'Source chunk id'), page, score: source.score,
+    };
+  });
+}
 
 function normalizeTitle(raw: string, fallback: string | null): string {
   const title = checkText(raw ?? '', 'Title', 'single-line').trim();
@@ -275,6 +348,7 @@ export const conversationDecider: Decider<ConversationCommand, ConversationState
     userMessages: new Map(),
     replies: new Map(),
     lastUserMessageId: null,
+    knowledge: { knowledgeBaseIds: [], documentIds: [] },
   }),
 
   evolve(state, event) {
@@ -322,6 +396,8 @@ export const conversationDecider: Decider<ConversationCommand, ConversationState
         return finishReply(state, event.data.replyId, 'failed');
       case 'AssistantReplyInterrupted':
         return finishReply(state, event.data.replyId, 'interrupted');
+      case 'ConversationKnowledgeAttached':
+        return { ...state, knowledge: { knowledgeBaseIds: event.data.knowledgeBaseIds, documentIds: event.data.documentIds } };
     }
   },
 
@@ -417,6 +493,7 @@ export const conversationDecider: Decider<ConversationCommand, ConversationState
             timeToFirstTokenMs: optionalDuration(command.timeToFirstTokenMs, 'timeToFirstTokenMs'),
             latencyMs: duration(command.latencyMs, 'latencyMs'),
             finishReason: sanitizeOptionalText(command.finishReason),
+            sources: normalizeSources(command.sources),
           },
         }];
       }
@@ -447,6 +524,13 @@ export const conversationDecider: Decider<ConversationCommand, ConversationState
         if (!requireStreaming(state, command.replyId)) return [];
         return [{ type: 'AssistantReplyInterrupted', data: { ...ids, replyId: command.replyId, partialText: replyText(command.partialText) } }];
       }
+
+      case 'SetConversationKnowledge': {
+        const ids = requireOwned(state, command.actorId);
+        const knowledge = normalizeKnowledgeSelection(command);
+        if (sameSet(knowledge.knowledgeBaseIds, state.knowledge.knowledgeBaseIds) && sameSet(knowledge.documentIds, state.knowledge.documentIds)) return [];
+        return [{ type: 'ConversationKnowledgeAttached', data: { ...ids, ...knowledge } }];
+      }
     }
   },
 
@@ -458,10 +542,11 @@ export const conversationDecider: Decider<ConversationCommand, ConversationState
     ConversationDeleted: 1,
     UserMessageSent: 1,
     AssistantReplyStarted: 1,
-    AssistantReplyCompleted: 1,
+    AssistantReplyCompleted: 2,
     AssistantReplyCancelled: 1,
     AssistantReplyFailed: 1,
     AssistantReplyInterrupted: 1,
+    ConversationKnowledgeAttached: 1,
   },
 };
 

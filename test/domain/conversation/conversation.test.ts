@@ -22,7 +22,7 @@ const completed = (replyId: string, text: string): ConversationEvent => ({
   type: 'AssistantReplyCompleted',
   data: {
     ...ids, replyId, text, model: 'gpt-4o', params: { temperature: 0.5 },
-    usage: { promptTokens: 10, completionTokens: 5, totalTokens: 15 }, timeToFirstTokenMs: 120, latencyMs: 900, finishReason: 'stop',
+    usage: { promptTokens: 10, completionTokens: 5, totalTokens: 15 }, timeToFirstTokenMs: 120, latencyMs: 900, finishReason: 'stop', sources: [],
   },
 });
 const cancelled = (replyId: string): ConversationEvent =>
