@@ -1,0 +1,79 @@
+import { Worker } from 'node:worker_threads';
+import { ExtractionFailedError, isExtractionFailureReason, type ExtractedDocument, type ExtractionLimits, type ExtractionProgress } from './types.ts';
+import type { ExtractionJob, WorkerMessage } from './worker.ts';
+
+/**
+ * Text extraction in a worker thread, one fresh worker per job: a hostile file can exhaust only its
+ * own heap (resourceLimits) and its own time (terminated at timeoutMs or on abort), and no state of
+ * one document (parsers, OCR engine, caches) survives into the next. A start costs tens of
+ * milliseconds, small beside parsing and OCR; the caller bounds how many run at once.
+ */
+
+const WORKER_URL = new URL('./worker.ts', import.meta.url);
+
+export interface ExtractDocumentOptions {
+  onProgress?: (progress: ExtractionProgress) => void;
+}
+
+function abortError(signal: AbortSignal): unknown {
+  return signal.reason ?? new DOMException('The extraction was aborted.', 'AbortError');
+}
+
+export function extractDocument(
+  bytes: Uint8Array,
+  declaredMediaType: string,
+  fileName: string,
+  limits: ExtractionLimits,
+  signal?: AbortSignal,
+  options: ExtractDocumentOptions = {},
+): Promise<ExtractedDocument> {
+  if (signal?.aborted) return Promise.reject(abortError(signal));
+  return new Promise<ExtractedDocument>((resolve, reject) => {
+    const job: ExtractionJob = { bytes, declaredMediaType, fileName, limits };
+    const worker = new Worker(WORKER_URL, {
+      workerData: job,
+      resourceLimits: {
+        maxOldGenerationSizeMb: limits.maxMemoryMb,
+        maxYoungGenerationSizeMb: Math.max(8, Math.min(64, Math.floor(limits.maxMemoryMb / 8))),
+        stackSizeMb: 4,
+      },
+      stdout: true,
+      stderr: true,
+    });
+    // Libraries inside may print warnings that quote the document: never pass them to the process's logs.
+    worker.stdout.resume();
+    worker.stderr.resume();
+    let settled = false;
+    const finish = (outcome: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      void worker.terminate();
+      outcome();
+    };
+    const fail = (reason: ExtractionFailedError['reason'], message: string) => finish(() => reject(new ExtractionFailedError(reason, message)));
+    const timer = setTimeout(() => fail('timeout', `Extraction took longer than ${limits.timeoutMs} ms and was stopped.`), limits.timeoutMs);
+    const onAbort = () => finish(() => reject(abortError(signal!)));
+    signal?.addEventListener('abort', onAbort, { once: true });
+
+    worker.on('message', (message: WorkerMessage) => {
+      if (message.type === 'progress') {
+        if (!settled) options.onProgress?.({ pagesDone: message.pagesDone, pagesTotal: message.pagesTotal });
+      } else if (message.type === 'done') {
+        finish(() => resolve(message.document));
+      } else {
+        const reason = isExtractionFailureReason(message.reason) ? message.reason : 'malformed';
+        fail(reason, message.message);
+      }
+    });
+    worker.on('error', (error: Error & { code?: string }) => {
+      if (error.code === 'ERR_WORKER_OUT_OF_MEMORY') {
+        fail('out-of-memory', `Extraction needed more than ${limits.maxMemoryMb} MB of memory and was stopped.`);
+      } else {
+        fail('malformed', `The file could not be read (${error.name}).`);
+      }
+    });
+    worker.on('exit', () => fail('malformed', 'The extraction stopped without a result.'));
+  });
+}

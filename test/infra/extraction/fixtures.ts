@@ -1,0 +1,88 @@
+import { crc32, deflateSync } from 'node:zlib';
+
+/**
+ * Test fixtures drawn without a font rasteriser: a 5×7 bitmap font scaled up, written as PNG
+ * (zlib + crc32 from node:zlib) so OCR has real pixels to read.
+ */
+const GLYPHS: Record<string, string[]> = {
+  A: ['01110', '10001', '10001', '11111', '10001', '10001', '10001'],
+  B: ['11110', '10001', '10001', '11110', '10001', '10001', '11110'],
+  C: ['01110', '10001', '10000', '10000', '10000', '10001', '01110'],
+  D: ['11110', '10001', '10001', '10001', '10001', '10001', '11110'],
+  E: ['11111', '10000', '10000', '11110', '10000', '10000', '11111'],
+  F: ['11111', '10000', '10000', '11110', '10000', '10000', '10000'],
+  G: ['01110', '10001', '10000', '10111', '10001', '10001', '01111'],
+  H: ['10001', '10001', '10001', '11111', '10001', '10001', '10001'],
+  I: ['01110', '00100', '00100', '00100', '00100', '00100', '01110'],
+  K: ['10001', '10010', '10100', '11000', '10100', '10010', '10001'],
+  L: ['10000', '10000', '10000', '10000', '10000', '10000', '11111'],
+  M: ['10001', '11011', '10101', '10101', '10001', '10001', '10001'],
+  N: ['10001', '11001', '10101', '10011', '10001', '10001', '10001'],
+  O: ['01110', '10001', '10001', '10001', '10001', '10001', '01110'],
+  P: ['11110', '10001', '10001', '11110', '10000', '10000', '10000'],
+  R: ['11110', '10001', '10001', '11110', '10100', '10010', '10001'],
+  S: ['01111', '10000', '10000', '01110', '00001', '00001', '11110'],
+  T: ['11111', '00100', '00100', '00100', '00100', '00100', '00100'],
+  U: ['10001', '10001', '10001', '10001', '10001', '10001', '01110'],
+  V: ['10001', '10001', '10001', '10001', '10001', '01010', '00100'],
+  W: ['10001', '10001', '10001', '10101', '10101', '10101', '01010'],
+  X: ['10001', '10001', '01010', '00100', '01010', '10001', '10001'],
+  Y: ['10001', '10001', '01010', '00100', '00100', '00100', '00100'],
+  ' ': ['00000', '00000', '00000', '00000', '00000', '00000', '00000'],
+};
+
+export interface GreyImage { width: number; height: number; pixels: Uint8Array }
+
+/** Black text on white, one line per entry, `scale` pixels per font dot. */
+export function drawText(lines: string[], scale = 6): GreyImage {
+  const margin = 4 * scale;
+  const advance = 6 * scale;
+  const lineHeight = 11 * scale;
+  const width = margin * 2 + Math.max(...lines.map((l) => l.length)) * advance;
+  const height = margin * 2 + lines.length * lineHeight;
+  const pixels = new Uint8Array(width * height).fill(255);
+  lines.forEach((line, row) => {
+    [...line.toUpperCase()].forEach((char, column) => {
+      const glyph = GLYPHS[char];
+      if (!glyph) throw new Error(`no glyph for ${char}`);
+      glyph.forEach((bits, gy) => {
+        [...bits].forEach((bit, gx) => {
+          if (bit !== '1') return;
+          for (let dy = 0; dy < scale; dy++) {
+            for (let dx = 0; dx < scale; dx++) {
+              const x = margin + column * advance + gx * scale + dx;
+              const y = margin + row * lineHeight + gy * scale + dy;
+              pixels[y * width + x] = 0;
+            }
+          }
+        });
+      });
+    });
+  });
+  return { width, height, pixels };
+}
+
+function pngChunk(type: string, data: Uint8Array): Buffer {
+  const head = Buffer.alloc(8);
+  head.writeUInt32BE(data.length, 0);
+  head.write(type, 4, 'latin1');
+  const crc = Buffer.alloc(4);
+  crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), data])), 0);
+  return Buffer.concat([head, data, crc]);
+}
+
+/** An 8-bit greyscale PNG of the image. */
+export function encodePng(image: GreyImage): Uint8Array {
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(image.width, 0);
+  header.writeUInt32BE(image.height, 4);
+  header[8] = 8; // bit depth
+  header[9] = 0; // greyscale
+  const raw = Buffer.alloc((image.width + 1) * image.height);
+  for (let y = 0; y < image.height; y++) {
+    raw[y * (image.width + 1)] = 0; // filter: none
+    raw.set(image.pixels.subarray(y * image.width, (y + 1) * image.width), y * (image.width + 1) + 1);
+  }
+  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  return new Uint8Array(Buffer.concat([signature, pngChunk('IHDR', header), pngChunk('IDAT', deflateSync(raw)), pngChunk('IEND', new Uint8Array(0))]));
+}
