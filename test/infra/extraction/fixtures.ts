@@ -1,4 +1,8 @@
 import { crc32, deflateSync } from 'node:zlib';
+import { Document, HeadingLevel, Packer, Paragraph } from 'docx';
+import ExcelJS from 'exceljs';
+import { PDFDocument, StandardFonts } from 'pdf-lib';
+import type { ExtractionLimits } from '../../../src/infra/extraction/types.ts';
 
 /**
  * Test fixtures drawn without a font rasteriser: a 5×7 bitmap font scaled up, written as PNG
@@ -86,3 +90,54 @@ export function encodePng(image: GreyImage): Uint8Array {
   const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
   return new Uint8Array(Buffer.concat([signature, pngChunk('IHDR', header), pngChunk('IDAT', deflateSync(raw)), pngChunk('IEND', new Uint8Array(0))]));
 }
+
+// ---- Document fixtures, generated with the libraries a user's tools would use. ----
+
+export const LIMITS: ExtractionLimits = { maxPages: 500, timeoutMs: 120_000, maxMemoryMb: 512, maxUncompressedBytes: 200 * 1024 * 1024 };
+
+/** Each page: a large title line and body lines in 12 pt. */
+export async function makePdf(pages: Array<{ title?: string; lines: string[] }>): Promise<Uint8Array> {
+  const doc = await PDFDocument.create();
+  const font = await doc.embedFont(StandardFonts.Helvetica);
+  for (const spec of pages) {
+    const page = doc.addPage([595, 842]);
+    let y = 780;
+    if (spec.title) { page.drawText(spec.title, { x: 50, y, font, size: 22 }); y -= 40; }
+    for (const line of spec.lines) { page.drawText(line, { x: 50, y, font, size: 12 }); y -= 16; }
+  }
+  return doc.save();
+}
+
+/** A "scanned" PDF: every page is one image of text and there is no text layer. */
+export async function makeScannedPdf(pageLines: string[][]): Promise<Uint8Array> {
+  const doc = await PDFDocument.create();
+  for (const lines of pageLines) {
+    const image = drawText(lines);
+    const png = await doc.embedPng(encodePng(image));
+    const page = doc.addPage([image.width, image.height]);
+    page.drawImage(png, { x: 0, y: 0, width: image.width, height: image.height });
+  }
+  return doc.save();
+}
+
+export async function makeDocx(blocks: Array<{ heading?: 1 | 2 | 3; text: string }>): Promise<Uint8Array> {
+  const levels = { 1: HeadingLevel.HEADING_1, 2: HeadingLevel.HEADING_2, 3: HeadingLevel.HEADING_3 } as const;
+  const doc = new Document({
+    sections: [{ children: blocks.map((b) => new Paragraph(b.heading ? { text: b.text, heading: levels[b.heading] } : { text: b.text })) }],
+  });
+  return new Uint8Array(await Packer.toBuffer(doc));
+}
+
+export async function makeXlsx(sheets: Array<{ name: string; rows: Array<Array<string | number>> }>): Promise<Uint8Array> {
+  const workbook = new ExcelJS.Workbook();
+  for (const sheet of sheets) workbook.addWorksheet(sheet.name).addRows(sheet.rows);
+  return new Uint8Array(await workbook.xlsx.writeBuffer());
+}
+
+export const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
+
+export const MEDIA = {
+  pdf: 'application/pdf',
+  docx: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+  xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+} as const;

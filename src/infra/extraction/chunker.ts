@@ -1,0 +1,128 @@
+import { RecursiveCharacterTextSplitter } from '@langchain/textsplitters';
+import { Tiktoken } from 'js-tiktoken/lite';
+import cl100k_base from 'js-tiktoken/ranks/cl100k_base';
+import type { ExtractedDocument } from './types.ts';
+
+/**
+ * Structure-aware chunking: the text is cut at headings first (each section keeps the path of
+ * headings above it, and a section may run over several pages), then each section is split into
+ * token-sized chunks with overlap by LangChain's recursive splitter, counting cl100k_base tokens.
+ * Each chunk records the page where it starts. Same input, same chunks.
+ */
+
+export interface Chunk {
+  /** Position in the document, from 0. */
+  index: number;
+  text: string;
+  /** 1-based page where the chunk starts; null for formats without pages. */
+  page: number | null;
+  /** Headings enclosing the chunk, outermost first. */
+  headingPath: string[];
+  tokens: number;
+}
+
+export interface ChunkOptions {
+  chunkTokens?: number;
+  overlapTokens?: number;
+}
+
+let encoder: Tiktoken | null = null;
+function tokenizer(): Tiktoken {
+  return (encoder ??= new Tiktoken(cl100k_base));
+}
+
+export function countTokens(text: string): number {
+  return tokenizer().encode(text).length;
+}
+
+interface Section {
+  headingPath: string[];
+  /** The section's own heading line ('' before the first heading); it opens the section's first chunk. */
+  heading: string;
+  /** The body under the heading. */
+  text: string;
+  /** Where each page begins in `text`, ascending. */
+  pageStarts: Array<{ offset: number; page: number }>;
+}
+
+const HEADING = /^(#{1,6})[ \t]+(.+?)[ \t#]*$/;
+
+function sectionsOf(doc: ExtractedDocument): Section[] {
+  const sections: Section[] = [];
+  const path: Array<{ level: number; title: string }> = [];
+  let current: Section = { headingPath: [], heading: '', text: '', pageStarts: [] };
+  const startPage = (page: number) => {
+    const last = current.pageStarts.at(-1);
+    if (last?.offset === current.text.length) last.page = page;
+    else if (last?.page !== page) current.pageStarts.push({ offset: current.text.length, page });
+  };
+  const close = () => {
+    if (current.text.trim()) sections.push(current);
+  };
+  for (const page of doc.pages) {
+    startPage(page.page);
+    for (const line of page.text.split('\n')) {
+      const heading = HEADING.exec(line);
+      if (heading) {
+        close();
+        const level = heading[1]!.length;
+        while (path.length && path.at(-1)!.level >= level) path.pop();
+        path.push({ level, title: heading[2]!.trim() });
+        current = { headingPath: path.map((h) => h.title), heading: line.trim(), text: '', pageStarts: [{ offset: 0, page: page.page }] };
+        continue;
+      }
+      current.text += `${line}\n`;
+    }
+    // A blank line between pages, so the splitter sees a paragraph break there.
+    if (!current.text.endsWith('\n\n')) current.text += '\n';
+  }
+  close();
+  return sections;
+}
+
+function pageAt(section: Section, offset: number): number {
+  let page = section.pageStarts[0]?.page ?? 1;
+  for (const start of section.pageStarts) {
+    if (start.offset > offset) break;
+    page = start.page;
+  }
+  return page;
+}
+
+export async function chunkDocument(doc: ExtractedDocument, options: ChunkOptions = {}): Promise<Chunk[]> {
+  const chunkTokens = options.chunkTokens ?? 512;
+  const overlapTokens = Math.min(options.overlapTokens ?? 64, Math.max(0, chunkTokens - 1));
+  if (!Number.isInteger(chunkTokens) || chunkTokens < 1) throw new RangeError('chunkTokens must be a positive integer');
+  if (!Number.isInteger(overlapTokens) || overlapTokens < 0) throw new RangeError('overlapTokens must be a non-negative integer');
+  const splitterFor = (size: number) => new RecursiveCharacterTextSplitter({
+    chunkSize: size,
+    chunkOverlap: Math.min(overlapTokens, size - 1),
+    lengthFunction: countTokens,
+    separators: ['\n\n', '\n', ' ', ''],
+  });
+  const splitters = new Map<number, RecursiveCharacterTextSplitter>();
+  const chunks: Chunk[] = [];
+  for (const section of sectionsOf(doc)) {
+    // The heading opens the first chunk, so the body is cut smaller by what the heading costs.
+    const headingTokens = section.heading ? countTokens(`${section.heading}\n\n`) : 0;
+    const size = Math.max(1, chunkTokens - headingTokens);
+    const splitter = splitters.get(size) ?? splitters.set(size, splitterFor(size)).get(size)!;
+    let searchFrom = 0;
+    const pieces = (await splitter.splitText(section.text)).map((piece) => piece.trim()).filter(Boolean);
+    if (pieces.length === 0) continue;
+    for (const [i, piece] of pieces.entries()) {
+      const found = section.text.indexOf(piece, searchFrom);
+      const offset = found >= 0 ? found : searchFrom;
+      searchFrom = offset + 1;
+      const text = i === 0 && section.heading ? `${section.heading}\n\n${piece}` : piece;
+      chunks.push({
+        index: chunks.length,
+        text,
+        page: doc.paginated ? pageAt(section, offset) : null,
+        headingPath: [...section.headingPath],
+        tokens: countTokens(text),
+      });
+    }
+  }
+  return chunks;
+}
