@@ -10,6 +10,11 @@ import type { ExtractionJob, WorkerMessage } from './worker.ts';
  */
 
 const WORKER_URL = new URL('./worker.ts', import.meta.url);
+/**
+ * Below a few MB V8 cannot even deserialise the worker's start-up snapshot, and that out-of-memory is
+ * fatal to the whole process (seen at 2 MB); from 8 MB on it is a clean worker error. Keep a margin.
+ */
+export const MIN_WORKER_MEMORY_MB = 16;
 
 export interface ExtractDocumentOptions {
   onProgress?: (progress: ExtractionProgress) => void;
@@ -27,14 +32,20 @@ export function extractDocument(
   signal?: AbortSignal,
   options: ExtractDocumentOptions = {},
 ): Promise<ExtractedDocument> {
+  for (const [name, value] of Object.entries(limits)) {
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+      return Promise.reject(new RangeError(`extraction limit ${name} must be a positive number`));
+    }
+  }
   if (signal?.aborted) return Promise.reject(abortError(signal));
   return new Promise<ExtractedDocument>((resolve, reject) => {
     const job: ExtractionJob = { bytes, declaredMediaType, fileName, limits };
+    const memoryMb = Math.max(MIN_WORKER_MEMORY_MB, Math.floor(limits.maxMemoryMb));
     const worker = new Worker(WORKER_URL, {
       workerData: job,
       resourceLimits: {
-        maxOldGenerationSizeMb: limits.maxMemoryMb,
-        maxYoungGenerationSizeMb: Math.max(8, Math.min(64, Math.floor(limits.maxMemoryMb / 8))),
+        maxOldGenerationSizeMb: memoryMb,
+        maxYoungGenerationSizeMb: Math.max(4, Math.min(64, Math.floor(memoryMb / 8))),
         stackSizeMb: 4,
       },
       stdout: true,
@@ -69,7 +80,7 @@ export function extractDocument(
     });
     worker.on('error', (error: Error & { code?: string }) => {
       if (error.code === 'ERR_WORKER_OUT_OF_MEMORY') {
-        fail('out-of-memory', `Extraction needed more than ${limits.maxMemoryMb} MB of memory and was stopped.`);
+        fail('out-of-memory', `Extraction needed more than ${memoryMb} MB of memory and was stopped.`);
       } else {
         fail('malformed', `The file could not be read (${error.name}).`);
       }

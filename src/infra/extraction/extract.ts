@@ -1,12 +1,6 @@
 import { sanitizeText } from '../../domain/text.ts';
-import { extractCsv } from './extractors/csv.ts';
-import { extractDocx } from './extractors/docx.ts';
-import { extractHtml } from './extractors/html.ts';
-import { extractImage } from './extractors/image.ts';
-import { extractPdf } from './extractors/pdf.ts';
-import { extractXlsx } from './extractors/xlsx.ts';
 import type { ExtractorContext, ExtractorResult } from './extractors/context.ts';
-import { OcrEngine } from './ocr.ts';
+import type { OcrEngine } from './ocr.ts';
 import { sniffType, type SniffedType } from './sniff.ts';
 import { ExtractionFailedError, type ExtractedDocument, type ExtractionLimits, type ExtractionProgress } from './types.ts';
 import { checkUncompressedSize } from './zip.ts';
@@ -14,6 +8,8 @@ import { checkUncompressedSize } from './zip.ts';
 /**
  * Sniff, extract, sanitise — in the current thread. Only the worker calls this: run it through
  * extractDocument (extract-in-worker.ts) so a hostile file cannot block or crash the process.
+ * Each extractor is imported when its format comes up, so a worker loads only the libraries its
+ * one file needs (PDF.js, exceljs and tesseract.js each take a noticeable time to load).
  */
 
 function decode(bytes: Uint8Array, encoding: NonNullable<SniffedType['encoding']>): string {
@@ -27,16 +23,16 @@ function normaliseText(text: string): string {
 async function extractSniffed(bytes: Uint8Array, type: SniffedType, context: ExtractorContext): Promise<ExtractorResult> {
   const maxText = context.limits.maxUncompressedBytes;
   switch (type.kind) {
-    case 'pdf': return extractPdf(bytes, context);
-    case 'image': return extractImage(bytes, context);
+    case 'pdf': return (await import('./extractors/pdf.ts')).extractPdf(bytes, context);
+    case 'image': return (await import('./extractors/image.ts')).extractImage(bytes, context);
     case 'docx':
       checkUncompressedSize(bytes, type.zipEntries ?? [], context.limits.maxUncompressedBytes);
-      return extractDocx(bytes, maxText);
+      return (await import('./extractors/docx.ts')).extractDocx(bytes, maxText);
     case 'xlsx':
       checkUncompressedSize(bytes, type.zipEntries ?? [], context.limits.maxUncompressedBytes);
-      return extractXlsx(bytes, context);
-    case 'csv': return extractCsv(decode(bytes, type.encoding ?? 'utf-8'));
-    case 'html': return extractHtml(decode(bytes, type.encoding ?? 'utf-8'), maxText);
+      return (await import('./extractors/xlsx.ts')).extractXlsx(bytes, context);
+    case 'csv': return (await import('./extractors/csv.ts')).extractCsv(decode(bytes, type.encoding ?? 'utf-8'));
+    case 'html': return (await import('./extractors/html.ts')).extractHtml(decode(bytes, type.encoding ?? 'utf-8'), maxText);
     case 'markdown':
     case 'text':
       return { pages: [{ page: 1, text: decode(bytes, type.encoding ?? 'utf-8'), ocr: false }], paginated: false };
@@ -52,7 +48,10 @@ export async function extractInThisThread(
 ): Promise<ExtractedDocument> {
   const type = sniffType(bytes, declaredMediaType, fileName);
   let engine: Promise<OcrEngine> | null = null;
-  const context: ExtractorContext = { limits, onProgress, ocr: () => (engine ??= OcrEngine.start()) };
+  const context: ExtractorContext = {
+    limits, onProgress,
+    ocr: () => (engine ??= import('./ocr.ts').then(({ OcrEngine }) => OcrEngine.start())),
+  };
   try {
     const result = await extractSniffed(bytes, type, context);
     const pages = result.pages.map((page) => ({ ...page, text: normaliseText(page.text) }));
