@@ -56,8 +56,15 @@ function sectionsOf(doc: ExtractedDocument): Section[] {
     if (last?.offset === current.text.length) last.page = page;
     else if (last?.page !== page) current.pageStarts.push({ offset: current.text.length, page });
   };
+  // Headings with no body of their own (a title right above a subtitle) open the next section.
+  let pending: string[] = [];
   const close = () => {
-    if (current.text.trim()) sections.push(current);
+    if (current.text.trim()) {
+      sections.push({ ...current, heading: [...pending, current.heading].filter(Boolean).join('\n\n') });
+      pending = [];
+    } else if (current.heading) {
+      pending.push(current.heading);
+    }
   };
   for (const page of doc.pages) {
     startPage(page.page);
@@ -73,10 +80,9 @@ function sectionsOf(doc: ExtractedDocument): Section[] {
       }
       current.text += `${line}\n`;
     }
-    // A blank line between pages, so the splitter sees a paragraph break there.
-    if (!current.text.endsWith('\n\n')) current.text += '\n';
   }
   close();
+  if (pending.length) sections.push({ headingPath: current.headingPath, heading: pending.join('\n\n'), text: '', pageStarts: current.pageStarts });
   return sections;
 }
 
@@ -103,18 +109,28 @@ export async function chunkDocument(doc: ExtractedDocument, options: ChunkOption
   const splitters = new Map<number, RecursiveCharacterTextSplitter>();
   const chunks: Chunk[] = [];
   for (const section of sectionsOf(doc)) {
-    // The heading opens the first chunk, so the body is cut smaller by what the heading costs.
-    const headingTokens = section.heading ? countTokens(`${section.heading}\n\n`) : 0;
+    // The heading opens the first chunk, so the body is cut smaller by what the heading costs —
+    // unless the heading is so long that it must be split like body text.
+    let heading = section.heading;
+    let body = section.text;
+    let shift = 0;
+    let headingTokens = heading ? countTokens(`${heading}\n\n`) : 0;
+    if (headingTokens * 2 > chunkTokens) {
+      body = `${heading}\n\n${body}`;
+      shift = heading.length + 2;
+      heading = '';
+      headingTokens = 0;
+    }
     const size = Math.max(1, chunkTokens - headingTokens);
     const splitter = splitters.get(size) ?? splitters.set(size, splitterFor(size)).get(size)!;
     let searchFrom = 0;
-    const pieces = (await splitter.splitText(section.text)).map((piece) => piece.trim()).filter(Boolean);
-    if (pieces.length === 0) continue;
+    const pieces = (await splitter.splitText(body)).map((piece) => piece.trim()).filter(Boolean);
+    if (pieces.length === 0) pieces.push('');
     for (const [i, piece] of pieces.entries()) {
-      const found = section.text.indexOf(piece, searchFrom);
-      const offset = found >= 0 ? found : searchFrom;
-      searchFrom = offset + 1;
-      const text = i === 0 && section.heading ? `${section.heading}\n\n${piece}` : piece;
+      const found = body.indexOf(piece, searchFrom);
+      const offset = Math.max(0, (found >= 0 ? found : searchFrom) - shift);
+      searchFrom = (found >= 0 ? found : searchFrom) + 1;
+      const text = i === 0 && heading ? `${heading}\n\n${piece}`.trim() : piece;
       chunks.push({
         index: chunks.length,
         text,
