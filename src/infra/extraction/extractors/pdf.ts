@@ -70,7 +70,12 @@ export async function extractPdf(bytes: Uint8Array, context: ExtractorContext): 
   let pdf: Awaited<ReturnType<typeof getDocumentProxy>>;
   try {
     // A copy: PDF.js detaches the buffer it is given.
-    pdf = await getDocumentProxy(new Uint8Array(bytes), { verbosity: 0, isEvalSupported: false, stopAtErrors: false });
+    pdf = await getDocumentProxy(new Uint8Array(bytes), {
+      verbosity: 0,
+      stopAtErrors: false,
+      // PDF.js skips decoding images above this many pixels: an image bomb stays compressed.
+      maxImageSize: Math.max(1, Math.floor(context.limits.maxUncompressedBytes / 4)),
+    });
   } catch (error) {
     throw failure(error);
   }
