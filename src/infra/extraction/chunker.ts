@@ -100,10 +100,17 @@ export async function chunkDocument(doc: ExtractedDocument, options: ChunkOption
   const overlapTokens = Math.min(options.overlapTokens ?? 64, Math.max(0, chunkTokens - 1));
   if (!Number.isInteger(chunkTokens) || chunkTokens < 1) throw new RangeError('chunkTokens must be a positive integer');
   if (!Number.isInteger(overlapTokens) || overlapTokens < 0) throw new RangeError('overlapTokens must be a non-negative integer');
+  // The splitter measures the same pieces again as it merges them; tokenising is the cost.
+  const measured = new Map<string, number>();
+  const measure = (text: string) => {
+    let tokens = measured.get(text);
+    if (tokens === undefined) measured.set(text, (tokens = countTokens(text)));
+    return tokens;
+  };
   const splitterFor = (size: number) => new RecursiveCharacterTextSplitter({
     chunkSize: size,
     chunkOverlap: Math.min(overlapTokens, size - 1),
-    lengthFunction: countTokens,
+    lengthFunction: measure,
     separators: ['\n\n', '\n', ' ', ''],
   });
   const splitters = new Map<number, RecursiveCharacterTextSplitter>();
@@ -136,7 +143,7 @@ export async function chunkDocument(doc: ExtractedDocument, options: ChunkOption
         text,
         page: doc.paginated ? pageAt(section, offset) : null,
         headingPath: [...section.headingPath],
-        tokens: countTokens(text),
+        tokens: measure(text),
       });
     }
   }

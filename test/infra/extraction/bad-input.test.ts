@@ -84,6 +84,13 @@ describe('bad input', () => {
     await expectReason(extractDocument(lying, MEDIA.docx, 'bomb.docx', limits), 'too-large-uncompressed');
   });
 
+  it('refuses an image whose header claims more pixels than the limit allows, before decoding it', async () => {
+    const png = encodePng(drawText(['HI']));
+    new DataView(png.buffer).setUint32(16, 100_000); // width
+    new DataView(png.buffer).setUint32(20, 100_000); // height
+    await expectReason(extractDocument(png, 'image/png', 'huge.png', LIMITS), 'too-large-uncompressed');
+  });
+
   it('refuses a 200-page scanned PDF over maxPages without reading its pages', async () => {
     const scanned = await makeLongScannedPdf(200);
     await expectReason(extractDocument(scanned, MEDIA.pdf, 'book.pdf', { ...LIMITS, maxPages: 50 }), 'too-many-pages');
