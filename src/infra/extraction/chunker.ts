@@ -46,6 +46,9 @@ interface Section {
 }
 
 const HEADING = /^(#{1,6})[ \t]+(.+?)[ \t#]*$/;
+const FENCE = /^[ \t]{0,3}(```|~~~)/;
+/** Plain text is not Markdown: a line starting with # there is a comment or a hashtag, not a heading. */
+const WITHOUT_HEADINGS = new Set(['text/plain']);
 
 function sectionsOf(doc: ExtractedDocument): Section[] {
   const sections: Section[] = [];
@@ -66,10 +69,14 @@ function sectionsOf(doc: ExtractedDocument): Section[] {
       pending.push(current.heading);
     }
   };
+  const headings = !WITHOUT_HEADINGS.has(doc.mediaType);
+  let fence: string | null = null;
   for (const page of doc.pages) {
     startPage(page.page);
     for (const line of page.text.split('\n')) {
-      const heading = HEADING.exec(line);
+      const marker = FENCE.exec(line)?.[1];
+      if (marker && (fence === null || fence === marker)) fence = fence === null ? marker : null;
+      const heading = headings && fence === null && !marker ? HEADING.exec(line) : null;
       if (heading) {
         close();
         const level = heading[1]!.length;

@@ -69,9 +69,12 @@ function imageType(bytes: Uint8Array): string | null {
 }
 
 function isPdf(bytes: Uint8Array): boolean {
-  // The header may follow a little garbage; readers accept it within the first KiB.
   const head = Buffer.from(bytes.subarray(0, 1024)).toString('latin1');
-  return head.includes('%PDF-');
+  const at = head.indexOf('%PDF-');
+  if (at < 0) return false;
+  // Readers accept the header after a little binary garbage within the first KiB; a text file that
+  // merely mentions "%PDF-" near its top is still text.
+  return head.slice(0, at).trim() === '' || textEncoding(bytes) === null;
 }
 
 function textEncoding(bytes: Uint8Array): SniffedType['encoding'] | null {

@@ -30,6 +30,13 @@ describe('chunkDocument', () => {
     expect(chunks.every((c) => c.page === null)).toBe(true);
   });
 
+  it('sees no headings inside fenced code, nor in plain text', async () => {
+    const markdown = await chunkDocument(doc(['# Setup\n\n```sh\n# install it\nnpm ci\n```\n\nDone.'], false));
+    expect(markdown.map((c) => c.headingPath)).toEqual([['Setup']]);
+    const plain = await chunkDocument({ ...doc(['# not a heading\nwords'], false), mediaType: 'text/plain' });
+    expect(plain.map((c) => [c.headingPath, c.text])).toEqual([[[], '# not a heading\nwords']]);
+  });
+
   it('keeps text before the first heading with an empty path', async () => {
     const chunks = await chunkDocument(doc(['Preface words.\n\n# One\n\nBody.']));
     expect(chunks.map((c) => c.headingPath)).toEqual([[], ['One']]);

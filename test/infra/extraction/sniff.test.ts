@@ -42,6 +42,10 @@ describe('sniffType', () => {
     expect(sniffType(new Uint8Array([0xff, 0xfe, 0x61, 0x00]), 'text/plain', 'x.txt').encoding).toBe('utf-16le');
   });
 
+  it('takes text that mentions a PDF header for text', () => {
+    expect(sniffType(utf8('Notes on the format.\nEvery file starts with %PDF-1.7 and then objects.'), 'text/plain', 'x.txt').kind).toBe('text');
+  });
+
   it('accepts a UTF-8 character cut by the sniffing window', () => {
     const bytes = utf8(`${'a'.repeat(64 * 1024 - 1)}é and more`);
     expect(sniffType(bytes, 'text/plain', 'x.txt').kind).toBe('text');
