@@ -39,7 +39,9 @@ export function extractDocument(
   }
   if (signal?.aborted) return Promise.reject(abortError(signal));
   return new Promise<ExtractedDocument>((resolve, reject) => {
-    const job: ExtractionJob = { bytes, declaredMediaType, fileName, limits };
+    // A view into a larger buffer would be cloned whole: hand the worker just these bytes.
+    const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
+    const job: ExtractionJob = { bytes: own, declaredMediaType, fileName, limits };
     const memoryMb = Math.max(MIN_WORKER_MEMORY_MB, Math.floor(limits.maxMemoryMb));
     const worker = new Worker(WORKER_URL, {
       workerData: job,

@@ -67,6 +67,7 @@ export async function extractInThisThread(
     if (type.kind !== 'pdf' && type.kind !== 'xlsx' && pages.length === 1) onProgress({ pagesDone: 1, pagesTotal: 1 });
     return { mediaType: type.mediaType, pages, characters, paginated: result.paginated };
   } finally {
-    if (engine) await (await (engine as Promise<OcrEngine>).catch(() => null))?.close();
+    const started = await (engine as Promise<OcrEngine> | null)?.catch(() => null);
+    await started?.close();
   }
 }
