@@ -36,7 +36,7 @@ function damage(path: string, how: Damage): void {
   const segment = SEGMENT_BYTES + TAG_BYTES;
   switch (how) {
     case 'flip-segment-byte': return flipByte(path, header + 5);
-    case 'flip-header-byte': return flipByte(path, header - 40); // inside the salt
+    case 'flip-header-byte': return flipByte(path, header - 50); // inside the salt
     case 'drop-last-segment': return truncateSync(path, bytes.length - segment);
     case 'cut-tail': return truncateSync(path, bytes.length - 1);
     case 'swap-first-segments': {
