@@ -34,6 +34,8 @@ ALTER TABLE evident_blob_segments ALTER COLUMN bytes SET STORAGE EXTERNAL`;
 
 /** Segments fetched per query while reading: 16 × 64 KiB. */
 const SEGMENTS_PER_PAGE = 16;
+/** Segments written per statement: fewer round trips, at most 512 KiB held. */
+const SEGMENTS_PER_INSERT = 8;
 
 export interface PostgresBlobStoreOptions {
   connectionString: string;
@@ -117,13 +119,24 @@ export class PostgresBlobStore implements BlobStore {
     }
     const blobId = randomUUID();
     let segment = 0;
+    let batch: Buffer[] = [];
+    const flush = async () => {
+      if (batch.length === 0) return;
+      const rows = batch;
+      batch = [];
+      const values = rows.map((_, i) => `($1, $${2 * i + 2}, $${2 * i + 3})`).join(', ');
+      const params: unknown[] = [blobId];
+      for (const bytes of rows) params.push(segment++, bytes);
+      await client.query(`INSERT INTO evident_blob_segments (blob_id, segment, bytes) VALUES ${values}`, params);
+    };
     return {
       write: async (bytes) => {
-        await client.query('INSERT INTO evident_blob_segments (blob_id, segment, bytes) VALUES ($1, $2, $3)', [blobId, segment, bytes]);
-        segment++;
+        batch.push(bytes);
+        if (batch.length >= SEGMENTS_PER_INSERT) await flush();
       },
       commit: async (header, blob) => {
         try {
+          await flush();
           const inserted = await client.query(
             `INSERT INTO evident_blobs (blob_id, owner_ref, blob_ref, header) VALUES ($1, $2, $3, $4)
              ON CONFLICT (owner_ref, blob_ref) DO NOTHING`,
