@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import type { NewEvent, RecordedEvent } from '../event-store/port.ts';
 import type { KeyStore } from './key-store.ts';
 
@@ -43,6 +43,19 @@ const WRAP_VERSION = 1;
 /** version, IV, tag, then the encrypted key id and key. */
 const WRAPPED_BYTES = 1 + IV_BYTES + TAG_BYTES + KID_BYTES + KEY_BYTES;
 const B64URL = /^[A-Za-z0-9_-]*$/;
+
+/**
+ * A key derived from a subject's data key for one purpose (e.g. 'blob'), so that other parts (the blob
+ * store) can encrypt under the subject's key without ever holding the key the codec seals fields with.
+ * `kid` names the data key it came from: record it beside the ciphertext, and ask for the same kid to read.
+ */
+export interface SubjectKey {
+  kid: string;
+  /** 32 bytes. */
+  key: Buffer;
+}
+
+const PURPOSE = /^[a-z][a-z0-9-]{0,31}$/;
 
 interface DataKey {
   key: Buffer;
@@ -236,6 +249,33 @@ export class PersonalDataCodec {
       this.generation++;
       this.keys.delete(subjectId);
     }
+  }
+
+  /**
+   * The subject's key for `purpose` (HKDF-SHA256 from their data key, which is created on first use).
+   * Throws SubjectErasedError once the subject has been erased.
+   */
+  async subjectKeyForWriting(subjectId: string, purpose: string): Promise<SubjectKey> {
+    PersonalDataCodec.checkSubjectAndPurpose(subjectId, purpose);
+    return PersonalDataCodec.derive(await this.keyForWriting(subjectId), subjectId, purpose);
+  }
+
+  /** The subject's key for `purpose` if `kid` is still their data key; undefined once erased. */
+  async subjectKeyForReading(subjectId: string, kid: string, purpose: string): Promise<SubjectKey | undefined> {
+    PersonalDataCodec.checkSubjectAndPurpose(subjectId, purpose);
+    if (typeof kid !== 'string' || kid.length === 0) throw new PersonalDataError('A key id must be a non-empty string');
+    const dataKey = await this.keyForReading(subjectId, kid);
+    return dataKey && PersonalDataCodec.derive(dataKey, subjectId, purpose);
+  }
+
+  private static checkSubjectAndPurpose(subjectId: string, purpose: string): void {
+    if (typeof subjectId !== 'string' || subjectId.length === 0) throw new PersonalDataError('A subject id must be a non-empty string');
+    if (typeof purpose !== 'string' || !PURPOSE.test(purpose)) throw new PersonalDataError(`Invalid key purpose "${String(purpose)}"`);
+  }
+
+  private static derive(dataKey: DataKey, subjectId: string, purpose: string): SubjectKey {
+    const info = Buffer.from(JSON.stringify(['evident-subject-key', 1, subjectId, dataKey.kid, purpose]), 'utf8');
+    return { kid: dataKey.kid, key: Buffer.from(hkdfSync('sha256', dataKey.key, Buffer.alloc(0), info, KEY_BYTES)) };
   }
 
   // --- keys ---------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createDecipheriv, randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SubjectErasedError } from '../../../src/infra/personal-data/key-store.ts';
 import type { NewEvent, RecordedEvent } from '../../../src/infra/event-store/port.ts';
@@ -206,5 +206,60 @@ describe('PersonalDataCodec', () => {
       keyStore, masterKey, rules: { X: { subjectField: 'userId', fields: ['userId', 'email'] } },
     })).toThrow(/subject field "userId" cannot itself be encrypted/);
     expect(() => new PersonalDataCodec({ keyStore, masterKey: randomBytes(16), rules })).toThrow(/32 bytes/);
+  });
+});
+
+describe('PersonalDataCodec subject keys', () => {
+  let keyStore: KeyStore;
+  let codec: PersonalDataCodec;
+
+  beforeEach(() => {
+    keyStore = new SqliteKeyStore(':memory:');
+    codec = new PersonalDataCodec({ keyStore, masterKey: randomBytes(32), rules });
+  });
+  afterEach(async () => {
+    await keyStore.close();
+  });
+
+  it('derives one stable key per subject and purpose, readable by its key id', async () => {
+    const blob = await codec.subjectKeyForWriting('u1', 'blob');
+    expect(blob.key).toHaveLength(32);
+    expect((await codec.subjectKeyForWriting('u1', 'blob')).key.equals(blob.key)).toBe(true);
+    expect((await codec.subjectKeyForReading('u1', blob.kid, 'blob'))?.key.equals(blob.key)).toBe(true);
+    expect((await codec.subjectKeyForWriting('u1', 'other')).key.equals(blob.key)).toBe(false);
+    expect((await codec.subjectKeyForWriting('u2', 'blob')).key.equals(blob.key)).toBe(false);
+  });
+
+  it('never hands out the key that seals fields', async () => {
+    const masterKey = randomBytes(32);
+    const own = new PersonalDataCodec({ keyStore, masterKey, rules });
+    const blob = await own.subjectKeyForWriting('u1', 'blob');
+    const wrapped = (await keyStore.get('u1'))!;
+    const decipher = createDecipheriv('aes-256-gcm', masterKey, wrapped.subarray(1, 13));
+    decipher.setAAD(Buffer.from('u1'));
+    decipher.setAuthTag(wrapped.subarray(13, 29));
+    const material = Buffer.concat([decipher.update(wrapped.subarray(29)), decipher.final()]);
+    expect(blob.kid).toBe(material.subarray(0, 8).toString('base64url'));
+    expect(material.subarray(8)).toHaveLength(32);
+    expect(material.subarray(8).equals(blob.key)).toBe(false);
+  });
+
+  it('gives nothing once the subject is erased, and refuses to make a new key', async () => {
+    const blob = await codec.subjectKeyForWriting('u1', 'blob');
+    await codec.erase('u1');
+    expect(await codec.subjectKeyForReading('u1', blob.kid, 'blob')).toBeUndefined();
+    await expect(codec.subjectKeyForWriting('u1', 'blob')).rejects.toThrow(SubjectErasedError);
+  });
+
+  it('gives nothing for a key id that is not the subject’s', async () => {
+    await codec.subjectKeyForWriting('u1', 'blob');
+    expect(await codec.subjectKeyForReading('u1', 'AAAAAAAAAAA', 'blob')).toBeUndefined();
+    expect(await codec.subjectKeyForReading('nobody', 'AAAAAAAAAAA', 'blob')).toBeUndefined();
+  });
+
+  it('refuses an empty subject, key id or a malformed purpose', async () => {
+    await expect(codec.subjectKeyForWriting('', 'blob')).rejects.toThrow(PersonalDataError);
+    await expect(codec.subjectKeyForWriting('u1', 'Blob key')).rejects.toThrow(PersonalDataError);
+    await expect(codec.subjectKeyForReading('u1', '', 'blob')).rejects.toThrow(PersonalDataError);
   });
 });
