@@ -2,9 +2,9 @@
 -- Only what ranking needs: the chunk text lives in the chunks read model. Statistics are per owner,
 -- so one person's ranking never depends on another person's documents.
 CREATE TABLE lexical_chunks (
-  chunk_id text PRIMARY KEY,
-  owner_id text NOT NULL,
-  document_id text NOT NULL,
+  chunk_id text COLLATE "C" PRIMARY KEY,
+  owner_id text COLLATE "C" NOT NULL,
+  document_id text COLLATE "C" NOT NULL,
   version int NOT NULL,
   -- Number of index terms in the chunk (BM25's document length).
   length int NOT NULL
@@ -13,9 +13,9 @@ CREATE TABLE lexical_chunks (
 CREATE INDEX lexical_chunks_owner_document ON lexical_chunks (owner_id, document_id, version);
 
 CREATE TABLE lexical_postings (
-  owner_id text NOT NULL,
-  term text NOT NULL,
-  chunk_id text NOT NULL,
+  owner_id text COLLATE "C" NOT NULL,
+  term text COLLATE "C" NOT NULL,
+  chunk_id text COLLATE "C" NOT NULL,
   tf int NOT NULL,
   -- The chunk's length again, so scoring reads postings alone.
   length int NOT NULL,
@@ -26,7 +26,7 @@ CREATE INDEX lexical_postings_chunk ON lexical_postings (chunk_id);
 
 -- BM25's N and total length (for avgdl) per owner; the row goes when the owner's last chunk goes.
 CREATE TABLE lexical_owner_stats (
-  owner_id text PRIMARY KEY,
+  owner_id text COLLATE "C" PRIMARY KEY,
   chunk_count bigint NOT NULL,
   total_length bigint NOT NULL
 );
