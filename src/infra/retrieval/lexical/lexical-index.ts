@@ -16,6 +16,9 @@ export const DEFAULT_B = 0.4;
 export const MAX_QUERY_TERMS = 256;
 export const MAX_SEARCH_LIMIT = 1000;
 
+/** The read-model tables of the index (migration 0006): for a projection's rebuild and erasure scrub lists. */
+export const LEXICAL_TABLES = ['lexical_chunks', 'lexical_postings', 'lexical_owner_stats'] as const;
+
 /** Chunks written per statement. */
 const WRITE_BATCH = 500;
 
