@@ -1,0 +1,4 @@
+// `stopword` ships no type declarations; only the English list is used.
+declare module 'stopword' {
+  export const eng: readonly string[];
+}
