@@ -1,0 +1,80 @@
+/**
+ * Vector index on pgvector: PGlite (the embedded default, which always has it) or PostgreSQL with the
+ * `vector` extension. One table per space with an HNSW index on cosine distance.
+ *
+ * Why HNSW and not IVFFlat: IVFFlat clusters the rows present when the index is built, so an index
+ * created on an empty table (as ensureSpace does, before the projection fills it) has useless lists
+ * until rebuilt; HNSW needs no training, stays good as rows arrive, and recalls better at the same
+ * speed. Owner and document filters run with `hnsw.iterative_scan = strict_order` (pgvector ≥ 0.8),
+ * so a filter that rejects most neighbours still gets `limit` results instead of what survived the
+ * first ef_search candidates. pgvector cannot build HNSW on `vector` above 2,000 dimensions; such
+ * spaces are searched exactly (still correct, slower).
+ */
+import type { ReadDb, SqlExecutor } from '../read-db/port.ts';
+import { VectorIndexError, type VectorSpace } from './port.ts';
+import { SqlVectorIndex, type SearchRow } from './sql-vector-index.ts';
+
+export const HNSW_MAX_DIMENSIONS = 2_000;
+
+export class PgvectorIndex extends SqlVectorIndex {
+  readonly kind = 'pgvector';
+  protected readonly registry = 'vector_spaces';
+  protected readonly tablePrefix = 'vec_';
+
+  private constructor(db: ReadDb) {
+    super(db);
+  }
+
+  /** Fails with a clear `unsupported` error when the database has no pgvector extension to create. */
+  static async open(db: ReadDb): Promise<PgvectorIndex> {
+    const { rows } = await db.query<{ installed: boolean; available: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'vector') AS installed,
+              EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'vector') AS available`,
+    );
+    if (rows[0]?.installed !== true) {
+      if (rows[0]?.available !== true) {
+        throw new VectorIndexError('unsupported', "this PostgreSQL has no pgvector extension (pg_available_extensions has no 'vector'); install pgvector, or use PostgresArrayIndex");
+      }
+      try {
+        await db.exec('CREATE EXTENSION IF NOT EXISTS vector');
+      } catch (error) {
+        throw new VectorIndexError('unsupported', `pgvector is available but CREATE EXTENSION vector failed (${(error as Error).message}); a superuser must create it once`, { cause: error });
+      }
+    }
+    return new PgvectorIndex(db);
+  }
+
+  protected createSpaceSql(table: string, space: VectorSpace): string {
+    const ddl = [
+      `CREATE TABLE IF NOT EXISTS ${table} (
+        chunk_id text PRIMARY KEY, document_id text NOT NULL, version int NOT NULL, owner_id text NOT NULL,
+        embedding vector(${space.dimensions}) NOT NULL)`,
+      `CREATE INDEX IF NOT EXISTS ${table}_owner ON ${table} (owner_id, document_id, version)`,
+    ];
+    if (space.dimensions <= HNSW_MAX_DIMENSIONS) {
+      ddl.push(`CREATE INDEX IF NOT EXISTS ${table}_hnsw ON ${table} USING hnsw (embedding vector_cosine_ops)`);
+    }
+    return ddl.join(';\n');
+  }
+
+  protected encode(vector: Float32Array): string {
+    return `[${Array.from(vector).join(',')}]`;
+  }
+
+  protected vectorCast(space: VectorSpace): string {
+    return `::vector(${space.dimensions})`;
+  }
+
+  protected async runSearch(tx: SqlExecutor, table: string, space: VectorSpace, where: string, params: unknown[]): Promise<SearchRow[]> {
+    await tx.exec("SET LOCAL hnsw.iterative_scan = 'strict_order'");
+    const limit = params[1] as number;
+    await tx.exec(`SET LOCAL hnsw.ef_search = ${Math.max(40, Math.min(1000, limit))}`);
+    const { rows } = await tx.query<SearchRow>(
+      `SELECT chunk_id, document_id, version, 1 - (embedding <=> $1${this.vectorCast(space)}) AS score
+         FROM ${table} WHERE ${where}
+        ORDER BY embedding <=> $1${this.vectorCast(space)} LIMIT $2`,
+      params,
+    );
+    return rows;
+  }
+}
