@@ -10,7 +10,8 @@
  * first ef_search candidates. pgvector cannot build HNSW on `vector` above 2,000 dimensions; such
  * spaces are searched exactly (still correct, slower).
  */
-import type { ReadDb, SqlExecutor } from '../read-db/port.ts';
+import type { ReadDb } from '../read-db/port.ts';
+import type { RetrievalFilter } from '../retrieval/types.ts';
 import { VectorIndexError, type VectorSpace } from './port.ts';
 import { SqlVectorIndex, type SearchRow } from './sql-vector-index.ts';
 
@@ -65,16 +66,17 @@ export class PgvectorIndex extends SqlVectorIndex {
     return `::vector(${space.dimensions})`;
   }
 
-  protected async runSearch(tx: SqlExecutor, table: string, space: VectorSpace, where: string, params: unknown[]): Promise<SearchRow[]> {
-    await tx.exec("SET LOCAL hnsw.iterative_scan = 'strict_order'");
-    const limit = params[1] as number;
-    await tx.exec(`SET LOCAL hnsw.ef_search = ${Math.max(40, Math.min(1000, limit))}`);
-    const { rows } = await tx.query<SearchRow>(
-      `SELECT chunk_id, document_id, version, 1 - (embedding <=> $1${this.vectorCast(space)}) AS score
-         FROM ${table} WHERE ${where}
-        ORDER BY embedding <=> $1${this.vectorCast(space)} LIMIT $2`,
-      params,
-    );
-    return rows;
+  protected async searchRows(space: VectorSpace, query: Float32Array, queryNorm: number, filter: RetrievalFilter, limit: number): Promise<SearchRow[]> {
+    const { where, params } = this.searchSql(query, queryNorm, filter, limit);
+    return this.db.transaction(async (tx) => {
+      await tx.exec(`SET LOCAL hnsw.iterative_scan = 'strict_order'; SET LOCAL hnsw.ef_search = ${Math.max(40, limit)}`);
+      const { rows } = await tx.query<SearchRow>(
+        `SELECT chunk_id, document_id, version, 1 - (embedding <=> $1${this.vectorCast(space)}) AS score
+           FROM ${this.table(space)} WHERE ${where}
+          ORDER BY embedding <=> $1${this.vectorCast(space)} LIMIT $2`,
+        params,
+      );
+      return rows;
+    });
   }
 }
