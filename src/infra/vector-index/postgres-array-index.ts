@@ -100,11 +100,13 @@ export class PostgresArrayIndex extends SqlVectorIndex {
     const { rows: [size] } = await this.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${this.table(space)} WHERE owner_id = $1`, [ownerId]);
     if ((size?.n ?? 0) * space.dimensions * 4 > this.#cacheBytes) return undefined;
     // Rows written after the generation was read carry a newer generation: the next search reloads.
-    const { rows } = await this.db.query<{ chunk_id: string; document_id: string; version: number; embedding: number[] }>(
-      `SELECT chunk_id, document_id, version, embedding FROM ${this.table(space)} WHERE owner_id = $1`, [ownerId],
+    // In PostgreSQL's binary array format (array_send): the driver's text array parser takes ~0.2 ms
+    // per 256-number row, decoding the binary form a few µs.
+    const { rows } = await this.db.query<{ chunk_id: string; document_id: string; version: number; embedding: Uint8Array }>(
+      `SELECT chunk_id, document_id, version, array_send(embedding) AS embedding FROM ${this.table(space)} WHERE owner_id = $1`, [ownerId],
     );
     const flat = new Float32Array(rows.length * space.dimensions);
-    rows.forEach((row, i) => flat.set(row.embedding, i * space.dimensions));
+    rows.forEach((row, i) => decodeFloat4Array(row.embedding, space.dimensions, flat, i * space.dimensions));
     const entry: OwnerVectors = {
       generation, flat, chunkIds: rows.map((r) => r.chunk_id), documentIds: rows.map((r) => r.document_id), versions: rows.map((r) => r.version),
     };
@@ -157,4 +159,18 @@ function topK(vectors: OwnerVectors, dimensions: number, query: Float32Array, qu
     if (best.length > limit) best.pop();
   }
   return best.map(({ row, score }) => ({ chunk_id: vectors.chunkIds[row]!, document_id: vectors.documentIds[row]!, version: vectors.versions[row]!, score }));
+}
+
+/**
+ * Decodes a one-dimensional float4[] without NULLs in PostgreSQL's binary array format: ndim, has-null
+ * flag, element type oid, then length and lower bound per dimension, then per element a 4-byte length
+ * and a big-endian float4.
+ */
+export function decodeFloat4Array(bytes: Uint8Array, dimensions: number, into: Float32Array, offset: number): void {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const FLOAT4_OID = 700;
+  if (bytes.byteLength !== 20 + dimensions * 8 || view.getInt32(0) !== 1 || view.getInt32(4) !== 0 || view.getInt32(8) !== FLOAT4_OID || view.getInt32(12) !== dimensions) {
+    throw new Error(`a stored vector is not a float4[${dimensions}] without NULLs`);
+  }
+  for (let i = 0; i < dimensions; i++) into[offset + i] = view.getFloat32(20 + i * 8 + 4);
 }
