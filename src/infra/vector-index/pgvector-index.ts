@@ -7,8 +7,9 @@
  * until rebuilt; HNSW needs no training, stays good as rows arrive, and recalls better at the same
  * speed. Owner and document filters run with `hnsw.iterative_scan = strict_order` (pgvector ≥ 0.8),
  * so a filter that rejects most neighbours still gets `limit` results instead of what survived the
- * first ef_search candidates. pgvector cannot build HNSW on `vector` above 2,000 dimensions; such
- * spaces are searched exactly (still correct, slower).
+ * first ef_search candidates; and a filter that leaves few rows (`exactBelow`) is searched exactly
+ * over them, as iterative scans give up after hnsw.max_scan_tuples. pgvector cannot build HNSW on
+ * `vector` above 2,000 dimensions; such spaces are searched exactly (still correct, slower).
  */
 import type { ReadDb } from '../read-db/port.ts';
 import type { RetrievalFilter } from '../retrieval/types.ts';
@@ -17,17 +18,29 @@ import { SqlVectorIndex, type SearchRow } from './sql-vector-index.ts';
 
 export const HNSW_MAX_DIMENSIONS = 2_000;
 
+export interface PgvectorIndexOptions {
+  /**
+   * A search whose owner/document filter leaves at most this many rows scans them exactly instead of
+   * using HNSW (default 10,000). pgvector's iterative HNSW scan stops after hnsw.max_scan_tuples
+   * (20,000) tuples, so a small owner among many others could otherwise get fewer hits than exist.
+   */
+  exactBelow?: number;
+}
+
 export class PgvectorIndex extends SqlVectorIndex {
   readonly kind = 'pgvector';
   protected readonly registry = 'vector_spaces';
   protected readonly tablePrefix = 'vec_';
 
-  private constructor(db: ReadDb) {
+  readonly #exactBelow: number;
+
+  private constructor(db: ReadDb, options: PgvectorIndexOptions) {
     super(db);
+    this.#exactBelow = options.exactBelow ?? 10_000;
   }
 
   /** Fails with a clear `unsupported` error when the database has no pgvector extension to create. */
-  static async open(db: ReadDb): Promise<PgvectorIndex> {
+  static async open(db: ReadDb, options: PgvectorIndexOptions = {}): Promise<PgvectorIndex> {
     const { rows } = await db.query<{ installed: boolean; available: boolean }>(
       `SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'vector') AS installed,
               EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'vector') AS available`,
@@ -42,7 +55,7 @@ export class PgvectorIndex extends SqlVectorIndex {
         throw new VectorIndexError('unsupported', `pgvector is available but CREATE EXTENSION vector failed (${(error as Error).message}); a superuser must create it once`, { cause: error });
       }
     }
-    return new PgvectorIndex(db);
+    return new PgvectorIndex(db, options);
   }
 
   protected createSpaceSql(table: string, space: VectorSpace): string {
@@ -68,15 +81,22 @@ export class PgvectorIndex extends SqlVectorIndex {
 
   protected async searchRows(space: VectorSpace, query: Float32Array, queryNorm: number, filter: RetrievalFilter, limit: number): Promise<SearchRow[]> {
     const { where, params } = this.searchSql(query, queryNorm, filter, limit);
+    const distance = `embedding <=> $1${this.vectorCast(space)}`;
     return this.db.transaction(async (tx) => {
-      await tx.exec(`SET LOCAL hnsw.iterative_scan = 'strict_order'; SET LOCAL hnsw.ef_search = ${Math.max(40, limit)}`);
-      const { rows } = await tx.query<SearchRow>(
-        `SELECT chunk_id, document_id, version, 1 - (embedding <=> $1${this.vectorCast(space)}) AS score
-           FROM ${this.table(space)} WHERE ${where}
-          ORDER BY embedding <=> $1${this.vectorCast(space)} LIMIT $2`,
-        params,
+      // Few candidates: an exact scan of them (the owner index finds them), which no HNSW scan limit can cut short.
+      const owned = this.ownerWhere(filter, 1);
+      const { rows: [candidates] } = await tx.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM (SELECT 1 FROM ${this.table(space)} WHERE ${owned.where} LIMIT ${this.#exactBelow + 1}) AS c`, owned.params,
       );
+      const exact = (candidates?.n ?? 0) <= this.#exactBelow || space.dimensions > HNSW_MAX_DIMENSIONS;
+      const sql = exact
+        ? `WITH candidates AS MATERIALIZED (SELECT chunk_id, document_id, version, ${distance} AS d FROM ${this.table(space)} WHERE ${where})
+           SELECT chunk_id, document_id, version, 1 - d AS score FROM candidates ORDER BY d, chunk_id LIMIT $2`
+        : `SELECT chunk_id, document_id, version, 1 - (${distance}) AS score FROM ${this.table(space)} WHERE ${where} ORDER BY ${distance} LIMIT $2`;
+      if (!exact) await tx.exec(`SET LOCAL hnsw.iterative_scan = 'strict_order'; SET LOCAL hnsw.ef_search = ${Math.max(40, limit)}`);
+      const { rows } = await tx.query<SearchRow>(sql, params);
       return rows;
     });
   }
+
 }

@@ -48,15 +48,21 @@ export abstract class SqlVectorIndex implements VectorIndex {
   /** Called inside dropSpace's transaction. */
   protected async spaceDropped(_tx: SqlExecutor, _space: string): Promise<void> {}
 
-  /** The owner (and document) conditions of a search over params from $3 on ($1 the query vector, $2 the limit). */
-  protected searchSql(query: Float32Array, queryNorm: number, filter: RetrievalFilter, limit: number): { where: string; params: unknown[] } {
-    const params: unknown[] = [this.encode(query, queryNorm), limit, filter.ownerId];
-    let where = 'owner_id = $3';
+  /** The owner (and document) conditions of a search, over params numbered from `first`. */
+  protected ownerWhere(filter: RetrievalFilter, first: number): { where: string; params: unknown[] } {
+    const params: unknown[] = [filter.ownerId];
+    let where = `owner_id = $${first}`;
     if (filter.documentIds !== undefined) {
       params.push([...new Set(filter.documentIds)]);
-      where += ' AND document_id = ANY($4::text[])';
+      where += ` AND document_id = ANY($${first + 1}::text[])`;
     }
     return { where, params };
+  }
+
+  /** A search's conditions over params from $3 on, after $1 the query vector and $2 the limit. */
+  protected searchSql(query: Float32Array, queryNorm: number, filter: RetrievalFilter, limit: number): { where: string; params: unknown[] } {
+    const { where, params } = this.ownerWhere(filter, 3);
+    return { where, params: [this.encode(query, queryNorm), limit, ...params] };
   }
 
   protected table(space: VectorSpace): string {
