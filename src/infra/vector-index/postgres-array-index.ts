@@ -69,6 +69,16 @@ export class PostgresArrayIndex extends SqlVectorIndex {
     );
   }
 
+  /** No row naming the owner is left; a search without a generation is scored in SQL, so no copy is used. */
+  protected override async ownerErased(tx: SqlExecutor, owner: string): Promise<void> {
+    await tx.query(`DELETE FROM ${GENERATIONS} WHERE owner_id = $1`, [owner]);
+    for (const key of [...this.#cache.keys()]) if (key.endsWith(`\u0000${owner}`)) this.#evict(key);
+  }
+
+  override async tables(): Promise<string[]> {
+    return [...await super.tables(), GENERATIONS];
+  }
+
   protected override async spaceDropped(tx: SqlExecutor, space: string): Promise<void> {
     await tx.query(`DELETE FROM ${GENERATIONS} WHERE space_id = $1`, [space]);
     for (const key of [...this.#cache.keys()]) if (key.startsWith(`${space}\u0000`)) this.#evict(key);

@@ -45,6 +45,8 @@ export abstract class SqlVectorIndex implements VectorIndex {
 
   /** Called inside every write transaction with the owners whose rows in the space changed. */
   protected async ownersChanged(_tx: SqlExecutor, _space: string, _owners: readonly string[]): Promise<void> {}
+  /** Called inside deleteOwner's transaction, after the owner's rows are gone from every space. */
+  protected async ownerErased(_tx: SqlExecutor, _owner: string): Promise<void> {}
   /** Called inside dropSpace's transaction. */
   protected async spaceDropped(_tx: SqlExecutor, _space: string): Promise<void> {}
 
@@ -133,7 +135,7 @@ export abstract class SqlVectorIndex implements VectorIndex {
 
   async deleteOwner(ownerId: string): Promise<number> {
     checkOwnerDocument(ownerId);
-    return this.#deleteEverywhere(ownerId, 'owner_id = $1', [ownerId]);
+    return this.#deleteEverywhere(ownerId, 'owner_id = $1', [ownerId], true);
   }
 
   async count(space: VectorSpace, filter: { ownerId?: string; documentId?: string } = {}): Promise<number> {
@@ -156,6 +158,11 @@ export abstract class SqlVectorIndex implements VectorIndex {
     return rows.map((row) => ({ id: row.space_id, modelId: row.model_id, dimensions: row.dimensions }));
   }
 
+  /** Every table holding vectors, for ReadDb.scrub after an erasure (deleteOwner). */
+  async tables(): Promise<string[]> {
+    return (await this.spaces()).map((space) => this.table(space));
+  }
+
   async dropSpace(space: VectorSpace): Promise<void> {
     checkSpace(space);
     if (!(await this.#registryExists())) return;
@@ -169,7 +176,7 @@ export abstract class SqlVectorIndex implements VectorIndex {
   }
 
   /** Deletes matching rows from every space's table in one transaction; the spaces are read inside it. */
-  async #deleteEverywhere(ownerId: string, where: string, params: unknown[]): Promise<number> {
+  async #deleteEverywhere(ownerId: string, where: string, params: unknown[], erase = false): Promise<number> {
     if (!(await this.#registryExists())) return 0;
     return this.db.transaction(async (tx) => {
       // Lock the registry rows so a space dropped meanwhile cannot make a table vanish under the deletes.
@@ -180,6 +187,7 @@ export abstract class SqlVectorIndex implements VectorIndex {
         if (result.rowCount > 0) await this.ownersChanged(tx, space_id, [ownerId]);
         removed += result.rowCount;
       }
+      if (erase) await this.ownerErased(tx, ownerId);
       return removed;
     });
   }

@@ -54,6 +54,23 @@ describe.skipIf(skip)('postgres', () => {
       expect(await reader.search(space, Float32Array.of(1, 0, 0), { ownerId: owner }, 5)).toEqual([]);
     });
 
+    it('after deleteOwner keeps no row naming the owner, and scrub covers every table', async () => {
+      const space = spaceFor('test:erasure', 3);
+      const owner = randomUUID();
+      await writer.ensureSpace(space);
+      await writer.upsert(space, [{ chunkId: `e-${owner}`, documentId: 'a', version: 1, ownerId: owner, vector: Float32Array.of(1, 0, 0) }]);
+      expect(await reader.search(space, Float32Array.of(1, 0, 0), { ownerId: owner }, 1)).toHaveLength(1);
+      expect(await writer.deleteOwner(owner)).toBe(1);
+      expect(await reader.search(space, Float32Array.of(1, 0, 0), { ownerId: owner }, 1)).toEqual([]);
+      const tables = await writer.tables();
+      for (const table of tables) {
+        const { rows } = await dbs[0]!.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table} WHERE owner_id = $1`, [owner]);
+        expect(rows[0]!.n).toBe(0);
+      }
+      expect(tables).toContain('vector_array_generations');
+      await dbs[0]!.scrub(tables);
+    });
+
     it('ranks exactly as the SQL scoring does, ties included', async () => {
       const space = spaceFor('test:hashed', 256);
       const owner = randomUUID();
