@@ -36,7 +36,7 @@ const corsOrigins = z.string().transform((value, ctx): string[] => {
 });
 
 /** Values a configuration error must never echo: passwords in URLs, keys. */
-const SECRET_VARIABLES = new Set(['DATABASE_URL', 'REDIS_URL', 'MASTER_KEY', 'OPENAI_API_KEY', 'OPENAI_BASE_URL']);
+const SECRET_VARIABLES = new Set(['DATABASE_URL', 'REDIS_URL', 'MASTER_KEY', 'OPENAI_API_KEY', 'OPENAI_BASE_URL', 'EMBEDDINGS_API_KEY', 'EMBEDDINGS_BASE_URL', 'WEAVIATE_API_KEY', 'WEAVIATE_URL']);
 
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -71,6 +71,20 @@ const schema = z.object({
   LOGIN_ADDRESS_WINDOW_SECONDS: count(1, 31 * 24 * 3600, 3600),
   LOGIN_ACCOUNT_DELAY_SECONDS: count(1, 3600, 5),
   PROVIDER_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
+  MAX_UPLOAD_BYTES: count(1, 10 * 1024 ** 3, 50 * 1024 ** 2),
+  EXTRACTION_MAX_PAGES: count(1, 100_000, 500),
+  EXTRACTION_TIMEOUT_MS: count(1_000, 3_600_000, 120_000),
+  EXTRACTION_MAX_MEMORY_MB: count(16, 65_536, 512),
+  EXTRACTION_MAX_UNCOMPRESSED_BYTES: count(1, 64 * 1024 ** 3, 256 * 1024 ** 2),
+  INGESTION_CONCURRENCY: count(1, 64, 2),
+  CHUNK_TOKENS: count(16, 8_192, 512),
+  CHUNK_OVERLAP_TOKENS: count(0, 4_096, 64),
+  EMBEDDINGS_BASE_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://127.0.0.1:11434/v1' }).optional(),
+  EMBEDDINGS_API_KEY: z.string().optional(),
+  EMBEDDINGS_MODEL: z.string().min(1).max(200).optional(),
+  EMBEDDINGS_GGUF_PATH: z.string().min(1).optional(),
+  WEAVIATE_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://127.0.0.1:8080' }).optional(),
+  WEAVIATE_API_KEY: z.string().optional(),
 });
 
 export interface GraphQLLimits {
@@ -121,6 +135,22 @@ export interface Config {
   loginThrottle: LoginThrottleSettings;
   /** Longest wait for a provider's response headers (for a model listing, the whole answer). */
   providerConnectTimeoutMs: number;
+  documents: DocumentSettings;
+}
+
+export interface DocumentSettings {
+  maxUploadBytes: number;
+  extraction: { maxPages: number; timeoutMs: number; maxMemoryMb: number; maxUncompressedBytes: number };
+  /** Documents extracted, chunked and embedded at once on this instance. */
+  ingestionConcurrency: number;
+  chunkTokens: number;
+  overlapTokens: number;
+  /** The embedding model: an OpenAI-compatible /embeddings endpoint, or a local GGUF file; neither: lexical retrieval only. */
+  embeddings:
+    | { kind: 'openai-compatible'; baseUrl: string; apiKey: string | undefined; model: string }
+    | { kind: 'gguf'; path: string }
+    | undefined;
+  weaviate: { url: string; apiKey: string | undefined } | undefined;
 }
 
 export class ConfigError extends Error {
@@ -149,6 +179,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (eventStore === 'postgres' && !c.MASTER_KEY) {
     // A key generated into one instance's data directory would leave the others unable to read personal data.
     throw new ConfigError('Invalid configuration: EVENT_STORE=postgres needs MASTER_KEY, shared by every instance (openssl rand -base64 32)');
+  }
+  if (c.EMBEDDINGS_BASE_URL && !c.EMBEDDINGS_MODEL) {
+    throw new ConfigError('Invalid configuration: EMBEDDINGS_BASE_URL needs EMBEDDINGS_MODEL (the embedding model to ask for)');
+  }
+  if (c.EMBEDDINGS_BASE_URL && c.EMBEDDINGS_GGUF_PATH) {
+    throw new ConfigError('Invalid configuration: set EMBEDDINGS_BASE_URL or EMBEDDINGS_GGUF_PATH, not both');
+  }
+  if (c.CHUNK_OVERLAP_TOKENS >= c.CHUNK_TOKENS) {
+    throw new ConfigError(`Invalid configuration: CHUNK_OVERLAP_TOKENS must be less than CHUNK_TOKENS (got ${c.CHUNK_OVERLAP_TOKENS} and ${c.CHUNK_TOKENS})`);
   }
   return {
     env: c.NODE_ENV,
@@ -186,6 +225,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       accountDelaySeconds: c.LOGIN_ACCOUNT_DELAY_SECONDS,
     },
     providerConnectTimeoutMs: c.PROVIDER_CONNECT_TIMEOUT_MS,
+    documents: {
+      maxUploadBytes: c.MAX_UPLOAD_BYTES,
+      extraction: {
+        maxPages: c.EXTRACTION_MAX_PAGES, timeoutMs: c.EXTRACTION_TIMEOUT_MS,
+        maxMemoryMb: c.EXTRACTION_MAX_MEMORY_MB, maxUncompressedBytes: c.EXTRACTION_MAX_UNCOMPRESSED_BYTES,
+      },
+      ingestionConcurrency: c.INGESTION_CONCURRENCY,
+      chunkTokens: c.CHUNK_TOKENS,
+      overlapTokens: c.CHUNK_OVERLAP_TOKENS,
+      embeddings: c.EMBEDDINGS_BASE_URL
+        ? { kind: 'openai-compatible', baseUrl: c.EMBEDDINGS_BASE_URL.replace(/\/+$/, ''), apiKey: c.EMBEDDINGS_API_KEY, model: c.EMBEDDINGS_MODEL! }
+        : c.EMBEDDINGS_GGUF_PATH ? { kind: 'gguf', path: resolve(c.EMBEDDINGS_GGUF_PATH) } : undefined,
+      weaviate: c.WEAVIATE_URL ? { url: c.WEAVIATE_URL.replace(/\/+$/, ''), apiKey: c.WEAVIATE_API_KEY } : undefined,
+    },
   };
 }
 

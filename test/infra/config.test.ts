@@ -121,3 +121,45 @@ describe('.env file', () => {
     }
   });
 });
+
+describe('configuration of documents and retrieval', () => {
+  it('defaults: 50 MB uploads, 512/64-token chunks, lexical retrieval only (no embedder), no Weaviate', () => {
+    expect(loadConfig({}).documents).toEqual({
+      maxUploadBytes: 52_428_800,
+      extraction: { maxPages: 500, timeoutMs: 120_000, maxMemoryMb: 512, maxUncompressedBytes: 268_435_456 },
+      ingestionConcurrency: 2, chunkTokens: 512, overlapTokens: 64, embeddings: undefined, weaviate: undefined,
+    });
+  });
+
+  it('reads an OpenAI-compatible embedder, a GGUF embedder and Weaviate', () => {
+    expect(loadConfig({ EMBEDDINGS_BASE_URL: 'http://127.0.0.1:11434/v1/', EMBEDDINGS_MODEL: 'nomic-embed-text', EMBEDDINGS_API_KEY: 'k' }).documents.embeddings)
+      .toEqual({ kind: 'openai-compatible', baseUrl: 'http://127.0.0.1:11434/v1', apiKey: 'k', model: 'nomic-embed-text' });
+    expect(loadConfig({ EMBEDDINGS_GGUF_PATH: '/models/e5.gguf' }).documents.embeddings).toEqual({ kind: 'gguf', path: '/models/e5.gguf' });
+    expect(loadConfig({ WEAVIATE_URL: 'http://w:8080/' }).documents.weaviate).toEqual({ url: 'http://w:8080', apiKey: undefined });
+  });
+
+  it('pins the upload limit exactly: 1 byte and 10 GiB accepted, 0 and one more refused', () => {
+    expect(loadConfig({ MAX_UPLOAD_BYTES: '1' }).documents.maxUploadBytes).toBe(1);
+    expect(loadConfig({ MAX_UPLOAD_BYTES: String(10 * 1024 ** 3) }).documents.maxUploadBytes).toBe(10 * 1024 ** 3);
+    for (const value of ['0', String(10 * 1024 ** 3 + 1), 'lots']) {
+      expect(refusal(() => loadConfig({ MAX_UPLOAD_BYTES: value }), ConfigError).message).toMatch(/^Invalid configuration: MAX_UPLOAD_BYTES/);
+    }
+  });
+
+  it.each([
+    [{ EMBEDDINGS_BASE_URL: 'http://e/v1' }, /EMBEDDINGS_BASE_URL needs EMBEDDINGS_MODEL/],
+    [{ EMBEDDINGS_BASE_URL: 'http://e/v1', EMBEDDINGS_MODEL: 'm', EMBEDDINGS_GGUF_PATH: '/m.gguf' }, /not both/],
+    [{ CHUNK_TOKENS: '64', CHUNK_OVERLAP_TOKENS: '64' }, /CHUNK_OVERLAP_TOKENS must be less than CHUNK_TOKENS/],
+    [{ EXTRACTION_MAX_MEMORY_MB: '15' }, /^Invalid configuration: EXTRACTION_MAX_MEMORY_MB/],
+    [{ WEAVIATE_URL: 'grpc://w' }, /WEAVIATE_URL must be an http/],
+  ])('rejects %o with one clear line', (env, message) => {
+    const error = refusal(() => loadConfig(env), ConfigError);
+    expect(error.message).toMatch(message);
+    expect(error.message).not.toContain('\n');
+  });
+
+  it('never echoes the embeddings or Weaviate URLs and keys', () => {
+    const error = refusal(() => loadConfig({ EMBEDDINGS_BASE_URL: 'ftp://user:secret@e' }), ConfigError);
+    expect(error.message).not.toContain('secret');
+  });
+});
