@@ -25,6 +25,25 @@ const EXTERNAL = [
 ];
 
 /**
+ * Our modules imported with import() because they load large packages used only when configured
+ * (Weaviate's client, llama.cpp): left out of the bundle and loaded from the sources when asked for,
+ * since an external package imported inside the bundle would be loaded at every start.
+ */
+const LAZY_SOURCES = [/\/src\/infra\/vector-index\/weaviate-index\.ts$/, /\/src\/infra\/embedders\/llama-cpp-embedder\.ts$/];
+
+const lazySources = {
+  name: 'lazy-sources',
+  setup(build) {
+    build.onResolve({ filter: /\.ts$/ }, (args) => {
+      if (args.kind !== 'dynamic-import') return undefined;
+      const path = join(args.resolveDir, args.path);
+      if (!LAZY_SOURCES.some((pattern) => pattern.test(path))) return undefined;
+      return { path: pathToFileURL(path).href, external: true };
+    });
+  },
+};
+
+/**
  * Our modules find files next to themselves (migrations, SQL, worker scripts) through
  * import.meta.url; in the bundle each keeps its own source location, so those paths stay right.
  */
@@ -47,7 +66,7 @@ export async function buildServerBundle() {
   const temp = `${BUNDLE}.${randomBytes(4).toString('hex')}.tmp`;
   const result = await build({
     entryPoints: [ENTRY], outfile: temp, bundle: true, platform: 'node', format: 'esm', target: 'node24',
-    external: EXTERNAL, metafile: true, logLevel: 'error', legalComments: 'none', plugins: [keepModuleUrls],
+    external: EXTERNAL, metafile: true, logLevel: 'error', legalComments: 'none', plugins: [lazySources, keepModuleUrls],
     // CommonJS packages inside an ES module bundle still call require() for Node's built-ins.
     banner: { js: "import { createRequire as __evidentCreateRequire } from 'node:module'; const require = __evidentCreateRequire(import.meta.url);" },
   });

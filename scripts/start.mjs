@@ -2,9 +2,15 @@
 // source file changed since, or from the sources when no bundle can be made (esbuild not installed).
 import { enableCompileCache } from 'node:module';
 import { pathToFileURL } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
 
 // Before anything else loads: Node's compile cache keeps the compiled bundle between starts.
 enableCompileCache();
+// PostgreSQL's start inside PGlite runs much of its WebAssembly a few times over; V8's default
+// tiering budget then recompiles it with TurboFan in the background, which on a 2-core machine
+// cost about as much CPU again as the start itself (docs/benchmarks.md). A higher budget keeps
+// code that runs only at start on the baseline compiler; code that stays hot is still optimised.
+setFlagsFromString('--wasm-tiering-budget=100000000');
 
 const { BUNDLE, ENTRY, buildServerBundle, serverBundleIsFresh } = await import('./server-bundle.mjs');
 

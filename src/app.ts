@@ -1,7 +1,11 @@
 import { join } from 'node:path';
 import { createAccountCommands, type AccountCommands } from './commands/accounts.ts';
 import type { CommandContext } from './commands/context.ts';
+import { createConversationKnowledgeCommands, type ConversationKnowledgeCommands } from './commands/conversation-knowledge.ts';
 import { createConversationCommands, type ConversationCommands } from './commands/conversations.ts';
+import { createDocumentCommands, type DocumentCommands } from './commands/documents.ts';
+import { createKnowledgeBaseCommands, type KnowledgeBaseCommands } from './commands/knowledge-bases.ts';
+import { openDocumentInfra, type DocumentInfra } from './app-documents.ts';
 import { createEmailClaims } from './commands/email-claims.ts';
 import { startEarly, type EarlyStores } from './early-start.ts';
 import { ERASURE_EVENT, ErasureScrubber } from './projections/erasure-scrub.ts';
@@ -53,6 +57,11 @@ export interface App {
   users: UserCommands;
   accounts: AccountCommands;
   conversations: ConversationCommands;
+  documents: DocumentCommands;
+  knowledgeBases: KnowledgeBaseCommands;
+  conversationKnowledge: ConversationKnowledgeCommands;
+  /** File bytes, the vector index and the embedding model (null: lexical retrieval only). */
+  documentInfra: DocumentInfra;
   /** Operator actions on projections (parking an event), recorded in the log. */
   projectionCommands: ProjectionCommands;
   providers: ProviderRegistry;
@@ -95,6 +104,10 @@ export async function createApp(config: Config, logger: Logger, early: EarlyStor
       ? await PostgresReadDb.open({ connectionString: config.databaseUrl! })
       : await (earlyReadDb ?? PgliteReadDb.open({ dataDir: join(config.dataDir, 'read-models') }));
     if (!earlyReadDb) closers.push(() => readDb.close());
+
+    const documentInfra = await openDocumentInfra(config, { codec, readDb });
+    closers.push(() => documentInfra.close());
+    logger.info(documentInfra.description, 'documents: vector index and embedder');
 
     const applied = await migrate(readDb, MIGRATIONS_DIR);
     if (applied.length > 0) logger.info({ applied }, 'read-model migrations applied');
@@ -167,7 +180,10 @@ export async function createApp(config: Config, logger: Logger, early: EarlyStor
     closers.push(() => sessions.stop());
 
     return {
-      config, logger, store, readDb, codec, projections, users, accounts, conversations, providers,
+      config, logger, store, readDb, codec, projections, users, accounts, conversations, providers, documentInfra,
+      documents: createDocumentCommands({ store }),
+      knowledgeBases: createKnowledgeBaseCommands({ store }),
+      conversationKnowledge: createConversationKnowledgeCommands({ store }),
       projectionCommands: createProjectionCommands({ store, projections }),
       pubsub: pubsubHandle.pubsub, replies, sessions, commandContext, close: closeAll,
     };

@@ -1,0 +1,75 @@
+// Part of the composition root (app.ts): which blob store, vector index and embedder documents use.
+import { join } from 'node:path';
+import type { BlobStore } from './infra/blob-store/port.ts';
+import type { Config } from './infra/config.ts';
+import type { Embedder } from './infra/embedders/port.ts';
+import type { PersonalDataCodec } from './infra/personal-data/codec.ts';
+import type { ReadDb } from './infra/read-db/port.ts';
+import type { VectorIndex } from './infra/vector-index/port.ts';
+
+export interface DocumentInfra {
+  blobs: BlobStore;
+  vectorIndex: VectorIndex;
+  /** Null: no embedding model is configured, and retrieval is lexical only. */
+  embedder: Embedder | null;
+  /** For the start-up log and the status query: which vector index and embedder, and why. */
+  description: { vectorIndex: string; embedder: string };
+  close(): Promise<void>;
+}
+
+/**
+ * File bytes live with the log (a folder beside events.sqlite, or a table in the log's PostgreSQL,
+ * so every instance sees every file). Weaviate and the GGUF embedder load their (large) clients only
+ * when configured.
+ */
+export async function openDocumentInfra(config: Config, deps: { codec: PersonalDataCodec; readDb: ReadDb }): Promise<DocumentInfra> {
+  const closers: Array<() => Promise<void>> = [];
+  const close = async () => {
+    for (const closer of closers.reverse()) await closer().catch(() => {});
+  };
+  try {
+    let blobs: BlobStore;
+    if (config.eventStore === 'postgres') {
+      const { PostgresBlobStore } = await import('./infra/blob-store/postgres-blob-store.ts');
+      blobs = await PostgresBlobStore.open({ connectionString: config.databaseUrl!, keys: deps.codec });
+    } else {
+      const { LocalBlobStore } = await import('./infra/blob-store/local-blob-store.ts');
+      blobs = await LocalBlobStore.open({ dir: join(config.dataDir, 'blobs'), keys: deps.codec });
+    }
+    closers.push(() => blobs.close());
+
+    let vectorIndex: VectorIndex;
+    let vectorDescription: string;
+    if (config.documents.weaviate) {
+      const { WeaviateIndex } = await import('./infra/vector-index/weaviate-index.ts');
+      const weaviate = await WeaviateIndex.connect({ url: config.documents.weaviate.url, apiKey: config.documents.weaviate.apiKey });
+      closers.push(() => weaviate.close());
+      vectorIndex = weaviate;
+      vectorDescription = 'Weaviate';
+    } else {
+      const { createVectorIndex } = await import('./infra/vector-index/create-vector-index.ts');
+      const chosen = await createVectorIndex(deps.readDb);
+      vectorIndex = chosen.index;
+      vectorDescription = chosen.reason;
+    }
+
+    let embedder: Embedder | null = null;
+    let embedderDescription = 'none: retrieval is lexical only';
+    const embeddings = config.documents.embeddings;
+    if (embeddings?.kind === 'openai-compatible') {
+      const { OpenAiCompatibleEmbedder } = await import('./infra/embedders/openai-compatible-embedder.ts');
+      embedder = new OpenAiCompatibleEmbedder({ baseUrl: embeddings.baseUrl, model: embeddings.model, apiKey: embeddings.apiKey });
+      embedderDescription = `OpenAI-compatible (${embeddings.model})`;
+    } else if (embeddings?.kind === 'gguf') {
+      const { LlamaCppEmbedder } = await import('./infra/embedders/llama-cpp-embedder.ts');
+      const gguf = await LlamaCppEmbedder.open({ modelPath: embeddings.path });
+      closers.push(() => gguf.close());
+      embedder = gguf;
+      embedderDescription = `GGUF through llama.cpp (${embedder.modelId})`;
+    }
+    return { blobs, vectorIndex, embedder, description: { vectorIndex: vectorDescription, embedder: embedderDescription }, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
