@@ -92,8 +92,8 @@ async function page<Row extends { created_seq: string }>(
 export function listDocuments(db: SqlExecutor, ownerId: string, options: { first?: number; after?: string | null } = {}): Promise<Page<DocumentRow>> {
   return page<DocumentRow>(db,
     `SELECT ${DOCUMENT_COLUMNS} FROM documents
-     WHERE owner_id = $1 AND ($2::bigint IS NULL OR created_seq < $2::bigint)
-     ORDER BY created_seq DESC LIMIT $3`,
+     WHERE owner_id = $1 AND ($2::bigint IS NULL OR documents.created_seq < $2::bigint)
+     ORDER BY documents.created_seq DESC LIMIT $3`,
     [ownerId, cursor(options.after)], pageSize(options.first));
 }
 

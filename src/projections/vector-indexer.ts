@@ -13,6 +13,7 @@ import { LeaseLoop } from './processor/lease-loop.ts';
 
 const NAME = 'vector-index';
 const UPSERT_BATCH = 200;
+const RELEVANT = new Set(['DocumentIndexed', 'DocumentDeleted', ERASURE_EVENT]);
 
 export interface VectorIndexerOptions {
   store: EventStore;
@@ -99,14 +100,17 @@ export function createVectorIndexer(options: VectorIndexerOptions): VectorIndexe
     const after = await checkpoints.read(NAME);
     if (after > position) advance(after);
     if (signal.aborted) return;
-    const subscription = store.subscribeToAll({ after, filter: { eventTypes: ['DocumentIndexed', 'DocumentDeleted', ERASURE_EVENT] } });
+    // Unfiltered, so `position` follows the whole log and waitFor(head) is reached; only relevant events move the stored checkpoint.
+    const subscription = store.subscribeToAll({ after });
     const onAbort = () => void subscription.close();
     signal.addEventListener('abort', onAbort, { once: true });
     try {
       for await (const event of subscription) {
         if (signal.aborted) break;
-        await apply(event);
-        await checkpoints.save(NAME, event.position);
+        if (RELEVANT.has(event.type)) {
+          await apply(event);
+          await checkpoints.save(NAME, event.position);
+        }
         advance(event.position);
       }
     } finally {
