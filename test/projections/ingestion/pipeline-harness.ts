@@ -26,10 +26,12 @@ export interface HarnessOptions {
   readDb: ReadDb;
   vectorIndex: VectorIndex | null;
   embedder: Embedder | null;
+  /** False: the ingestion reactor is not started (call `reactor.start()` or `newReactor()`). */
+  startReactor?: boolean;
 }
 
 /** The ingestion pipeline as the app would wire it: real log, codec, blob store, read DB, projections and reactors. */
-export async function startPipeline({ readDb, vectorIndex, embedder }: HarnessOptions) {
+export async function startPipeline({ readDb, vectorIndex, embedder, startReactor = true }: HarnessOptions) {
   await migrate(readDb, MIGRATIONS);
   const events = domainEventStore();
   const { store, codec } = events;
@@ -41,14 +43,15 @@ export async function startPipeline({ readDb, vectorIndex, embedder }: HarnessOp
   const chunksProjection = createDocumentChunksProjection({ blobs });
   const projections = new ProjectionRunner({ store, db: readDb, projections: [documentsProjection, chunksProjection], logger, idlePollMs: 20 });
   const progress: DocumentProgress[] = [];
-  const reactor = new IngestionReactor({
+  const newReactor = () => new IngestionReactor({
     store, readDb, blobs, documents, embedder, concurrency: 2, logger, newContext: () => commandContext(null),
     limits: { extraction: { ...LIMITS, timeoutMs: 60_000 }, chunkTokens: 64, overlapTokens: 8, maxBlobBytes: 10 * 1024 * 1024 },
-    onProgress: (p) => progress.push(p),
+    onProgress: (p) => progress.push(p), leaseRetryMs: 50,
   });
+  let reactor = newReactor();
   const indexer = vectorIndex ? createVectorIndexer({ store, readDb, blobs, vectorIndex, logger, embedder }) : null;
   await projections.start();
-  reactor.start();
+  if (startReactor) reactor.start();
   indexer?.start();
 
   async function upload(name: string, mediaType: string, bytes: Uint8Array, documentId?: string) {
@@ -94,7 +97,16 @@ export async function startPipeline({ readDb, vectorIndex, embedder }: HarnessOp
   }
 
   return {
-    store, codec, blobs, documents, knowledgeBases, projections, reactor, indexer, progress, upload, waitForEvent, settled, caughtUp,
+    store, codec, blobs, documents, knowledgeBases, projections, indexer, progress, upload, waitForEvent, settled, caughtUp,
+    get reactor() {
+      return reactor;
+    },
+    /** Stops the running reactor (as a crash would stop its work) and starts a fresh one on the same log and checkpoint. */
+    async restartReactor() {
+      await reactor.stop();
+      reactor = newReactor();
+      reactor.start();
+    },
     async stop() {
       await reactor.stop();
       await indexer?.stop();
