@@ -1,0 +1,170 @@
+import type { DocumentDeleted, DocumentIndexed } from '../domain/document/document.ts';
+import { BlobNotFoundError, BlobUnreadableError } from '../infra/blob-store/errors.ts';
+import type { BlobStore } from '../infra/blob-store/port.ts';
+import type { Embedder } from '../infra/embedders/port.ts';
+import type { EventStore, RecordedEvent } from '../infra/event-store/port.ts';
+import type { Logger } from '../infra/logger.ts';
+import type { ReadDb } from '../infra/read-db/port.ts';
+import { spaceFor, type VectorIndex, type VectorSpace } from '../infra/vector-index/port.ts';
+import { ERASURE_EVENT } from './erasure-scrub.ts';
+import { InvalidArtifactError, readVectorsArtifact } from './ingestion/artifacts.ts';
+import { ReactorCheckpoints } from './processor/checkpoints.ts';
+import { LeaseLoop } from './processor/lease-loop.ts';
+
+const NAME = 'vector-index';
+const UPSERT_BATCH = 200;
+const RELEVANT = new Set(['DocumentIndexed', 'DocumentDeleted', ERASURE_EVENT]);
+
+export interface VectorIndexerOptions {
+  store: EventStore;
+  readDb: ReadDb;
+  blobs: BlobStore;
+  vectorIndex: VectorIndex;
+  logger: Logger;
+  /** The configured embedder: activeSpace() prefers its space. */
+  embedder?: Embedder | null;
+  leaseRetryMs?: number;
+  errorBackoffMs?: number;
+}
+
+export interface VectorIndexer {
+  start(): void;
+  stop(): Promise<void>;
+  /** Log position of the last event applied by this instance (0 before any). */
+  readonly position: bigint;
+  /** Resolves once this indexer has applied the log up to `position` (false after timeoutMs or on stop). */
+  waitFor(position: bigint, timeoutMs: number): Promise<boolean>;
+  /**
+   * The space queries should search: the configured embedder's once every document indexed with
+   * vectors is indexed in it, else the space most indexed documents are in (the previous model's,
+   * while the new one is being filled). Null when no document has vectors and no embedder is configured.
+   */
+  activeSpace(): Promise<VectorSpace | null>;
+}
+
+/**
+ * The vector index as a reactor on the processor core (Weaviate is not transactional with the read
+ * DB, so it cannot be a projection in the read-model transaction). Events are applied one at a time
+ * in log order and every step is idempotent (upserts by chunk id, deletes), so after a crash the
+ * events past the checkpoint are simply applied again.
+ */
+export function createVectorIndexer(options: VectorIndexerOptions): VectorIndexer {
+  const { store, readDb, blobs, vectorIndex, logger } = options;
+  const checkpoints = new ReactorCheckpoints(readDb);
+  let position = 0n;
+  const waiters = new Set<() => void>();
+  let stopped = false;
+
+  const advance = (to: bigint) => {
+    position = to;
+    for (const wake of waiters) wake();
+  };
+
+  async function onIndexed(event: DocumentIndexed['data']): Promise<void> {
+    if (event.embeddingModel !== null && event.dimensions !== null && event.vectorsSha256 !== null) {
+      let artifact;
+      try {
+        artifact = await readVectorsArtifact(blobs, event.ownerId, event.vectorsSha256, { documentId: event.documentId, version: event.version });
+      } catch (error) {
+        if (!(error instanceof BlobUnreadableError || error instanceof BlobNotFoundError || error instanceof InvalidArtifactError)) throw error;
+        logger.warn({ documentId: event.documentId, version: event.version, reason: error.name }, 'vectors artifact unreadable; skipped');
+        artifact = null;
+      }
+      if (artifact && artifact.modelId === event.embeddingModel && artifact.dimensions === event.dimensions) {
+        const space = spaceFor(event.embeddingModel, event.dimensions);
+        await vectorIndex.ensureSpace(space);
+        for (let i = 0; i < artifact.chunkIds.length; i += UPSERT_BATCH) {
+          await vectorIndex.upsert(space, artifact.chunkIds.slice(i, i + UPSERT_BATCH).map((chunkId, j) => ({
+            chunkId, documentId: event.documentId, version: event.version, ownerId: event.ownerId, vector: artifact.vectors[i + j]!,
+          })));
+        }
+      }
+    }
+    // The port has no listing of versions; older versions are at most the document's version count (≤ 1000).
+    for (let version = 1; version < event.version; version++) {
+      await vectorIndex.deleteDocumentVersion(event.ownerId, event.documentId, version);
+    }
+  }
+
+  async function apply(event: RecordedEvent): Promise<void> {
+    if (event.type === 'DocumentIndexed') await onIndexed((event as unknown as DocumentIndexed).data);
+    else if (event.type === 'DocumentDeleted') {
+      const d = (event as unknown as DocumentDeleted).data;
+      await vectorIndex.deleteDocument(d.ownerId, d.documentId);
+    } else if (event.type === ERASURE_EVENT) {
+      await vectorIndex.deleteOwner((event.data as { userId: string }).userId);
+    }
+  }
+
+  async function whileLeased(signal: AbortSignal): Promise<void> {
+    const after = await checkpoints.read(NAME);
+    if (after > position) advance(after);
+    if (signal.aborted) return;
+    // Unfiltered, so `position` follows the whole log and waitFor(head) is reached; only relevant events move the stored checkpoint.
+    const subscription = store.subscribeToAll({ after });
+    const onAbort = () => void subscription.close();
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      for await (const event of subscription) {
+        if (signal.aborted) break;
+        if (RELEVANT.has(event.type)) {
+          await apply(event);
+          await checkpoints.save(NAME, event.position);
+        }
+        advance(event.position);
+      }
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      await subscription.close();
+    }
+  }
+
+  const loop = new LeaseLoop({
+    db: readDb, leaseName: `reactor:${NAME}`, logger,
+    leaseRetryMs: options.leaseRetryMs ?? 1_000, errorBackoffMs: options.errorBackoffMs ?? 1_000,
+    whileLeased,
+  });
+
+  return {
+    start: () => loop.start(),
+    async stop() {
+      stopped = true;
+      for (const wake of waiters) wake();
+      await loop.stop();
+    },
+    get position() {
+      return position;
+    },
+    async waitFor(target, timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        if (position >= target) return true;
+        if ((await checkpoints.read(NAME).catch(() => 0n)) >= target) return true;
+        const left = deadline - Date.now();
+        if (stopped || left <= 0) return false;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(done, Math.min(left, 100));
+          function done() {
+            clearTimeout(timer);
+            waiters.delete(done);
+            resolve();
+          }
+          waiters.add(done);
+        });
+      }
+    },
+    async activeSpace() {
+      const { rows } = await readDb.query<{ embedding_model: string; dimensions: number; n: number }>(
+        `SELECT embedding_model, dimensions, count(*)::int AS n FROM documents
+         WHERE indexed_version IS NOT NULL AND embedding_model IS NOT NULL AND dimensions IS NOT NULL
+         GROUP BY embedding_model, dimensions ORDER BY n DESC, embedding_model`);
+      const embedder = options.embedder ?? null;
+      if (embedder) {
+        const others = rows.filter((row) => row.embedding_model !== embedder.modelId);
+        if (others.length === 0) return spaceFor(embedder.modelId, await embedder.dimensions());
+      }
+      const top = (embedder ? rows.filter((row) => row.embedding_model !== embedder.modelId) : rows)[0];
+      return top ? spaceFor(top.embedding_model, top.dimensions) : null;
+    },
+  };
+}

@@ -1,0 +1,76 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PgliteReadDb } from '../../src/infra/read-db/pglite-read-db.ts';
+import { PgvectorIndex } from '../../src/infra/vector-index/pgvector-index.ts';
+import { spaceFor } from '../../src/infra/vector-index/port.ts';
+import { chunkRecords, writeChunksArtifact, writeVectorsArtifact } from '../../src/projections/ingestion/artifacts.ts';
+import { retrieve } from '../../src/projections/retrieval.ts';
+import { commandContext } from '../support/domain-event-store.ts';
+import { TestEmbedder } from '../support/test-embedder.ts';
+import { utf8 } from '../infra/extraction/fixtures.ts';
+import { OWNER, startPipeline, type Pipeline } from './ingestion/pipeline-harness.ts';
+
+const oldModel = new TestEmbedder(64);
+const newModel = new TestEmbedder(128);
+
+describe('vector indexer across an embedding-model change', () => {
+  let db: PgliteReadDb;
+  let index: PgvectorIndex;
+  let p: Pipeline;
+  beforeAll(async () => {
+    db = await PgliteReadDb.open();
+    index = await PgvectorIndex.open(db);
+    // The app is now configured with the new model; the reactor stays off, versions are recorded by hand.
+    p = await startPipeline({ readDb: db, vectorIndex: index, embedder: newModel, startReactor: false });
+  }, 60_000);
+  afterAll(async () => {
+    await p?.stop();
+    await db?.close();
+  });
+
+  /** Records a version as indexed with `model`'s vectors, as the reactor would have. */
+  async function indexWith(documentId: string, version: number, text: string, model: TestEmbedder): Promise<void> {
+    const context = commandContext(null);
+    const chunks = chunkRecords(documentId, version, [{ index: 0, text, page: null, headingPath: [], tokens: 5 }]);
+    const chunksSha256 = await writeChunksArtifact(p.blobs, OWNER, { documentId, version, chunks });
+    const dimensions = await model.dimensions();
+    const vectorsSha256 = await writeVectorsArtifact(p.blobs, OWNER, {
+      documentId, version, modelId: model.modelId, dimensions, chunkIds: [chunks[0]!.id], vectors: await model.embed([text]),
+    });
+    await p.documents.startExtraction({ documentId, version }, context);
+    await p.documents.recordExtracted({ documentId, version, pages: 1, characters: text.length, ocrPages: 0 }, context);
+    await p.documents.recordChunked({ documentId, version, chunkCount: 1, chunkTokens: 64, overlapTokens: 8, chunksSha256 }, context);
+    await p.documents.recordIndexed({ documentId, version, embeddingModel: model.modelId, dimensions, vectorsSha256 }, context);
+    await p.caughtUp();
+  }
+
+  it('serves the old space until every document is in the new one, and drops old versions from every space', async () => {
+    const a = await p.upload('a.md', 'text/markdown', utf8('alpha'));
+    const b = await p.upload('b.md', 'text/markdown', utf8('beta'));
+    await indexWith(a.documentId, 1, 'the comet tail glows', oldModel);
+    await indexWith(b.documentId, 1, 'the harbour seals sleep', oldModel);
+    const oldSpace = spaceFor(oldModel.modelId, 64);
+    const newSpace = spaceFor(newModel.modelId, 128);
+    expect(await p.indexer!.activeSpace()).toEqual(oldSpace);
+    // A query vector of the new model means nothing in the old space: lexical only meanwhile.
+    const meanwhile = await retrieve({ db, vectorIndex: index, embedder: newModel, space: await p.indexer!.activeSpace() },
+      { ownerId: OWNER, text: 'comet', limit: 3 });
+    expect(meanwhile.mode).toBe('lexical');
+    expect(meanwhile.hits[0]?.documentId).toBe(a.documentId);
+
+    // Re-indexing under the new model, one document at a time.
+    const a2 = await p.upload('a.md', 'text/markdown', utf8('alpha 2'), a.documentId);
+    await indexWith(a.documentId, a2.version, 'the comet tail glows bright', newModel);
+    expect(await index.count(oldSpace, { documentId: a.documentId })).toBe(0);
+    expect(await index.count(newSpace, { documentId: a.documentId })).toBe(1);
+    expect(await p.indexer!.activeSpace()).toEqual(oldSpace);
+
+    const b2 = await p.upload('b.md', 'text/markdown', utf8('beta 2'), b.documentId);
+    await indexWith(b.documentId, b2.version, 'the harbour seals sleep soundly', newModel);
+    expect(await p.indexer!.activeSpace()).toEqual(newSpace);
+    expect(await index.count(oldSpace)).toBe(0);
+    const after = await retrieve({ db, vectorIndex: index, embedder: newModel, space: await p.indexer!.activeSpace() },
+      { ownerId: OWNER, text: 'seals harbour', limit: 3 });
+    expect(after.mode).toBe('hybrid');
+    expect(after.hits[0]).toMatchObject({ documentId: b.documentId, version: b2.version });
+  }, 120_000);
+});
