@@ -41,6 +41,10 @@ import { ReplyReactor } from './projections/reply-reactor.ts';
 import { SessionWatch } from './projections/session-watch.ts';
 import { ProjectionRunner } from './projections/runner.ts';
 import { usersProjection } from './projections/users-projection.ts';
+import { createDocumentChunksProjection } from './projections/document-chunks-projection.ts';
+import { documentsProjection } from './projections/documents-projection.ts';
+import { IngestionReactor } from './projections/ingestion/ingestion-reactor.ts';
+import { createVectorIndexer, type VectorIndexer } from './projections/vector-indexer.ts';
 
 export const MIGRATIONS_DIR = new URL('../migrations/', import.meta.url).pathname;
 /** How long eraseUser waits for the read-model scrub before answering anyway. */
@@ -58,6 +62,8 @@ export interface App {
   accounts: AccountCommands;
   conversations: ConversationCommands;
   documents: DocumentCommands;
+  /** The vector index kept from DocumentIndexed events; activeSpace() is the one retrieval searches. */
+  vectorIndexer: VectorIndexer;
   knowledgeBases: KnowledgeBaseCommands;
   conversationKnowledge: ConversationKnowledgeCommands;
   /** File bytes, the vector index and the embedding model (null: lexical retrieval only). */
@@ -112,7 +118,7 @@ export async function createApp(config: Config, logger: Logger, early: EarlyStor
     const applied = await migrate(readDb, MIGRATIONS_DIR);
     if (applied.length > 0) logger.info({ applied }, 'read-model migrations applied');
 
-    const readModels = [usersProjection, conversationsProjection];
+    const readModels = [usersProjection, conversationsProjection, documentsProjection, createDocumentChunksProjection({ blobs: documentInfra.blobs })];
     const projections = new ProjectionRunner({
       store, db: readDb, projections: readModels, logger: logger.child({ component: 'projections' }),
       batchSize: config.projectionBatchSize,
@@ -120,13 +126,22 @@ export async function createApp(config: Config, logger: Logger, early: EarlyStor
     await projections.start();
     closers.push(() => projections.stop());
 
+    const vectorIndexer = createVectorIndexer({
+      store, readDb, blobs: documentInfra.blobs, vectorIndex: documentInfra.vectorIndex, embedder: documentInfra.embedder,
+      logger: logger.child({ component: 'vector-index' }),
+    });
+    vectorIndexer.start();
+    closers.push(() => vectorIndexer.stop());
+
     const emailKey = createBlindIndex(masterKey, 'email');
     const emailClaims = createEmailClaims(store, emailKey);
     const scrubber = new ErasureScrubber({
       store, readDb, logger: logger.child({ component: 'erasure-scrub' }),
       // Every table of the projections that delete rows on an erasure.
       tables: readModels.filter((p) => p.eventTypes.includes(ERASURE_EVENT)).flatMap((p) => p.tables),
-      projectionsReached: (position, timeoutMs) => projections.waitFor(position, { eventTypes: [ERASURE_EVENT], timeoutMs }),
+      moreTables: async () => await documentInfra.vectorIndex.tables?.() ?? [],
+      projectionsReached: async (position, timeoutMs) =>
+        await projections.waitFor(position, { eventTypes: [ERASURE_EVENT], timeoutMs }) && await vectorIndexer.waitFor(position, timeoutMs),
       scrubKeys: async () => keyStore.scrub?.(),
     });
     scrubber.start();
@@ -175,13 +190,27 @@ export async function createApp(config: Config, logger: Logger, early: EarlyStor
     replies.start();
     closers.push(() => replies.stop());
 
+    const documents = createDocumentCommands({ store });
+    const ingestion = new IngestionReactor({
+      store, readDb, blobs: documentInfra.blobs, documents, embedder: documentInfra.embedder,
+      limits: {
+        extraction: config.documents.extraction, chunkTokens: config.documents.chunkTokens,
+        overlapTokens: config.documents.overlapTokens, maxBlobBytes: config.documents.maxUploadBytes,
+      },
+      concurrency: config.documents.ingestionConcurrency, logger: logger.child({ component: 'ingestion' }),
+      newContext: () => commandContext(null),
+      onProgress: (progress) => void pubsubHandle.pubsub.publish('documentProgress', progress.documentId, { ...progress }),
+    });
+    ingestion.start();
+    closers.push(() => ingestion.stop());
+
     const sessions = new SessionWatch({ store, logger: logger.child({ component: 'sessions' }) });
     await sessions.start();
     closers.push(() => sessions.stop());
 
     return {
       config, logger, store, readDb, codec, projections, users, accounts, conversations, providers, documentInfra,
-      documents: createDocumentCommands({ store }),
+      documents, vectorIndexer,
       knowledgeBases: createKnowledgeBaseCommands({ store }),
       conversationKnowledge: createConversationKnowledgeCommands({ store }),
       projectionCommands: createProjectionCommands({ store, projections }),

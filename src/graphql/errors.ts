@@ -2,6 +2,7 @@ import { GraphQLError } from 'graphql';
 import { AccessError } from '../commands/errors.ts';
 import { DomainError } from '../domain/decider.ts';
 import { isProviderError } from '../infra/ai/provider.ts';
+import { BlobNotFoundError, BlobTooLargeError, InvalidBlobReferenceError } from '../infra/blob-store/errors.ts';
 import { DuplicateEventIdError, InvalidEventError, WrongExpectedRevisionError } from '../infra/event-store/errors.ts';
 import { SubjectErasedError } from '../infra/personal-data/key-store.ts';
 import { PubSubOverflowError } from '../infra/pubsub.ts';
@@ -42,6 +43,9 @@ export function exposedError(error: unknown): GraphQLError | undefined {
   if (error instanceof InvalidEventError) return clientError('BAD_USER_INPUT', error.message);
   if (error instanceof PubSubOverflowError) return clientError('RATE_LIMITED', error.message);
   if (error instanceof SubjectErasedError) return clientError('CONFLICT', error.message);
+  if (error instanceof BlobTooLargeError) return clientError('BAD_USER_INPUT', error.message, { limit: 'MAX_UPLOAD_BYTES', maxBytes: error.maxBytes });
+  if (error instanceof InvalidBlobReferenceError) return clientError('BAD_USER_INPUT', error.message);
+  if (error instanceof BlobNotFoundError) return clientError('NOT_FOUND', 'File not found');
   if (storeUnavailable(error)) return clientError('SERVICE_UNAVAILABLE', SERVICE_UNAVAILABLE_MESSAGE);
   if (isProviderError(error)) {
     const code = error.code;

@@ -10,6 +10,7 @@ import { uuidv7 } from '../infra/ids.ts';
 import { bearerToken, viewerForToken } from './authenticate.ts';
 import { clientAddressOf, compileTrust } from './client-address.ts';
 import type { GraphQLContext } from './context.ts';
+import { documentUploadRouter } from './document-upload.ts';
 import { exposedError } from './errors.ts';
 import { requestContext, type RequestInfo } from './request-context.ts';
 import { requestScopePlugin, yogaLogger } from './request-scope.ts';
@@ -97,6 +98,29 @@ export function createGraphQLHandler(app: App) {
   return yoga;
 }
 
+/**
+ * GraphQL multipart requests (file uploads) are read into memory by yoga: one whose Content-Length
+ * is over the upload limit (plus room for the operation) is refused before its body is read, and
+ * one without a Content-Length is not taken at all. POST /uploads streams files of any size.
+ */
+function refuseOversizedMultipart(maxUploadBytes: number) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    if (!req.is('multipart/form-data')) return next();
+    const length = Number(req.headers['content-length']);
+    if (!Number.isSafeInteger(length)) {
+      res.status(411).setHeader('Connection', 'close');
+      res.json(graphqlErrorBody('A multipart GraphQL request needs a Content-Length; stream large files to POST /uploads', 'BAD_USER_INPUT'));
+      return;
+    }
+    if (length > maxUploadBytes + MAX_REQUEST_BYTES) {
+      res.status(413).setHeader('Connection', 'close');
+      res.json({ errors: [{ message: `The file exceeds the limit of ${maxUploadBytes} bytes (MAX_UPLOAD_BYTES)`, extensions: { code: 'BAD_USER_INPUT', limit: 'MAX_UPLOAD_BYTES', maxBytes: maxUploadBytes } }] });
+      return;
+    }
+    next();
+  };
+}
+
 /** express + graphql-yoga over HTTP and SSE, and graphql-ws over WebSocket, sharing one envelop pipeline. */
 export async function startServer(app: App, options: { port: number; host: string }): Promise<RunningServer> {
   const yoga = createGraphQLHandler(app);
@@ -110,6 +134,8 @@ export async function startServer(app: App, options: { port: number; host: strin
     res.setHeader('x-request-id', requestId);
     requestContext.run({ requestId, clientAddress: req.ip ?? null }, next);
   });
+  web.use(documentUploadRouter(app));
+  web.use(GRAPHQL_PATH, refuseOversizedMultipart(app.config.documents.maxUploadBytes));
   web.use(GRAPHQL_PATH, express.json({ limit: MAX_REQUEST_BYTES, type: ['application/json', 'application/graphql-response+json'] }));
   web.use(GRAPHQL_PATH, (error: Error & { type?: string; status?: number }, _req: Request, res: Response, next: NextFunction) => {
     if (error.type === 'entity.too.large') {

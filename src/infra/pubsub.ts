@@ -11,6 +11,8 @@ export type Topics = {
   replyControl: [payload: { replyId: string; action: 'cancel' | 'resync' }];
   /** Sessions that ended (logout, password change, deactivation, erasure): their live subscriptions end. */
   sessions: [payload: SessionsEnded];
+  /** Live ingestion progress of a document (pages extracted, chunks embedded); stages themselves are events. */
+  documentProgress: [documentId: string, payload: Record<string, unknown>];
 };
 
 /**

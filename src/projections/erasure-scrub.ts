@@ -15,6 +15,8 @@ export interface ErasureScrubberOptions {
   readDb: ReadDb;
   /** The read-model tables erasures delete rows from. */
   tables: readonly string[];
+  /** Tables known only at run time (a vector index's table per embedding model). */
+  moreTables?(): Promise<readonly string[]>;
   /** Then scrubs the key store (its deleted keys), if it needs it. */
   scrubKeys?(): Promise<void>;
   /** True once every read model has applied the log up to `position`, false after `timeoutMs`. */
@@ -100,7 +102,7 @@ export class ErasureScrubber {
       while (!(await this.options.projectionsReached(target, PROJECTION_WAIT_MS))) {
         if (signal.aborted) return;
       }
-      await readDb.scrub(tables);
+      await readDb.scrub([...tables, ...(await this.options.moreTables?.() ?? [])]);
       await this.options.scrubKeys?.();
       await this.checkpoints.save(NAME, target);
       checkpoint = target;

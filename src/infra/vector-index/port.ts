@@ -37,6 +37,8 @@ export interface VectorIndex {
   count(space: VectorSpace, filter?: { ownerId?: string; documentId?: string }): Promise<number>;
   spaces(): Promise<VectorSpace[]>;
   dropSpace(space: VectorSpace): Promise<void>;
+  /** Read-model tables holding vectors (SQL indexes), for the erasure scrub; absent for an external index. */
+  tables?(): Promise<string[]>;
 }
 
 export type VectorIndexErrorCode =
