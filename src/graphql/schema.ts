@@ -3,6 +3,7 @@ import { builder } from './builder.ts';
 import './schema/accounts.ts';
 import './schema/admin.ts';
 import './schema/conversations.ts';
+import './schema/documents.ts';
 import './schema/models.ts';
 import './schema/system.ts';
 
