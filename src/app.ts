@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { createAccountCommands, type AccountCommands } from './commands/accounts.ts';
 import type { CommandContext } from './commands/context.ts';
+import { createConversationKnowledgeCommands, type ConversationKnowledgeCommands } from './commands/conversation-knowledge.ts';
 import { createConversationCommands, type ConversationCommands } from './commands/conversations.ts';
 import { createEmailClaims } from './commands/email-claims.ts';
 import { startEarly, type EarlyStores } from './early-start.ts';
@@ -53,6 +54,8 @@ export interface App {
   users: UserCommands;
   accounts: AccountCommands;
   conversations: ConversationCommands;
+  /** Attaching knowledge bases and documents to a conversation. */
+  conversationKnowledge: ConversationKnowledgeCommands;
   /** Operator actions on projections (parking an event), recorded in the log. */
   projectionCommands: ProjectionCommands;
   providers: ProviderRegistry;
@@ -168,6 +171,7 @@ export async function createApp(config: Config, logger: Logger, early: EarlyStor
 
     return {
       config, logger, store, readDb, codec, projections, users, accounts, conversations, providers,
+      conversationKnowledge: createConversationKnowledgeCommands({ store }),
       projectionCommands: createProjectionCommands({ store, projections }),
       pubsub: pubsubHandle.pubsub, replies, sessions, commandContext, close: closeAll,
     };
