@@ -1,7 +1,7 @@
 import type { CommandContext } from '../commands/context.ts';
 import { executeCommand, loadAggregate } from '../commands/execute-command.ts';
 import {
-  buildPrompt, conversationDecider, conversationStream, type ConversationCommand, type ConversationState, type ModelParams, type ReplySource,
+  buildPrompt, conversationDecider, conversationStream, type ConversationCommand, type ConversationState, type ModelParams, type ReplySource, MAX_REPLY_SOURCES,
 } from '../domain/conversation/conversation.ts';
 import { buildPromptWithSources, DEFAULT_MAX_SOURCE_CHARS, type PromptMessage } from '../domain/conversation/sources-prompt.ts';
 import { DomainError } from '../domain/decider.ts';
@@ -368,7 +368,7 @@ export class ReplyReactor {
     if (!port || state.ownerId === null || question === undefined || (knowledgeBaseIds.length === 0 && documentIds.length === 0)) {
       return { messages: buildPrompt(state), sources: [] };
     }
-    const limit = Math.max(1, Math.min(this.options.sourcesLimit ?? DEFAULT_SOURCES_LIMIT, 100));
+    const limit = Math.max(1, Math.min(this.options.sourcesLimit ?? DEFAULT_SOURCES_LIMIT, MAX_REPLY_SOURCES));
     const timeout = AbortSignal.timeout(this.options.retrievalTimeoutMs ?? DEFAULT_RETRIEVAL_TIMEOUT_MS);
     const retrievalSignal = AbortSignal.any([signal, timeout]);
     try {
