@@ -44,6 +44,7 @@ import { usersProjection } from './projections/users-projection.ts';
 import { createDocumentChunksProjection } from './projections/document-chunks-projection.ts';
 import { documentsProjection } from './projections/documents-projection.ts';
 import { IngestionReactor } from './projections/ingestion/ingestion-reactor.ts';
+import { retrieve } from './projections/retrieval.ts';
 import { createVectorIndexer, type VectorIndexer } from './projections/vector-indexer.ts';
 
 export const MIGRATIONS_DIR = new URL('../migrations/', import.meta.url).pathname;
@@ -186,6 +187,16 @@ export async function createApp(config: Config, logger: Logger, early: EarlyStor
     const replies = new ReplyReactor({
       store, readDb, projections, providers, pubsub: pubsubHandle.pubsub, logger: logger.child({ component: 'replies' }),
       newContext: () => commandContext(null),
+      // Replies in conversations with knowledge attached are answered from it, with numbered sources.
+      knowledge: {
+        retrieve: async (query) => {
+          const { vectorIndex, embedder } = documentInfra;
+          const result = await retrieve({ db: readDb, vectorIndex, embedder, space: await vectorIndexer.activeSpace() }, {
+            ownerId: query.ownerId, text: query.question, knowledgeBaseIds: query.knowledgeBaseIds, documentIds: query.documentIds, limit: query.limit,
+          });
+          return result.hits;
+        },
+      },
     });
     replies.start();
     closers.push(() => replies.stop());

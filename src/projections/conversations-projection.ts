@@ -26,15 +26,17 @@ async function touch(tx: SqlExecutor, conversationId: string, at: string, messag
 async function finishReply(
   tx: SqlExecutor, conversationId: string, replyId: string, at: string,
   fields: { status: string; content: string | null; latencyMs?: number | null; usage?: unknown; timeToFirstTokenMs?: number | null;
-    finishReason?: string | null; errorCode?: string | null; errorMessage?: string | null; model?: string; params?: unknown },
+    finishReason?: string | null; errorCode?: string | null; errorMessage?: string | null; model?: string; params?: unknown;
+    sources?: unknown },
 ): Promise<void> {
   await tx.query(
     `UPDATE messages SET status = $3, content = $4, latency_ms = $5, usage = $6::jsonb, time_to_first_token_ms = $7,
        finish_reason = $8, error_code = $9, error_message = $10, completed_at = $11,
-       model = COALESCE($12, model), params = COALESCE($13::jsonb, params)
+       model = COALESCE($12, model), params = COALESCE($13::jsonb, params), sources = $14::jsonb
      WHERE message_id = $2 AND conversation_id = $1`,
     [conversationId, replyId, fields.status, fields.content, ms(fields.latencyMs), json(fields.usage), ms(fields.timeToFirstTokenMs),
-      fields.finishReason ?? null, fields.errorCode ?? null, fields.errorMessage ?? null, at, fields.model ?? null, json(fields.params)],
+      fields.finishReason ?? null, fields.errorCode ?? null, fields.errorMessage ?? null, at, fields.model ?? null, json(fields.params),
+      JSON.stringify(Array.isArray(fields.sources) ? fields.sources : [])],
   );
   await touch(tx, conversationId, at, false);
 }
@@ -45,7 +47,7 @@ export const conversationsProjection: Projection = {
   eventTypes: [
     'ConversationStarted', 'ConversationRenamed', 'ConversationArchived', 'ConversationUnarchived', 'ConversationDeleted',
     'UserMessageSent', 'AssistantReplyStarted', 'AssistantReplyCompleted', 'AssistantReplyCancelled', 'AssistantReplyFailed',
-    'AssistantReplyInterrupted',
+    'AssistantReplyInterrupted', 'ConversationKnowledgeAttached',
     // Erasing a person drops their conversations and messages (ARCHITECTURE.md §5).
     'UserDataErased',
   ],
@@ -114,6 +116,7 @@ export const conversationsProjection: Projection = {
         await finishReply(tx, d.conversationId, d.replyId, at, {
           status: 'complete', content: personalField(recorded, 'text', d.text), latencyMs: d.latencyMs, usage: d.usage,
           timeToFirstTokenMs: d.timeToFirstTokenMs, finishReason: d.finishReason, model: d.model, params: d.params,
+          sources: d.sources,
         });
         return;
       }
@@ -135,6 +138,13 @@ export const conversationsProjection: Projection = {
         const d = event.data;
         await finishReply(tx, d.conversationId, d.replyId, at,
           { status: 'interrupted', content: personalField(recorded, 'partialText', d.partialText) });
+        return;
+      }
+      case 'ConversationKnowledgeAttached': {
+        const d = event.data;
+        await tx.query('UPDATE conversations SET knowledge_base_ids = $2::jsonb, document_ids = $3::jsonb WHERE conversation_id = $1',
+          [d.conversationId, JSON.stringify(d.knowledgeBaseIds), JSON.stringify(d.documentIds)]);
+        await touch(tx, d.conversationId, at, false);
         return;
       }
       case 'UserDataErased':

@@ -11,6 +11,9 @@ export interface ConversationRow {
   params: Record<string, number> | null;
   archived: boolean;
   message_count: number;
+  /** The attached knowledge ([] when none). */
+  knowledge_base_ids: string[];
+  document_ids: string[];
   created_at: string;
   updated_at: string;
 }
@@ -33,9 +36,21 @@ export interface MessageRow {
   created_at: string;
   completed_at: string | null;
   seq: string;
+  /** The sources the reply's prompt held; [] for user messages and replies without any. */
+  sources: MessageSourceRow[];
 }
 
-const CONVERSATION_COLUMNS = 'conversation_id, owner_id, title, model, system_prompt, params, archived, message_count, created_at, updated_at';
+export interface MessageSourceRow {
+  n: number;
+  documentId: string;
+  version: number;
+  chunkId: string;
+  page: number | null;
+  score: number;
+}
+
+const CONVERSATION_COLUMNS = 'conversation_id, owner_id, title, model, system_prompt, params, archived, message_count, created_at, updated_at, '
+  + 'knowledge_base_ids, document_ids';
 
 /** A keyset page: rows strictly after/before the cursor's key, in the page's order. */
 export interface PageQuery<Key> {

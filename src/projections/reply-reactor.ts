@@ -1,6 +1,9 @@
 import type { CommandContext } from '../commands/context.ts';
 import { executeCommand, loadAggregate } from '../commands/execute-command.ts';
-import { buildPrompt, conversationDecider, conversationStream, type ConversationCommand, type ModelParams } from '../domain/conversation/conversation.ts';
+import {
+  buildPrompt, conversationDecider, conversationStream, type ConversationCommand, type ConversationState, type ModelParams, type ReplySource, MAX_REPLY_SOURCES,
+} from '../domain/conversation/conversation.ts';
+import { buildPromptWithSources, DEFAULT_MAX_SOURCE_CHARS, type PromptMessage } from '../domain/conversation/sources-prompt.ts';
 import { DomainError } from '../domain/decider.ts';
 import type { ProviderRegistry } from '../infra/ai/provider-registry.ts';
 import { isProviderError, type TokenUsage } from '../infra/ai/provider.ts';
@@ -14,6 +17,7 @@ import { DeltaCoalescer } from './delta-coalescer.ts';
 import { ReactorCheckpoints } from './processor/checkpoints.ts';
 import { LeaseLoop } from './processor/lease-loop.ts';
 import { ReplyDrafts } from './reply-drafts.ts';
+import type { ReplyKnowledge } from './reply-knowledge.ts';
 import type { ProjectionRunner } from './runner.ts';
 
 const NAME = 'assistant-replies';
@@ -84,7 +88,18 @@ export interface ReplyReactorOptions {
   leaseRetryMs?: number;
   errorBackoffMs?: number;
   draftIntervalMs?: number;
+  /** Where replies of conversations with attached knowledge get their sources; without it they get none. */
+  knowledge?: ReplyKnowledge;
+  /** Chunks retrieved per reply (default 6). */
+  sourcesLimit?: number;
+  /** Characters of source text a prompt may hold (default 12000). */
+  sourcesMaxChars?: number;
+  /** Retrieval taking longer is given up: the reply is answered without sources (default 10000). */
+  retrievalTimeoutMs?: number;
 }
+
+export const DEFAULT_SOURCES_LIMIT = 6;
+export const DEFAULT_RETRIEVAL_TIMEOUT_MS = 10_000;
 
 /** Why a reply's generation was aborted here. */
 type AbortReason = 'cancel' | 'shutdown' | 'lease-lost';
@@ -274,27 +289,31 @@ export class ReplyReactor {
     this.publish(conversationId, { kind: 'REPLY_STARTED', replyId, messageId: replyId, inReplyTo: messageId, position: started.position?.toString() });
     const controller = new AbortController();
     const progress = { text: '' };
-    const done = this.generate(conversationId, replyId, state.model, buildPrompt(started.state), started.state.params, controller, context, progress)
+    const done = this.generate(conversationId, replyId, state.model, started.state, messageId, controller, context, progress)
       .catch((error) => this.options.logger.error({ err: error, replyId }, 'reply could not be recorded'))
       .finally(() => this.inFlight.delete(replyId));
     this.inFlight.set(replyId, { controller, done, conversationId, text: () => progress.text });
   }
 
   private async generate(
-    conversationId: string, replyId: string, model: string, messages: ReturnType<typeof buildPrompt>,
-    params: ModelParams, controller: AbortController, context: CommandContext, progress: { text: string },
+    conversationId: string, replyId: string, model: string, state: ConversationState, inReplyTo: string,
+    controller: AbortController, context: CommandContext, progress: { text: string },
   ): Promise<void> {
+    const params: ModelParams = state.params;
     const startedAt = performance.now();
     let text = '';
     let firstTokenMs: number | null = null;
     let usage: TokenUsage | null = null;
     let finishReason: string | null = null;
     let reportedModel: string | null = null;
+    let sources: ReplySource[] = [];
     const coalescer = new DeltaCoalescer(this.options.deltaIntervalMs ?? 30, (delta, offset) =>
       this.publish(conversationId, { kind: 'DELTA', replyId, messageId: replyId, delta, offset }));
     const elapsed = () => Math.round(performance.now() - startedAt);
     let outcome: ConversationCommand;
     try {
+      const { messages, sources: used } = await this.prompt(state, inReplyTo, replyId, controller.signal);
+      sources = used;
       const resolved = await this.options.providers.resolveModel(model);
       for await (const chunk of resolved.provider.streamChat({ model: resolved.model, messages, params, signal: controller.signal })) {
         if (chunk.type === 'delta') {
@@ -311,7 +330,7 @@ export class ReplyReactor {
       }
       outcome = {
         type: 'CompleteAssistantReply', conversationId, replyId, text, model: reportedModel, usage,
-        timeToFirstTokenMs: firstTokenMs, latencyMs: elapsed(), finishReason,
+        timeToFirstTokenMs: firstTokenMs, latencyMs: elapsed(), finishReason, sources,
       };
     } catch (error) {
       const reason = controller.signal.aborted ? controller.signal.reason : null;
@@ -335,6 +354,37 @@ export class ReplyReactor {
     await this.finish(conversationId, replyId, outcome, context);
   }
 
+  /**
+   * The provider prompt: with the conversation's attached knowledge, the sources retrieved for the
+   * newest message are numbered in it. Retrieval failing or timing out costs the sources, not the
+   * reply; only an abort of the reply itself (cancel, shutdown, lease lost) is passed on.
+   */
+  private async prompt(
+    state: ConversationState, inReplyTo: string, replyId: string, signal: AbortSignal,
+  ): Promise<{ messages: PromptMessage[]; sources: ReplySource[] }> {
+    const { knowledge: port, logger } = this.options;
+    const { knowledgeBaseIds, documentIds } = state.knowledge;
+    const question = state.history.find((entry) => entry.role === 'user' && entry.messageId === inReplyTo)?.content;
+    if (!port || state.ownerId === null || question === undefined || (knowledgeBaseIds.length === 0 && documentIds.length === 0)) {
+      return { messages: buildPrompt(state), sources: [] };
+    }
+    const limit = Math.max(1, Math.min(this.options.sourcesLimit ?? DEFAULT_SOURCES_LIMIT, MAX_REPLY_SOURCES));
+    const timeout = AbortSignal.timeout(this.options.retrievalTimeoutMs ?? DEFAULT_RETRIEVAL_TIMEOUT_MS);
+    const retrievalSignal = AbortSignal.any([signal, timeout]);
+    try {
+      const hits = await abortable(
+        port.retrieve({ ownerId: state.ownerId, knowledgeBaseIds, documentIds, question, limit, signal: retrievalSignal }), retrievalSignal);
+      if (!Array.isArray(hits)) throw new TypeError('retrieval returned no list');
+      return buildPromptWithSources(state, hits.slice(0, limit), { maxSourceChars: this.options.sourcesMaxChars ?? DEFAULT_MAX_SOURCE_CHARS });
+    } catch (error) {
+      if (signal.aborted) throw error;
+      // Only the error's kind: its message may quote the question or a document.
+      logger.warn({ replyId, errorName: error instanceof Error ? error.name : typeof error, timedOut: timeout.aborted },
+        'retrieval failed; answering without sources');
+      return { messages: buildPrompt(state), sources: [] };
+    }
+  }
+
   /** Records how a reply ended, waits until queries can see it, then tells subscribers. */
   private async finish(conversationId: string, replyId: string, command: ConversationCommand, context: CommandContext): Promise<void> {
     let position: bigint | null = null;
@@ -356,4 +406,17 @@ export class ReplyReactor {
   private publish(conversationId: string, payload: Record<string, unknown>): void {
     this.options.pubsub.publish('conversation', conversationId, payload);
   }
+}
+
+/** The promise's outcome, or a rejection as soon as `signal` aborts (a port that ignores the signal cannot hold a reply). */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    promise.catch(() => {});
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }

@@ -6,7 +6,7 @@ import type { RecordedEvent } from '../../src/infra/event-store/port.ts';
 import type { SqlExecutor } from '../../src/infra/read-db/port.ts';
 import { conversationsProjection } from '../../src/projections/conversations-projection.ts';
 
-const MIGRATIONS = ['0002_users.sql', '0004_conversations.sql'];
+const MIGRATIONS = ['0002_users.sql', '0004_conversations.sql', '0008_reply_sources.sql'];
 const ids = { conversationId: 'c1', ownerId: 'u1' };
 const params = { temperature: 0.5, maxTokens: 100 };
 
@@ -86,6 +86,7 @@ describe('conversationsProjection', () => {
     expect(await conversation()).toEqual({
       conversation_id: 'c1', owner_id: 'u1', title: 'Trip', model: 'gpt-4o', system_prompt: 'Be brief.', params,
       archived: false, message_count: 0, created_at: at(1), updated_at: at(1), last_message_at: null,
+      knowledge_base_ids: [], document_ids: [],
     });
   });
 
@@ -122,6 +123,7 @@ describe('conversationsProjection', () => {
       message_id: 'm1', conversation_id: 'c1', owner_id: 'u1', role: 'user', content: '  Hi\n', status: 'complete',
       in_reply_to: null, model: null, params: null, usage: null, time_to_first_token_ms: null, latency_ms: null,
       finish_reason: null, error_code: null, error_message: null, created_at: at(2), completed_at: at(2), seq: expect.anything(),
+      sources: [],
     });
     expect(BigInt((await message('m1'))?.seq as bigint)).toBe(event.position);
     expect(await conversation()).toMatchObject({ message_count: 1, last_message_at: at(2), updated_at: at(2) });
@@ -216,5 +218,40 @@ describe('conversationsProjection', () => {
     const { rows } = await db.query<{ conversation_id: string }>(
       'SELECT conversation_id FROM conversations WHERE owner_id = $1 AND archived = false ORDER BY created_at DESC, conversation_id DESC', ['u1']);
     expect(rows.map((r) => r.conversation_id)).toEqual(['c2', 'c1']);
+  });
+});
+
+describe('conversationsProjection: cited answers', () => {
+  it('ConversationKnowledgeAttached keeps the whole selection on the conversation (none by default)', async () => {
+    await conversationsProjection.handle(record(started(), 1), tx);
+    expect(await conversation()).toMatchObject({ knowledge_base_ids: [], document_ids: [] });
+    await applyTwice(record({ type: 'ConversationKnowledgeAttached', data: { ...ids, knowledgeBaseIds: ['k1', 'k2'], documentIds: ['d1'] } }, 2));
+    expect(await conversation()).toMatchObject({ knowledge_base_ids: ['k1', 'k2'], document_ids: ['d1'], updated_at: at(2) });
+    await applyTwice(record({ type: 'ConversationKnowledgeAttached', data: { ...ids, knowledgeBaseIds: [], documentIds: [] } }, 3));
+    expect(await conversation()).toMatchObject({ knowledge_base_ids: [], document_ids: [] });
+  });
+
+  it("a completed reply keeps its sources; user messages, other endings and version-1 replies have none", async () => {
+    await conversationsProjection.handle(record(started(), 1), tx);
+    await conversationsProjection.handle(record(sent('m1', 'Hi'), 2), tx);
+    await conversationsProjection.handle(record(replyStarted('r1', 'm1'), 3), tx);
+    expect(await message('m1')).toMatchObject({ sources: [] });
+    expect(await message('r1')).toMatchObject({ sources: [] });
+    const sources = [
+      { n: 1, documentId: 'd1', version: 2, chunkId: 'ch1', page: 3, score: 0.8 },
+      { n: 2, documentId: 'd2', version: 1, chunkId: 'ch9', page: null, score: 0.25 },
+    ];
+    await applyTwice(record({
+      type: 'AssistantReplyCompleted',
+      data: { ...ids, replyId: 'r1', text: 'See [1].', model: 'gpt-4o', params, usage: null, timeToFirstTokenMs: 1, latencyMs: 2, finishReason: 'stop', sources },
+    }, 4));
+    expect(await message('r1')).toMatchObject({ status: 'complete', sources });
+
+    await conversationsProjection.handle(record(sent('m2', 'Again'), 5), tx);
+    await conversationsProjection.handle(record(replyStarted('r2', 'm2'), 6), tx);
+    await applyTwice(record({ type: 'AssistantReplyCancelled', data: { ...ids, replyId: 'r2', partialText: 'S', latencyMs: 4 } }, 7));
+    expect(await message('r2')).toMatchObject({ status: 'cancelled', sources: [] });
+    // The first reply keeps its sources.
+    expect(await message('r1')).toMatchObject({ sources });
   });
 });

@@ -1,6 +1,8 @@
 import { resolveCursorConnection, type ResolveCursorConnectionArgs } from '@pothos/plugin-relay';
 import { z } from 'zod';
-import { MAX_MESSAGE_LENGTH, MAX_MODEL_LENGTH, MAX_SYSTEM_PROMPT_LENGTH, MAX_TITLE_LENGTH } from '../../domain/conversation/conversation.ts';
+import {
+  MAX_ATTACHED_DOCUMENTS, MAX_ATTACHED_KNOWLEDGE_BASES, MAX_MESSAGE_LENGTH, MAX_MODEL_LENGTH, MAX_SYSTEM_PROMPT_LENGTH, MAX_TITLE_LENGTH,
+} from '../../domain/conversation/conversation.ts';
 import { builder } from '../builder.ts';
 import type { GraphQLContext } from '../context.ts';
 import { clientError } from '../errors.ts';
@@ -8,7 +10,7 @@ import type { ConversationState } from '../../domain/conversation/conversation.t
 import { decodeFeedCursor, FeedTracker, missedItems, TERMINAL_KINDS, type FeedItem } from '../conversation-feed.ts';
 import { isPending, settle } from '../settle.ts';
 import {
-  conversationPage, messagePage, ownedConversation, ownedMessage, type ConversationRow, type MessageRow,
+  conversationPage, messagePage, ownedConversation, ownedMessage, type ConversationRow, type MessageRow, type MessageSourceRow,
 } from '../../projections/conversations-queries.ts';
 import { requireViewer, User } from './accounts.ts';
 import { checkPageArgs, decodeCursor, DEFAULT_PAGE_SIZE, encodeCursor, MAX_PAGE_SIZE } from './pagination.ts';
@@ -26,6 +28,7 @@ function conversationFromState(state: ConversationState, at: string): Conversati
     conversation_id: state.conversationId!, owner_id: state.ownerId!, title: state.title, model: state.model ?? '',
     system_prompt: state.systemPrompt, params: { ...state.params }, archived: state.archived,
     message_count: state.userMessages.size + state.replies.size, created_at: at, updated_at: at,
+    knowledge_base_ids: [...state.knowledge.knowledgeBaseIds], document_ids: [...state.knowledge.documentIds],
   };
 }
 
@@ -70,6 +73,18 @@ const MessageStatus = builder.enumType('MessageStatus', {
   values: ['COMPLETE', 'STREAMING', 'CANCELLED', 'FAILED', 'INTERRUPTED'] as const,
 });
 
+const MessageSource = builder.objectRef<MessageSourceRow>('MessageSource').implement({
+  description: 'A retrieved passage the reply was given as [n]: which chunk of which document version',
+  fields: (t) => ({
+    n: t.exposeInt('n', { description: 'The number the reply cites it by, as [n]' }),
+    documentId: t.exposeID('documentId'),
+    documentVersion: t.exposeInt('version', { description: 'The document version the passage was taken from' }),
+    chunkId: t.exposeID('chunkId'),
+    page: t.int({ nullable: true, description: '1-based page where the passage starts, when the format has pages', resolve: (s) => s.page ?? null }),
+    score: t.exposeFloat('score', { description: 'Its retrieval rank score (higher is better; comparable within one reply only)' }),
+  }),
+});
+
 export const Message = builder.objectRef<MessageRow>('Message').implement({
   fields: (t) => ({
     id: t.exposeID('message_id'),
@@ -88,6 +103,11 @@ export const Message = builder.objectRef<MessageRow>('Message').implement({
     errorMessage: t.string({ nullable: true, resolve: (m) => m.error_message }),
     createdAt: t.field({ type: 'DateTime', resolve: (m) => m.created_at }),
     completedAt: t.field({ type: 'DateTime', nullable: true, resolve: (m) => m.completed_at }),
+    sources: t.field({
+      type: [MessageSource],
+      description: 'The sources the reply was given, cited in its text as [n]; empty for user messages and replies without knowledge',
+      resolve: (m) => m.sources ?? [],
+    }),
   }),
 });
 
@@ -99,6 +119,8 @@ export const Conversation = builder.objectRef<ConversationRow>('Conversation').i
     systemPrompt: t.string({ nullable: true, resolve: (c) => c.system_prompt }),
     parameters: t.field({ type: ModelParameters, resolve: (c) => c.params ?? {} }),
     archived: t.exposeBoolean('archived'),
+    knowledgeBaseIds: t.idList({ description: 'Knowledge bases the replies retrieve sources from', resolve: (c) => c.knowledge_base_ids ?? [] }),
+    documentIds: t.idList({ description: 'Single documents the replies retrieve sources from', resolve: (c) => c.document_ids ?? [] }),
     messageCount: t.exposeInt('message_count'),
     createdAt: t.field({ type: 'DateTime', resolve: (c) => c.created_at }),
     updatedAt: t.field({ type: 'DateTime', resolve: (c) => c.updated_at }),
@@ -220,6 +242,28 @@ builder.mutationFields((t) => ({
       return conversationId;
     },
   }),
+  setConversationKnowledge: t.field({
+    type: Conversation,
+    description: 'Replaces what the replies of your conversation retrieve sources from (the whole selection; two empty lists detach everything). '
+      + 'Every base and document must be yours.',
+    authScopes: { authenticated: true },
+    args: {
+      conversationId: t.arg.id(),
+      knowledgeBaseIds: t.arg.idList({
+        validate: z.array(z.unknown()).max(MAX_ATTACHED_KNOWLEDGE_BASES, `must hold at most ${MAX_ATTACHED_KNOWLEDGE_BASES} ids`),
+      }),
+      documentIds: t.arg.idList({ validate: z.array(z.unknown()).max(MAX_ATTACHED_DOCUMENTS, `must hold at most ${MAX_ATTACHED_DOCUMENTS} ids`) }),
+    },
+    resolve: async (_root, args, context) => {
+      const viewer = requireViewer(context);
+      const conversationId = String(args.conversationId);
+      const result = await context.services.conversationKnowledge.setConversationKnowledge({
+        conversationId, ownerId: viewer.userId, knowledgeBaseIds: args.knowledgeBaseIds.map(String), documentIds: args.documentIds.map(String),
+      }, context.services.commandContext(viewer.userId, context.requestId));
+      await settle(context, result);
+      return conversationAfterWrite(context, conversationId, result.state);
+    },
+  }),
   sendMessage: t.field({
     type: Message,
     description: 'Adds your message; the assistant reply streams to conversationEvents subscribers',
@@ -243,7 +287,7 @@ builder.mutationFields((t) => ({
       return {
         message_id: result.messageId, conversation_id: conversationId, role: 'user', content: args.content, status: 'complete',
         in_reply_to: null, model: null, params: null, usage: null, time_to_first_token_ms: null, latency_ms: null, finish_reason: null,
-        error_code: null, error_message: null, created_at: at, completed_at: at, seq: (result.position ?? 0n).toString(),
+        error_code: null, error_message: null, created_at: at, completed_at: at, seq: (result.position ?? 0n).toString(), sources: [],
       } satisfies MessageRow;
     },
   }),
