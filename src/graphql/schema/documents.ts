@@ -32,8 +32,12 @@ builder.scalarType('File', {
     throw new Error('File is an input-only scalar');
   },
   parseValue: (value) => {
-    if (!(value instanceof File)) throw clientError('BAD_USER_INPUT', 'Expected a file part of a multipart request');
-    return value;
+    // yoga's multipart parser gives its own File implementation, not Node's global class.
+    const file = value as File | null;
+    if (typeof file !== 'object' || file === null || typeof file.stream !== 'function' || typeof file.name !== 'string') {
+      throw clientError('BAD_USER_INPUT', 'Expected a file part of a multipart request');
+    }
+    return file;
   },
 });
 
