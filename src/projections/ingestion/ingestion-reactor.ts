@@ -153,6 +153,7 @@ export class IngestionReactor {
     signal.addEventListener('abort', onAbort, { once: true });
     const slots = new Semaphore(this.options.concurrency);
     let inOrder: Promise<void> = Promise.resolve();
+    const running = new Set<Promise<void>>();
     let failure: unknown;
     try {
       for await (const event of subscription) {
@@ -162,7 +163,11 @@ export class IngestionReactor {
           slots.release();
           break;
         }
-        const done = this.process(event, signal).finally(() => slots.release());
+        const done = this.process(event, signal).finally(() => {
+          slots.release();
+          running.delete(done);
+        });
+        running.add(done);
         done.catch(() => {});
         inOrder = inOrder.then(() => done).then(() => this.checkpoints.save(NAME, event.position));
         inOrder.catch((error) => {
@@ -173,6 +178,8 @@ export class IngestionReactor {
     } finally {
       signal.removeEventListener('abort', onAbort);
       await subscription.close();
+      // Every job ends before the next lease loop starts, so no version is worked on twice at once.
+      await Promise.allSettled([...running]);
       await inOrder.catch(() => {});
     }
     if (failure && !signal.aborted) throw failure;
