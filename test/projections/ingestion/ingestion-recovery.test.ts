@@ -58,4 +58,30 @@ describe('ingestion reactor after a crash', () => {
     expect((await p.store.readStream(`document-${gone.documentId}`)).map((e) => e.type)).toEqual(['DocumentUploaded', 'DocumentDeleted']);
     expect(await chunkRows(db, gone.documentId)).toEqual({ chunks: 0, lexical: 0, postings: 0 });
   }, 120_000);
+
+  it('drops quietly the work of an owner erased before ingestion', async () => {
+    const doc = await p.upload('private.md', 'text/markdown', utf8('# Private\n\nNobody should index this.'));
+    await p.codec.erase(OWNER);
+    const later = await p.upload('later.md', 'text/markdown', utf8('# Later\n\nUploaded by someone else.')).catch(() => null);
+    expect(later).toBeNull(); // the blob store refuses puts for an erased owner
+    p.reactor.start();
+    // A marker document of another owner, uploaded after: once it is done, the erased one was passed over.
+    const bytes = utf8('# Marker\n\nThe marker document of another owner.');
+    const blob = await p.blobs.put('owner-2', (async function* () { yield bytes; })(), { maxBytes: 1024 });
+    const marker = await p.documents.uploadDocument({ ownerId: 'owner-2', name: 'm.md', mediaType: 'text/markdown', ...blob }, commandContext('owner-2'));
+    expect((await p.settled(marker.documentId)).type).toBe('DocumentIndexed');
+    expect((await p.store.readStream(`document-${doc.documentId}`)).map((e) => e.type)).toEqual(['DocumentUploaded', 'DocumentExtractionStarted']);
+    expect((await chunkRows(db, doc.documentId)).chunks).toBe(0);
+  }, 120_000);
+
+  it('a rebuild of the chunks projection reads the artifacts again into fresh tables', async () => {
+    const doc = await p.upload('kept.md', 'text/markdown', utf8('# Kept\n\nThe archive keeps every letter of the mayor.'));
+    p.reactor.start();
+    await p.settled(doc.documentId);
+    const before = await chunkRows(db, doc.documentId);
+    expect(before.chunks).toBeGreaterThan(0);
+    await p.projections.rebuild('document-chunks');
+    await p.caughtUp();
+    expect(await chunkRows(db, doc.documentId)).toEqual(before);
+  }, 120_000);
 });
