@@ -167,7 +167,12 @@ export function createVectorIndexer(options: VectorIndexerOptions): VectorIndexe
       const embedder = options.embedder ?? null;
       if (embedder) {
         const others = rows.filter((row) => row.embedding_model !== embedder.modelId);
-        if (others.length === 0) return spaceFor(embedder.modelId, await embedder.dimensions());
+        if (others.length === 0) {
+          const known = rows.find((row) => row.embedding_model === embedder.modelId)?.dimensions;
+          // Nothing indexed yet: ask the model; if it cannot answer there is no space to search.
+          const dimensions = known ?? await embedder.dimensions().catch(() => null);
+          return dimensions === null ? null : spaceFor(embedder.modelId, dimensions);
+        }
       }
       const top = (embedder ? rows.filter((row) => row.embedding_model !== embedder.modelId) : rows)[0];
       return top ? spaceFor(top.embedding_model, top.dimensions) : null;
