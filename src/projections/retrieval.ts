@@ -1,4 +1,4 @@
-import type { Embedder } from '../infra/embedders/port.ts';
+import { EmbedderError, type Embedder } from '../infra/embedders/port.ts';
 import type { ReadDb } from '../infra/read-db/port.ts';
 import { DEFAULT_RRF_K, fuseRrf } from '../infra/retrieval/fusion.ts';
 import { searchLexical } from '../infra/retrieval/lexical/lexical-index.ts';
@@ -9,6 +9,8 @@ import { chunksByIds } from './documents-queries.ts';
 export const MAX_RETRIEVAL_LIMIT = 100;
 /** Each ranker is asked for this many times `limit`: hits of versions not (or no longer) serving are dropped after ranking. */
 const OVERFETCH = 4;
+/** The query text given to the embedder is cut here (a query is a question, not a document). */
+const MAX_QUERY_CHARS = 8_000;
 
 export interface RetrievalDeps {
   db: ReadDb;
@@ -83,13 +85,23 @@ export async function retrieve(deps: RetrievalDeps, query: RetrievalQuery): Prom
   const serving = (hits: RankedChunk[]) => hits.filter((hit) => versions.get(hit.documentId) === hit.version).slice(0, limit * OVERFETCH);
 
   const lists: RankedChunk[][] = [serving(await searchLexical(db, text, filter, { limit: limit * OVERFETCH * 2 }))];
+  let used: RetrievalResult['mode'] = mode;
   if (space) {
-    const [vector] = await embedder!.embed([text]);
+    let vector: Float32Array | undefined;
     try {
-      lists.push(serving(await vectorIndex!.search(space, vector!, filter, limit * OVERFETCH * 2)));
+      [vector] = await embedder!.embed([text.slice(0, MAX_QUERY_CHARS)]);
     } catch (error) {
-      if (!(error instanceof VectorIndexError && error.code === 'unknown-space')) throw error;
-      lists.push([]); // nothing indexed in this space yet
+      // The model is down or refuses the query: answer from the lexical side, and say so.
+      if (!(error instanceof EmbedderError)) throw error;
+      used = 'lexical';
+    }
+    if (vector) {
+      try {
+        lists.push(serving(await vectorIndex!.search(space, vector, filter, limit * OVERFETCH * 2)));
+      } catch (error) {
+        if (!(error instanceof VectorIndexError && error.code === 'unknown-space')) throw error;
+        lists.push([]); // nothing indexed in this space yet
+      }
     }
   }
   const fused = fuseRrf(lists, { k: query.rrfK ?? DEFAULT_RRF_K, limit });
@@ -103,5 +115,5 @@ export async function retrieve(deps: RetrievalDeps, query: RetrievalQuery): Prom
       page: chunk.page, headingPath: chunk.heading_path, text: chunk.text, score: hit.score,
     });
   }
-  return { mode, hits };
+  return { mode: used, hits };
 }

@@ -5,7 +5,7 @@ import type { Embedder } from '../infra/embedders/port.ts';
 import type { EventStore, RecordedEvent } from '../infra/event-store/port.ts';
 import type { Logger } from '../infra/logger.ts';
 import type { ReadDb } from '../infra/read-db/port.ts';
-import { spaceFor, type VectorIndex, type VectorSpace } from '../infra/vector-index/port.ts';
+import { spaceFor, VectorIndexError, type VectorIndex, type VectorSpace } from '../infra/vector-index/port.ts';
 import { ERASURE_EVENT } from './erasure-scrub.ts';
 import { InvalidArtifactError, readVectorsArtifact } from './ingestion/artifacts.ts';
 import { ReactorCheckpoints } from './processor/checkpoints.ts';
@@ -108,7 +108,13 @@ export function createVectorIndexer(options: VectorIndexerOptions): VectorIndexe
       for await (const event of subscription) {
         if (signal.aborted) break;
         if (RELEVANT.has(event.type)) {
-          await apply(event);
+          try {
+            await apply(event);
+          } catch (error) {
+            // Vectors the index refuses (a zero vector, a chunk id of another owner) will be refused again: skip them.
+            if (!(error instanceof VectorIndexError && (error.code === 'invalid-input' || error.code === 'owner-conflict'))) throw error;
+            logger.error({ err: error, eventId: event.id }, 'vectors refused by the index; skipped');
+          }
           await checkpoints.save(NAME, event.position);
         }
         advance(event.position);
@@ -161,7 +167,12 @@ export function createVectorIndexer(options: VectorIndexerOptions): VectorIndexe
       const embedder = options.embedder ?? null;
       if (embedder) {
         const others = rows.filter((row) => row.embedding_model !== embedder.modelId);
-        if (others.length === 0) return spaceFor(embedder.modelId, await embedder.dimensions());
+        if (others.length === 0) {
+          const known = rows.find((row) => row.embedding_model === embedder.modelId)?.dimensions;
+          // Nothing indexed yet: ask the model; if it cannot answer there is no space to search.
+          const dimensions = known ?? await embedder.dimensions().catch(() => null);
+          return dimensions === null ? null : spaceFor(embedder.modelId, dimensions);
+        }
       }
       const top = (embedder ? rows.filter((row) => row.embedding_model !== embedder.modelId) : rows)[0];
       return top ? spaceFor(top.embedding_model, top.dimensions) : null;

@@ -24,6 +24,9 @@ const EMBED_BATCH = 32;
 /** Rate-limited embedder calls are retried this many times before the document fails. */
 const MAX_RATE_LIMIT_RETRIES = 5;
 const MAX_RATE_LIMIT_WAIT_MS = 60_000;
+/** An unreachable model is tried this many more times (after 0.5 s, 1 s, 2 s) before the document fails. */
+const MAX_UNAVAILABLE_RETRIES = 3;
+const UNAVAILABLE_RETRY_MS = 500;
 
 export interface DocumentProgress {
   documentId: string;
@@ -153,6 +156,7 @@ export class IngestionReactor {
     signal.addEventListener('abort', onAbort, { once: true });
     const slots = new Semaphore(this.options.concurrency);
     let inOrder: Promise<void> = Promise.resolve();
+    const running = new Set<Promise<void>>();
     let failure: unknown;
     try {
       for await (const event of subscription) {
@@ -162,7 +166,11 @@ export class IngestionReactor {
           slots.release();
           break;
         }
-        const done = this.process(event, signal).finally(() => slots.release());
+        const done = this.process(event, signal).finally(() => {
+          slots.release();
+          running.delete(done);
+        });
+        running.add(done);
         done.catch(() => {});
         inOrder = inOrder.then(() => done).then(() => this.checkpoints.save(NAME, event.position));
         inOrder.catch((error) => {
@@ -173,6 +181,8 @@ export class IngestionReactor {
     } finally {
       signal.removeEventListener('abort', onAbort);
       await subscription.close();
+      // Every job ends before the next lease loop starts, so no version is worked on twice at once.
+      await Promise.allSettled([...running]);
       await inOrder.catch(() => {});
     }
     if (failure && !signal.aborted) throw failure;
@@ -344,8 +354,14 @@ export class IngestionReactor {
       try {
         return await embedder.embed(texts, signal);
       } catch (error) {
-        if (!(error instanceof EmbedderError) || error.code !== 'rate-limited' || attempt >= MAX_RATE_LIMIT_RETRIES) throw error;
-        await abortable(Math.min(MAX_RATE_LIMIT_WAIT_MS, error.retryAfterMs ?? 1_000 * 2 ** attempt), signal);
+        if (!(error instanceof EmbedderError)) throw error;
+        if (error.code === 'rate-limited' && attempt < MAX_RATE_LIMIT_RETRIES) {
+          await abortable(Math.min(MAX_RATE_LIMIT_WAIT_MS, error.retryAfterMs ?? 1_000 * 2 ** attempt), signal);
+        } else if (error.code === 'unavailable' && attempt < MAX_UNAVAILABLE_RETRIES) {
+          await abortable(UNAVAILABLE_RETRY_MS * 2 ** attempt, signal); // a passing outage should not fail the document
+        } else {
+          throw error;
+        }
       }
     }
   }

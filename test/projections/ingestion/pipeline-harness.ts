@@ -21,6 +21,7 @@ import { LIMITS } from '../../infra/extraction/fixtures.ts';
 export const MIGRATIONS = new URL('../../../migrations', import.meta.url).pathname;
 export const OWNER = 'owner-1';
 const FINAL = ['DocumentIndexed', 'DocumentIngestionFailed'];
+export const PIPELINE_LIMITS = { extraction: { ...LIMITS, timeoutMs: 60_000 }, chunkTokens: 64, overlapTokens: 8, maxBlobBytes: 10 * 1024 * 1024 };
 
 export interface HarnessOptions {
   readDb: ReadDb;
@@ -45,7 +46,7 @@ export async function startPipeline({ readDb, vectorIndex, embedder, startReacto
   const progress: DocumentProgress[] = [];
   const newReactor = () => new IngestionReactor({
     store, readDb, blobs, documents, embedder, concurrency: 2, logger, newContext: () => commandContext(null),
-    limits: { extraction: { ...LIMITS, timeoutMs: 60_000 }, chunkTokens: 64, overlapTokens: 8, maxBlobBytes: 10 * 1024 * 1024 },
+    limits: PIPELINE_LIMITS,
     onProgress: (p) => progress.push(p), leaseRetryMs: 50,
   });
   let reactor = newReactor();
