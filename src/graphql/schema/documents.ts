@@ -20,6 +20,7 @@ const MAX_QUERY_LENGTH = 2_000;
 const MAX_IDS = 100;
 /** How long a subscriber waits for the read model to show an event it was told of, before showing what it has. */
 const SNAPSHOT_WAIT_MS = 5_000;
+const VECTOR_EVENTS = new Set(['DocumentIndexed', 'DocumentDeleted']);
 
 const id = z.string().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
 const ids = z.array(id).max(MAX_IDS, `must list at most ${MAX_IDS} ids`);
@@ -392,7 +393,7 @@ builder.subscriptionFields((t) => ({
     subscribe: async function* (_root, args, context) {
       const viewer = requireViewer(context);
       const documentId = String(args.documentId);
-      const { store, pubsub, projections, readDb, sessions } = context.services;
+      const { store, pubsub, projections, readDb, sessions, vectorIndexer } = context.services;
       const stream = documentStream(documentId);
       // Subscribed before the first snapshot is read, so no stage between the two is missed.
       const head = await store.headPosition();
@@ -413,6 +414,8 @@ builder.subscriptionFields((t) => ({
             const event = item as unknown as RecordedEvent;
             if (event.stream !== stream) continue;
             await projections.waitFor(event.position, { eventTypes: [event.type], timeoutMs: SNAPSHOT_WAIT_MS });
+            // "indexed" means searchable: the vectors too, which a reactor of their own keeps.
+            if (VECTOR_EVENTS.has(event.type)) await vectorIndexer.waitFor(event.position, SNAPSHOT_WAIT_MS);
             const update = await snapshot();
             yield update;
             if (update.kind === 'DELETED') return;
