@@ -4,11 +4,14 @@ import { benchPostgres, benchSqlite } from './event-store.bench.ts';
 import { benchApi } from './api.bench.ts';
 import { benchProjectionRebuild } from './projection.bench.ts';
 import { benchStartup } from './startup.bench.ts';
+import { benchIngestion } from './ingestion.bench.ts';
+import { benchRetrievalLatency, benchRetrievalQuality } from './retrieval.bench.ts';
+import { benchVectorSearch } from './vector.bench.ts';
 
 const quick = process.env.BENCH_QUICK === '1';
 const sizes = quick
-  ? { runs: 1, appends: 200, readEvents: 2_000, rebuildEvents: 1_000, ttfdRounds: 1, queries: 200 }
-  : { runs: 5, appends: 2_000, readEvents: 50_000, rebuildEvents: 20_000, ttfdRounds: 3, queries: 3_000 };
+  ? { runs: 1, appends: 200, readEvents: 2_000, rebuildEvents: 1_000, ttfdRounds: 1, queries: 200, chunks: 2_000, searches: 50 }
+  : { runs: 5, appends: 2_000, readEvents: 50_000, rebuildEvents: 20_000, ttfdRounds: 3, queries: 3_000, chunks: 50_000, searches: 300 };
 
 console.log(`# Evident benchmarks (${quick ? 'quick' : 'full'}; medians of ${sizes.runs} runs; Node ${process.version})`);
 await benchStartup(sizes);
@@ -17,3 +20,8 @@ if (process.env.DATABASE_URL) await benchPostgres(sizes, process.env.DATABASE_UR
 else console.log('\n## PostgreSQL event store: skipped, DATABASE_URL is not set');
 await benchProjectionRebuild(sizes);
 await benchApi(sizes);
+await benchIngestion(sizes);
+// SciFact's full corpus either way: quality numbers are only comparable on the whole test split.
+await benchRetrievalQuality();
+await benchRetrievalLatency({ chunks: sizes.chunks, queries: sizes.searches });
+await benchVectorSearch({ chunks: sizes.chunks, queries: sizes.searches });
