@@ -9,7 +9,9 @@ import { migrate } from '../src/infra/read-db/migrations.ts';
 import { PgliteReadDb } from '../src/infra/read-db/pglite-read-db.ts';
 import type { ReadDb } from '../src/infra/read-db/port.ts';
 import { addChunks, DEFAULT_B, DEFAULT_K1, searchLexical } from '../src/infra/retrieval/lexical/lexical-index.ts';
-import type { IndexedChunk } from '../src/infra/retrieval/types.ts';
+import { fuseRrf } from '../src/infra/retrieval/fusion.ts';
+import type { IndexedChunk, RankedChunk } from '../src/infra/retrieval/types.ts';
+import { hashedBagOfWords, TEST_EMBEDDER_MODEL_ID } from '../test/support/test-embedder.ts';
 
 /** SCIFACT_DIR, else ../shared/datasets/scifact beside the checkout (or beside its parent, for a worktree). */
 const SCIFACT_DIR = process.env.SCIFACT_DIR ?? ['../../shared/datasets/scifact/', '../../../shared/datasets/scifact/']
@@ -120,6 +122,24 @@ async function tune(db: ReadDb, queries: Map<string, string>): Promise<void> {
   for (const r of results) console.log(`k1 ${r.k1.toFixed(1)}  b ${r.b.toFixed(2)}  nDCG@10 ${r.ndcg.toFixed(4)}`);
 }
 
+const TEST_DIMENSIONS = 256;
+/** Hits taken from each ranker before fusion. */
+const FUSION_DEPTH = 100;
+
+/** Exact cosine nearest neighbours (the vectors are L2-normalised, so a dot product), as ranked chunks. */
+function nearest(vectors: ReadonlyArray<{ chunk: IndexedChunk; vector: Float32Array }>, text: string, limit: number): RankedChunk[] {
+  const query = hashedBagOfWords(text, TEST_DIMENSIONS);
+  return vectors
+    .map(({ chunk, vector }) => {
+      let dot = 0;
+      for (let i = 0; i < TEST_DIMENSIONS; i++) dot += vector[i]! * query[i]!;
+      return { chunk, dot };
+    })
+    .sort((a, b) => b.dot - a.dot || (a.chunk.chunkId < b.chunk.chunkId ? -1 : 1))
+    .slice(0, limit)
+    .map(({ chunk, dot }, i) => ({ chunkId: chunk.chunkId, documentId: chunk.documentId, version: chunk.version, score: dot, rank: i + 1 }));
+}
+
 export async function benchRetrievalQuality(): Promise<void> {
   if (!existsSync(join(SCIFACT_DIR, 'corpus.jsonl'))) {
     console.log(`\n## Retrieval quality (SciFact): skipped, no dataset at ${SCIFACT_DIR}`);
@@ -137,10 +157,18 @@ export async function benchRetrievalQuality(): Promise<void> {
     if (process.env.BENCH_TUNE === '1') await tune(db, queries);
     const lexical = ndcgAt(10, test, await runQueries(test, queries, bm25(db, DEFAULT_K1, DEFAULT_B)));
     const fullText = ndcgAt(10, test, await runQueries(test, queries, (text) => searchFullText(db, text, 10)));
+    const vectors = chunks.map((chunk) => ({ chunk, vector: hashedBagOfWords(chunk.text, TEST_DIMENSIONS) }));
+    const vectorOnly = ndcgAt(10, test, await runQueries(test, queries, async (text) => nearest(vectors, text, 10).map((hit) => hit.documentId)));
+    const hybrid = ndcgAt(10, test, await runQueries(test, queries, async (text) => {
+      const lexicalHits = await searchLexical(db, text, { ownerId: OWNER }, { limit: FUSION_DEPTH });
+      return fuseRrf([lexicalHits, nearest(vectors, text, FUSION_DEPTH)], { limit: 10 }).map((hit) => hit.documentId);
+    }));
     console.log(`\n## Retrieval quality (SciFact test: ${corpus.length.toLocaleString('en')} docs, ${test.size} queries; PGlite)`);
     console.log(`lexical BM25 (k1 ${DEFAULT_K1}, b ${DEFAULT_B})  |  nDCG@10 ${lexical.toFixed(4)}  |  ` +
       `${(lexical / fullText).toFixed(2)}x of ts_rank_cd full-text search (nDCG@10 ${fullText.toFixed(4)})  |  ` +
       `${(lexical / PUBLISHED_BM25).toFixed(2)}x of published BM25 (${PUBLISHED_BM25})`);
+    console.log(`hybrid, BM25 + ${TEST_EMBEDDER_MODEL_ID} by RRF (k 60, top ${FUSION_DEPTH} of each)  |  nDCG@10 ${hybrid.toFixed(4)}  |  ` +
+      `${(hybrid / lexical).toFixed(2)}x of BM25 alone  |  the test embedder alone: nDCG@10 ${vectorOnly.toFixed(4)} (a hashed bag of words, not a semantic model)`);
   } finally {
     await db.close();
   }

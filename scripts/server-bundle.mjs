@@ -59,7 +59,7 @@ const keepModuleUrls = {
 
 /** Builds the bundle and its manifest (the source files it was made from); atomic, so concurrent builders are safe. */
 export async function buildServerBundle() {
-  const { build } = await import('esbuild');
+  const { build, stop } = await import('esbuild');
   // Sources edited while the build reads them must count as newer than the bundle.
   const startedAt = Date.now();
   mkdirSync(OUT_DIR, { recursive: true });
@@ -69,7 +69,7 @@ export async function buildServerBundle() {
     external: EXTERNAL, metafile: true, logLevel: 'error', legalComments: 'none', plugins: [lazySources, keepModuleUrls],
     // CommonJS packages inside an ES module bundle still call require() for Node's built-ins.
     banner: { js: "import { createRequire as __evidentCreateRequire } from 'node:module'; const require = __evidentCreateRequire(import.meta.url);" },
-  });
+  }).finally(() => stop()); // esbuild's service process must not outlive the build: the server runs on in this process
   const inputs = Object.keys(result.metafile.inputs).filter((input) => !input.includes('node_modules/')).map((input) => join(ROOT, input));
   renameSync(temp, BUNDLE);
   const manifestTemp = `${MANIFEST}.${randomBytes(4).toString('hex')}.tmp`;

@@ -12,11 +12,11 @@ describe('e2e: npm start without any AI provider', () => {
   let token: string;
 
   beforeAll(async () => {
-    // startServer runs what the start script runs; make sure that is still `node src/main.ts` (through
+    // startServer runs what the start script runs; make sure that is still the launcher (through
     // `exec`, so that npm's signals reach it).
     const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } };
-    expect(pkg.scripts.start).toBe('exec node src/main.ts');
-    expect(MAIN.endsWith('/src/main.ts')).toBe(true);
+    expect(pkg.scripts.start).toBe('exec node scripts/start.mjs');
+    expect(MAIN.endsWith('/scripts/start.mjs')).toBe(true);
 
     server = await startServer({ dataDir: tempDir() }); // no OPENAI_BASE_URL, no DEFAULT_MODEL
     ({ token } = await signUp(server.url));

@@ -1,4 +1,4 @@
-// End-to-end helpers: real server processes (src/main.ts), a real fake-provider process, and real clients
+// End-to-end helpers: real server processes (scripts/start.mjs, as npm start runs them), a real fake-provider process, and real clients
 // (fetch, graphql-ws, graphql-sse, plain fetch SSE). Every child process is tracked and killed by
 // `stopAllProcesses()` (call it in afterAll) and, as a last resort, when the test worker exits.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -13,7 +13,8 @@ import { WebSocket } from 'ws';
 import { vi } from 'vitest';
 import { skipReason } from '../support/requirements.ts';
 
-export const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
+/** What `npm start` runs: the launcher, which runs the server bundle (remade first when a source changed). */
+export const MAIN = fileURLToPath(new URL('../../scripts/start.mjs', import.meta.url));
 export const FAKE_PROVIDER = fileURLToPath(new URL('../support/fake-openai-server.ts', import.meta.url));
 
 /** Upper bounds for waits, sized for a busy 2-core machine (a cold start there can take tens of seconds); each wait ends as soon as its event arrives. A bound that is hit fails the test with a message. */
@@ -198,7 +199,7 @@ export interface ServerOptions {
 }
 
 /**
- * Starts `node src/main.ts` (what `npm start` runs) with PORT=0 and a clean environment (nothing
+ * Starts `node scripts/start.mjs` (what `npm start` runs) with PORT=0 and a clean environment (nothing
  * inherited but PATH, so a developer's DATABASE_URL or .env cannot leak in: the working directory is
  * the data directory), and waits for 'Evident is ready'.
  */

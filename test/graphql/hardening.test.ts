@@ -91,7 +91,7 @@ describe('hardening (in process)', () => {
       const { conversation } = await ok<{ conversation: { title: string; systemPrompt: string } }>(t.yoga,
         'query($id: ID!) { conversation(id: $id) { title systemPrompt } }', { id: conversationId }, user.token);
       expect(conversation).toEqual({ title: 'old\uFFFDlog', systemPrompt: 'sys\uFFFD' });
-      expect((await t.app.projections.status()).map((s) => s.state)).toEqual(['running', 'running']);
+      expect(new Set((await t.app.projections.status()).map((s) => s.state))).toEqual(new Set(['running']));
     });
   });
 

@@ -76,7 +76,9 @@ export class PostgresArrayIndex extends SqlVectorIndex {
   }
 
   override async tables(): Promise<string[]> {
-    return [...await super.tables(), GENERATIONS];
+    // Made with the first vectors: until then there is nothing of it to scrub.
+    const { rows } = await this.db.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [GENERATIONS]);
+    return [...await super.tables(), ...(rows[0]?.present ? [GENERATIONS] : [])];
   }
 
   protected override async spaceDropped(tx: SqlExecutor, space: string): Promise<void> {

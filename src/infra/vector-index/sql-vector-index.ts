@@ -160,6 +160,7 @@ export abstract class SqlVectorIndex implements VectorIndex {
 
   /** Every table holding vectors, for ReadDb.scrub after an erasure (deleteOwner). */
   async tables(): Promise<string[]> {
+    if (!(await this.#registryExists())) return [];
     return (await this.spaces()).map((space) => this.table(space));
   }
 
