@@ -60,7 +60,9 @@ async function readUntil(stream: SseStream, done: (update: { kind: string; docum
     const frame = await stream.nextFrame(INGESTION_WAIT_MS);
     if (!frame) throw new Error(`documentEvents ended: ${JSON.stringify(stream.frames)}`);
     if (frame.event !== 'next') continue;
-    const update = (JSON.parse(frame.data) as { data: { documentEvents: { kind: string; document: { status: string } | null } } }).data.documentEvents;
+    const payload = JSON.parse(frame.data) as { data?: { documentEvents: { kind: string; document: { status: string } | null } }; errors?: unknown };
+    if (!payload.data) throw new Error(`documentEvents failed: ${frame.data}`);
+    const update = payload.data.documentEvents;
     if (done(update)) return update;
   }
 }
