@@ -407,7 +407,10 @@ builder.subscriptionFields((t) => ({
           const document = await getDocument(readDb, viewer.userId, documentId);
           return { kind: document ? 'STATUS' : 'DELETED', documentId, document, progress: null };
         };
-        yield await snapshot();
+        const first = await snapshot();
+        let lastStatus = JSON.stringify(first.document);
+        yield first;
+        if (first.kind === 'DELETED') return;
         const live = pubsub.subscribe('documentProgress', documentId, { signal: watch.signal });
         for await (const item of mergeStreams<RecordedEvent | Record<string, unknown>>([log, live], watch.signal)) {
           if ('stream' in item && 'position' in item && typeof item.position === 'bigint') {
@@ -417,6 +420,10 @@ builder.subscriptionFields((t) => ({
             // "indexed" means searchable: the vectors too, which a reactor of their own keeps.
             if (VECTOR_EVENTS.has(event.type)) await vectorIndexer.waitFor(event.position, SNAPSHOT_WAIT_MS);
             const update = await snapshot();
+            // Several events can land in one snapshot (a stage recorded while the last was read): say it once.
+            const seen = JSON.stringify(update.document);
+            if (update.kind === 'STATUS' && seen === lastStatus) continue;
+            lastStatus = seen;
             yield update;
             if (update.kind === 'DELETED') return;
           } else {
