@@ -4,7 +4,12 @@
  */
 export async function* mergeStreams<T>(sources: ReadonlyArray<AsyncIterable<T>>, signal: AbortSignal): AsyncGenerator<T> {
   const iterators = sources.map((source) => source[Symbol.asyncIterator]());
-  const next = (index: number) => iterators[index]!.next().then((result) => ({ index, result }));
+  const next = (index: number) => {
+    const step = iterators[index]!.next().then((result) => ({ index, result }));
+    // A source that fails after the consumer has gone (its store closed under it) must not be an unhandled rejection.
+    step.catch(() => {});
+    return step;
+  };
   const pending = new Map<number, Promise<{ index: number; result: IteratorResult<T> }>>(iterators.map((_, index) => [index, next(index)]));
   const aborted = new Promise<null>((resolve) => {
     if (signal.aborted) resolve(null);
@@ -22,6 +27,8 @@ export async function* mergeStreams<T>(sources: ReadonlyArray<AsyncIterable<T>>,
       yield winner.result.value;
     }
   } finally {
-    await Promise.allSettled(iterators.map((iterator) => iterator.return?.()));
+    // Not awaited: an async generator paused inside an await only returns once that await settles,
+    // which for a silent source may be never. The caller closes what it opened.
+    for (const iterator of iterators) void Promise.resolve(iterator.return?.()).catch(() => {});
   }
 }
