@@ -147,14 +147,15 @@ export class ReembeddingReactor {
     const { readDb, embedder } = this.options;
     let after = '0';
     for (;;) {
-      const { rows } = await readDb.query<{ document_id: string; created_seq: string }>(
-        `SELECT document_id, created_seq::text AS created_seq FROM documents
+      // The keyset as text (a bigint), under another name than the column so that ORDER BY sorts the number.
+      const { rows } = await readDb.query<{ document_id: string; seq: string }>(
+        `SELECT document_id, created_seq::text AS seq FROM documents
          WHERE indexed_version IS NOT NULL AND (embedding_model IS DISTINCT FROM $1 OR dimensions IS DISTINCT FROM $2)
            AND created_seq > $3::bigint
          ORDER BY created_seq LIMIT $4`,
         [embedder.modelId, dimensions, after, this.batchSize]);
       if (rows.length === 0 || signal.aborted) return 'done';
-      after = rows.at(-1)!.created_seq;
+      after = rows.at(-1)!.seq;
       const outcomes = await this.runAll(rows.map((row) => row.document_id), dimensions, signal);
       if (outcomes.includes('model-down')) return 'model-down';
       if (rows.length < this.batchSize) return 'done';
