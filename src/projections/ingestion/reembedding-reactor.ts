@@ -220,7 +220,10 @@ export class ReembeddingReactor {
         this.options.logger.warn({ documentId, version, model: this.options.embedder.modelId, reason: error.reason, retryInMs },
           're-embedding a document failed; it keeps serving its previous index');
       }
-      if (error.outcome === 'skipped') this.failures.delete(key);
+      if (error.outcome === 'skipped') {
+        this.failures.delete(key);
+        this.options.logger.debug({ documentId, version, reason: error.reason }, 're-embedding dropped: the document was deleted, superseded or its owner erased');
+      }
       return error.outcome;
     }
   }

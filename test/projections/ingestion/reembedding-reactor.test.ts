@@ -53,7 +53,7 @@ describe('re-embedding indexed documents when the embedding model changes', () =
   let p: Pipeline;
   const ids: Record<keyof typeof DOCS, string> = { bees: '', glaciers: '', owls: '' };
   const logged: string[] = [];
-  const logger = pino({ level: 'warn' }, new Writable({ write(chunk, _, done) { logged.push(String(chunk)); done(); } }));
+  const logger = pino({ level: 'debug' }, new Writable({ write(chunk, _, done) { logged.push(String(chunk)); done(); } }));
   const embedder = (model: string, dimensions: number) => new OpenAiCompatibleEmbedder({ baseUrl: server.url, model, apiKey: 'k', dimensions });
   const reactor = (model: Embedder, options: { concurrency?: number; batchSize?: number } = {}) => new ReembeddingReactor({
     store: p.store, readDb: db, blobs: p.blobs, documents: p.documents, embedder: model, logger, newContext: () => commandContext(null),
@@ -220,8 +220,51 @@ describe('re-embedding indexed documents when the embedding model changes', () =
     expect((await embeddedEvents()).length).toBe(before);
     expect(await getDocument(db, OWNER, ids.glaciers)).toMatchObject({ status: 'indexed', indexed_version: 1, embedding_model: 'openai:fake-embed-64' });
     const warnings = logged.filter((line) => line.includes('re-embedding a document failed'));
+    expect(warnings.every((line) => JSON.parse(line).level === 40)).toBe(true);
     expect(warnings.length).toBeGreaterThanOrEqual(2);
     expect(warnings.map((line) => JSON.parse(line))).toContainEqual(expect.objectContaining({ documentId: ids.glaciers, version: 1, reason: 'bad-response' }));
     expect(logged.join('\n')).not.toMatch(/glacier|moraine|frog|pond/i);
+  }, 60_000);
+
+  it('drops the work quietly when the owner is erased while a document is being embedded, and finds nothing to do afterwards', async () => {
+    let release!: () => void;
+    let reached!: () => void;
+    const gate = new Promise<void>((resolve) => { release = resolve; });
+    const atGate = new Promise<void>((resolve) => { reached = resolve; });
+    const inner = embedder('fake-embed-16', 16);
+    const gated: Embedder = {
+      modelId: inner.modelId,
+      dimensions: () => inner.dimensions(),
+      async embed(texts, signal) {
+        reached();
+        await gate;
+        return inner.embed(texts, signal);
+      },
+    };
+    const before = (await embeddedEvents()).length;
+    logged.length = 0;
+    const r = reactor(gated, { concurrency: 1 });
+    r.start();
+    try {
+      await atGate;
+      await p.store.append(`user-${OWNER}`, [{
+        id: crypto.randomUUID(), type: 'UserDataErased', schemaVersion: 1, data: { userId: OWNER },
+        metadata: { actorId: OWNER, correlationId: 'c', causationId: null, requestId: null, occurredAt: new Date().toISOString() },
+      }]);
+      await p.codec.erase(OWNER);
+      await p.caughtUp();
+      release();
+      await until(async () => logged.some((line) => line.includes('re-embedding dropped') && JSON.parse(line).reason === 'erased'), 'the work dropped');
+    } finally {
+      release();
+      await r.stop();
+    }
+    expect((await embeddedEvents()).length).toBe(before);
+    expect(logged.filter((line) => JSON.parse(line).level >= 40)).toEqual([]);
+    for (const space of [SPACE_32, SPACE_64, spaceFor(gated.modelId, 16)]) {
+      expect(await vectorIndex.count(space, { ownerId: OWNER }).catch(() => 0)).toBe(0);
+    }
+    const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM documents WHERE owner_id = $1', [OWNER]);
+    expect(rows[0]!.n).toBe(0); // so no later pass has anything of theirs to embed
   }, 60_000);
 });
