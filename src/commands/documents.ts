@@ -1,7 +1,7 @@
 import { DomainError } from '../domain/decider.ts';
 import { checkId } from '../domain/identifiers.ts';
 import {
-  documentDecider, documentStream, type ChunkingFacts, type DocumentCommand, type DocumentEvent, type DocumentState, type ExtractionFacts,
+  documentDecider, documentStream, type ChunkingFacts, type DocumentCommand, type EmbeddingFacts, type DocumentEvent, type DocumentState, type ExtractionFacts,
   type IndexingFacts, type IngestionFailure,
 } from '../domain/document/document.ts';
 import type { EventStore } from '../infra/event-store/port.ts';
@@ -92,6 +92,11 @@ export function createDocumentCommands({ store }: DocumentCommandsDeps) {
 
     recordIndexed(input: VersionInput & IndexingFacts, context: CommandContext) {
       return run({ type: 'RecordIndexed', ...input }, context);
+    },
+
+    /** Vectors of another model for the indexed version (re-embedding); an identical repeat records nothing. */
+    recordEmbedded(input: VersionInput & EmbeddingFacts, context: CommandContext) {
+      return run({ type: 'RecordEmbedded', ...input }, context);
     },
 
     recordIngestionFailed(input: VersionInput & IngestionFailure, context: CommandContext) {

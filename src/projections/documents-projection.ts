@@ -17,7 +17,7 @@ export const documentsProjection: Projection = {
   tables: ['documents', 'knowledge_bases', 'knowledge_base_documents'],
   eventTypes: [
     'DocumentUploaded', 'DocumentVersionUploaded', 'DocumentExtractionStarted', 'DocumentExtracted', 'DocumentChunked',
-    'DocumentIndexed', 'DocumentIngestionFailed', 'DocumentRenamed', 'DocumentDeleted',
+    'DocumentIndexed', 'DocumentEmbedded', 'DocumentIngestionFailed', 'DocumentRenamed', 'DocumentDeleted',
     'KnowledgeBaseCreated', 'KnowledgeBaseRenamed', 'KnowledgeBaseDescriptionChanged', 'KnowledgeBaseDocumentAdded',
     'KnowledgeBaseDocumentRemoved', 'KnowledgeBaseDeleted',
     ERASURE_EVENT,
@@ -58,6 +58,13 @@ export const documentsProjection: Projection = {
       case 'DocumentIndexed':
         await setStage(event.data, at, `status = 'indexed', indexed_version = $3, embedding_model = $4, dimensions = $5`,
           [event.data.embeddingModel, event.data.dimensions]);
+        return;
+      case 'DocumentEmbedded':
+        // The indexed version now serves this model's vectors; the status (of the current version) is not touched.
+        await tx.query(
+          `UPDATE documents SET embedding_model = $3, dimensions = $4, updated_at = GREATEST(updated_at, $5::timestamptz)
+           WHERE document_id = $1 AND indexed_version = $2`,
+          [event.data.documentId, event.data.version, event.data.embeddingModel, event.data.dimensions, at]);
         return;
       case 'DocumentIngestionFailed':
         await setStage(event.data, at, `status = 'failed', failure_stage = $4, failure_reason = $5, failure_message = $6`,

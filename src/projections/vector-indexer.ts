@@ -1,4 +1,4 @@
-import type { DocumentDeleted, DocumentIndexed } from '../domain/document/document.ts';
+import type { DocumentDeleted, DocumentEmbedded, DocumentIndexed } from '../domain/document/document.ts';
 import { BlobNotFoundError, BlobUnreadableError } from '../infra/blob-store/errors.ts';
 import type { BlobStore } from '../infra/blob-store/port.ts';
 import type { Embedder } from '../infra/embedders/port.ts';
@@ -13,7 +13,7 @@ import { LeaseLoop } from './processor/lease-loop.ts';
 
 const NAME = 'vector-index';
 const UPSERT_BATCH = 200;
-const RELEVANT = new Set(['DocumentIndexed', 'DocumentDeleted', ERASURE_EVENT]);
+const RELEVANT = new Set(['DocumentIndexed', 'DocumentEmbedded', 'DocumentDeleted', ERASURE_EVENT]);
 
 export interface VectorIndexerOptions {
   store: EventStore;
@@ -60,26 +60,30 @@ export function createVectorIndexer(options: VectorIndexerOptions): VectorIndexe
     for (const wake of waiters) wake();
   };
 
-  async function onIndexed(event: DocumentIndexed['data']): Promise<void> {
-    if (event.embeddingModel !== null && event.dimensions !== null && event.vectorsSha256 !== null) {
-      let artifact;
-      try {
-        artifact = await readVectorsArtifact(blobs, event.ownerId, event.vectorsSha256, { documentId: event.documentId, version: event.version });
-      } catch (error) {
-        if (!(error instanceof BlobUnreadableError || error instanceof BlobNotFoundError || error instanceof InvalidArtifactError)) throw error;
-        logger.warn({ documentId: event.documentId, version: event.version, reason: error.name }, 'vectors artifact unreadable; skipped');
-        artifact = null;
-      }
-      if (artifact && artifact.modelId === event.embeddingModel && artifact.dimensions === event.dimensions) {
-        const space = spaceFor(event.embeddingModel, event.dimensions);
-        await vectorIndex.ensureSpace(space);
-        for (let i = 0; i < artifact.chunkIds.length; i += UPSERT_BATCH) {
-          await vectorIndex.upsert(space, artifact.chunkIds.slice(i, i + UPSERT_BATCH).map((chunkId, j) => ({
-            chunkId, documentId: event.documentId, version: event.version, ownerId: event.ownerId, vector: artifact.vectors[i + j]!,
-          })));
-        }
+  /** Upserts a version's vectors artifact into its model's space (an unreadable artifact is skipped). */
+  async function upsertVectors(event: DocumentEmbedded['data']): Promise<void> {
+    let artifact;
+    try {
+      artifact = await readVectorsArtifact(blobs, event.ownerId, event.vectorsSha256, { documentId: event.documentId, version: event.version });
+    } catch (error) {
+      if (!(error instanceof BlobUnreadableError || error instanceof BlobNotFoundError || error instanceof InvalidArtifactError)) throw error;
+      logger.warn({ documentId: event.documentId, version: event.version, reason: error.name }, 'vectors artifact unreadable; skipped');
+      artifact = null;
+    }
+    if (artifact && artifact.modelId === event.embeddingModel && artifact.dimensions === event.dimensions) {
+      const space = spaceFor(event.embeddingModel, event.dimensions);
+      await vectorIndex.ensureSpace(space);
+      for (let i = 0; i < artifact.chunkIds.length; i += UPSERT_BATCH) {
+        await vectorIndex.upsert(space, artifact.chunkIds.slice(i, i + UPSERT_BATCH).map((chunkId, j) => ({
+          chunkId, documentId: event.documentId, version: event.version, ownerId: event.ownerId, vector: artifact.vectors[i + j]!,
+        })));
       }
     }
+  }
+
+  async function onIndexed(event: DocumentIndexed['data']): Promise<void> {
+    const { embeddingModel, dimensions, vectorsSha256 } = event;
+    if (embeddingModel !== null && dimensions !== null && vectorsSha256 !== null) await upsertVectors({ ...event, embeddingModel, dimensions, vectorsSha256 });
     // The port has no listing of versions; older versions are at most the document's version count (≤ 1000).
     for (let version = 1; version < event.version; version++) {
       await vectorIndex.deleteDocumentVersion(event.ownerId, event.documentId, version);
@@ -88,6 +92,8 @@ export function createVectorIndexer(options: VectorIndexerOptions): VectorIndexe
 
   async function apply(event: RecordedEvent): Promise<void> {
     if (event.type === 'DocumentIndexed') await onIndexed((event as unknown as DocumentIndexed).data);
+    // Another model's vectors for the indexed version: older versions were removed when it was indexed.
+    else if (event.type === 'DocumentEmbedded') await upsertVectors((event as unknown as DocumentEmbedded).data);
     else if (event.type === 'DocumentDeleted') {
       const d = (event as unknown as DocumentDeleted).data;
       await vectorIndex.deleteDocument(d.ownerId, d.documentId);

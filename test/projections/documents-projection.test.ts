@@ -66,6 +66,26 @@ describe('documents projection', () => {
     expect(await getDocument(tx, 'someone-else', 'd1')).toBeNull();
   });
 
+  it('DocumentEmbedded sets the model of the indexed version only, and leaves the status of a newer version alone', async () => {
+    await apply(
+      record('DocumentUploaded', { ...ids, version: 1, name: 'a.md', ...file }),
+      record('DocumentChunked', { ...ids, version: 1, chunkCount: 3, chunkTokens: 512, overlapTokens: 64, chunksSha256: 'b'.repeat(64) }),
+      record('DocumentIndexed', { ...ids, version: 1, embeddingModel: null, dimensions: null, vectorsSha256: null }),
+      record('DocumentVersionUploaded', { ...ids, version: 2, name: 'a.md', ...file, sha256: 'd'.repeat(64) }),
+      record('DocumentEmbedded', { ...ids, version: 1, embeddingModel: 'new-model', dimensions: 64, vectorsSha256: 'e'.repeat(64) }),
+    );
+    expect(await getDocument(tx, 'u1', 'd1')).toMatchObject({
+      status: 'uploaded', current_version: 2, indexed_version: 1, embedding_model: 'new-model', dimensions: 64,
+    });
+    // A late DocumentEmbedded of a version no longer indexed changes nothing.
+    await apply(
+      record('DocumentChunked', { ...ids, version: 2, chunkCount: 2, chunkTokens: 512, overlapTokens: 64, chunksSha256: 'f'.repeat(64) }),
+      record('DocumentIndexed', { ...ids, version: 2, embeddingModel: 'm', dimensions: 8, vectorsSha256: 'c'.repeat(64) }),
+      record('DocumentEmbedded', { ...ids, version: 1, embeddingModel: 'other', dimensions: 16, vectorsSha256: 'e'.repeat(64) }),
+    );
+    expect(await getDocument(tx, 'u1', 'd1')).toMatchObject({ status: 'indexed', indexed_version: 2, embedding_model: 'm', dimensions: 8 });
+  });
+
   it('shows erased personal fields as null', async () => {
     await apply(
       record('DocumentUploaded', { ...ids, version: 1, name: '#erased', ...file }, ['name']),

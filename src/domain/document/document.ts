@@ -37,6 +37,8 @@ export interface ExtractionFacts { pages: number; characters: number; ocrPages: 
 export interface ChunkingFacts { chunkCount: number; chunkTokens: number; overlapTokens: number; chunksSha256: string }
 /** A null embeddingModel means lexical only (no embedder configured): dimensions and vectorsSha256 are null too. */
 export interface IndexingFacts { embeddingModel: string | null; dimensions: number | null; vectorsSha256: string | null }
+/** Vectors of a version for one model. */
+export interface EmbeddingFacts { embeddingModel: string; dimensions: number; vectorsSha256: string }
 export interface IngestionFailure { stage: IngestionStage; reason: string; message: string }
 
 export type DocumentUploaded = DomainEvent<'DocumentUploaded', Ids & FileFacts & { version: 1 }>;
@@ -47,6 +49,12 @@ export type DocumentExtracted = DomainEvent<'DocumentExtracted', Ids & Extractio
 /** The chunk texts are in the encrypted blob named by chunksSha256, never in the event. */
 export type DocumentChunked = DomainEvent<'DocumentChunked', Ids & ChunkingFacts & { version: number }>;
 export type DocumentIndexed = DomainEvent<'DocumentIndexed', Ids & IndexingFacts & { version: number }>;
+/**
+ * The indexed version's chunks were embedded again with another model (a model change, or vectors for
+ * a version first indexed lexical-only); the vectors are in the blob named by vectorsSha256. From now
+ * on this model's vectors are the version's serving ones; the chunks and the lexical index are unchanged.
+ */
+export type DocumentEmbedded = DomainEvent<'DocumentEmbedded', Ids & EmbeddingFacts & { version: number }>;
 /** `reason` is a stable code ('timeout', 'type-mismatch', …); `message` says it for people. */
 export type DocumentIngestionFailed = DomainEvent<'DocumentIngestionFailed', Ids & IngestionFailure & { version: number }>;
 export type DocumentRenamed = DomainEvent<'DocumentRenamed', Ids & { name: string }>;
@@ -60,6 +68,7 @@ export type DocumentEvent =
   | DocumentExtracted
   | DocumentChunked
   | DocumentIndexed
+  | DocumentEmbedded
   | DocumentIngestionFailed
   | DocumentRenamed
   | DocumentDeleted;
@@ -77,6 +86,8 @@ export type DocumentCommand =
   | ({ type: 'RecordExtracted' } & VersionRef & ExtractionFacts)
   | ({ type: 'RecordChunked' } & VersionRef & ChunkingFacts)
   | ({ type: 'RecordIndexed' } & VersionRef & IndexingFacts)
+  /** For the indexed version (not the current one, which may be a newer version still being ingested). */
+  | ({ type: 'RecordEmbedded' } & VersionRef & EmbeddingFacts)
   | ({ type: 'RecordIngestionFailed' } & VersionRef & IngestionFailure);
 
 /** Where the ingestion of a version stands; 'failed' and 'indexed' are final for that version. */
@@ -103,6 +114,10 @@ export type DocumentState =
       current: DocumentVersionState;
       /** The version whose chunks and vectors serve retrieval; null until one is indexed. */
       indexedVersion: number | null;
+      /** The indexed version's chunks artifact (re-embedding reads it); null until one is indexed. */
+      indexedChunksSha256: string | null;
+      /** The indexed version's vectors, one entry per (model, dimensions); the last one serves. Empty when lexical only. */
+      indexedEmbeddings: readonly EmbeddingFacts[];
     }
   | { status: 'deleted'; documentId: string; ownerId: string };
 
@@ -201,6 +216,14 @@ function indexingFacts(command: IndexingFacts): IndexingFacts {
   return { embeddingModel: model, dimensions, vectorsSha256 };
 }
 
+function embeddingFacts(command: EmbeddingFacts): EmbeddingFacts {
+  if (command.embeddingModel === null || command.embeddingModel === undefined) throw bad('embeddingModel is required');
+  const facts = indexingFacts({ ...command, vectorsSha256: normalizeSha256(command.vectorsSha256, 'vectorsSha256') });
+  return { embeddingModel: facts.embeddingModel!, dimensions: facts.dimensions!, vectorsSha256: facts.vectorsSha256! };
+}
+
+const sameSpace = (a: EmbeddingFacts, b: EmbeddingFacts) => a.embeddingModel === b.embeddingModel && a.dimensions === b.dimensions;
+
 const REASON = /^[a-z][a-z0-9-]{0,63}$/;
 
 function ingestionFailure(command: IngestionFailure): IngestionFailure {
@@ -293,7 +316,10 @@ export const documentDecider: Decider<DocumentCommand, DocumentState, DocumentEv
     switch (event.type) {
       case 'DocumentUploaded': {
         const d = event.data;
-        return { status: 'active', documentId: d.documentId, ownerId: d.ownerId, name: d.name, current: newVersion(d.version, d), indexedVersion: null };
+        return {
+          status: 'active', documentId: d.documentId, ownerId: d.ownerId, name: d.name, current: newVersion(d.version, d),
+          indexedVersion: null, indexedChunksSha256: null, indexedEmbeddings: [],
+        };
       }
       case 'DocumentVersionUploaded':
         return state.status === 'active' ? { ...state, name: event.data.name, current: newVersion(event.data.version, event.data) } : state;
@@ -310,7 +336,17 @@ export const documentDecider: Decider<DocumentCommand, DocumentState, DocumentEv
       case 'DocumentIndexed': {
         const { embeddingModel, dimensions, vectorsSha256, version } = event.data;
         const updated = updateCurrent(state, { status: 'indexed', indexed: { embeddingModel, dimensions, vectorsSha256 } });
-        return updated.status === 'active' ? { ...updated, indexedVersion: version } : updated;
+        if (updated.status !== 'active') return updated;
+        return {
+          ...updated, indexedVersion: version, indexedChunksSha256: updated.current.chunked?.chunksSha256 ?? null,
+          indexedEmbeddings: embeddingModel !== null && dimensions !== null && vectorsSha256 !== null ? [{ embeddingModel, dimensions, vectorsSha256 }] : [],
+        };
+      }
+      case 'DocumentEmbedded': {
+        if (state.status !== 'active' || state.indexedVersion !== event.data.version) return state;
+        const { embeddingModel, dimensions, vectorsSha256 } = event.data;
+        const facts = { embeddingModel, dimensions, vectorsSha256 };
+        return { ...state, indexedEmbeddings: [...state.indexedEmbeddings.filter((e) => !sameSpace(e, facts)), facts] };
       }
       case 'DocumentIngestionFailed': {
         const { stage, reason, message } = event.data;
@@ -394,6 +430,24 @@ export const documentDecider: Decider<DocumentCommand, DocumentState, DocumentEv
         return [{ type: 'DocumentIndexed', data: { documentId: document.documentId, ownerId: document.ownerId, version: document.current.version, ...facts } }];
       }
 
+      case 'RecordEmbedded': {
+        const document = requireExisting(state);
+        const version = checkVersion(command.version);
+        if (version > document.current.version) throw new DomainError('NOT_FOUND', `Document version ${version} not found`);
+        if (document.indexedVersion === null) throw new DomainError('CONFLICT', 'The document has no indexed version to embed');
+        if (version !== document.indexedVersion) {
+          throw new DomainError('CONFLICT', `Version ${version} is not the indexed version ${document.indexedVersion}`);
+        }
+        const facts = embeddingFacts(command);
+        // Only the serving embedding counts as already there: switching back to a model used before records it again.
+        const serving = document.indexedEmbeddings.at(-1);
+        if (serving && sameSpace(serving, facts)) {
+          if (serving.vectorsSha256 === facts.vectorsSha256) return [];
+          throw recordedOtherwise('embedding with this model');
+        }
+        return [{ type: 'DocumentEmbedded', data: { documentId: document.documentId, ownerId: document.ownerId, version, ...facts } }];
+      }
+
       case 'RecordIngestionFailed': {
         const document = requireCurrentVersion(state, command.version);
         const failure = ingestionFailure(command);
@@ -417,6 +471,7 @@ export const documentDecider: Decider<DocumentCommand, DocumentState, DocumentEv
     DocumentExtracted: 1,
     DocumentChunked: 1,
     DocumentIndexed: 1,
+    DocumentEmbedded: 1,
     DocumentIngestionFailed: 1,
     DocumentRenamed: 1,
     DocumentDeleted: 1,

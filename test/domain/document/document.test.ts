@@ -193,7 +193,8 @@ describe('Document decider', () => {
 
     it('tracks the stage and the facts in the state', () =>
       expect(fold(ready)).toEqual({
-        status: 'active', ...ids, name: 'Report.pdf', indexedVersion: 1,
+        status: 'active', ...ids, name: 'Report.pdf', indexedVersion: 1, indexedChunksSha256: shaC,
+        indexedEmbeddings: [{ embeddingModel: 'nomic-embed-text', dimensions: 768, vectorsSha256: shaB }],
         current: {
           version: 1, mediaType: 'application/pdf', sha256: shaA, size: 1234, status: 'indexed', extractionStarted: true,
           extracted: { pages: 3, characters: 4000, ocrPages: 1 },
@@ -336,7 +337,8 @@ describe('Document decider', () => {
     });
 
     it('puts documentId and ownerId in every event, and the version in every ingestion event', () => {
-      const events = [...ready, versionUploaded(2), failed(2), renamed('X'), deleted];
+      const reembedded: DocumentEvent = { type: 'DocumentEmbedded', data: { ...ids, version: 1, embeddingModel: 'other-model', dimensions: 64, vectorsSha256: shaC } };
+      const events = [...ready, reembedded, versionUploaded(2), failed(2), renamed('X'), deleted];
       for (const event of events) expect(event.data).toMatchObject(ids);
       for (const type of Object.keys(documentDecider.schemaVersions)) expect(events.some((e) => e.type === type), type).toBe(true);
     });
