@@ -44,6 +44,7 @@ import { usersProjection } from './projections/users-projection.ts';
 import { createDocumentChunksProjection } from './projections/document-chunks-projection.ts';
 import { documentsProjection } from './projections/documents-projection.ts';
 import { IngestionReactor } from './projections/ingestion/ingestion-reactor.ts';
+import { ReembeddingReactor } from './projections/ingestion/reembedding-reactor.ts';
 import { retrieve } from './projections/retrieval.ts';
 import { createVectorIndexer, type VectorIndexer } from './projections/vector-indexer.ts';
 
@@ -214,6 +215,18 @@ export async function createApp(config: Config, logger: Logger, early: EarlyStor
     });
     ingestion.start();
     closers.push(() => ingestion.stop());
+    if (documentInfra.embedder) {
+      // Documents indexed before this embedding model was configured get its vectors too; retrieval
+      // switches to its space once every document is in it.
+      const reembedding = new ReembeddingReactor({
+        store, readDb, blobs: documentInfra.blobs, documents, embedder: documentInfra.embedder,
+        logger: logger.child({ component: 'reembedding' }), newContext: () => commandContext(null),
+        concurrency: config.documents.ingestionConcurrency,
+        onProgress: (progress) => void pubsubHandle.pubsub.publish('documentProgress', progress.documentId, { ...progress }),
+      });
+      reembedding.start();
+      closers.push(() => reembedding.stop());
+    }
 
     const sessions = new SessionWatch({ store, logger: logger.child({ component: 'sessions' }) });
     await sessions.start();

@@ -20,7 +20,7 @@ const MAX_QUERY_LENGTH = 2_000;
 const MAX_IDS = 100;
 /** How long a subscriber waits for the read model to show an event it was told of, before showing what it has. */
 const SNAPSHOT_WAIT_MS = 5_000;
-const VECTOR_EVENTS = new Set(['DocumentIndexed', 'DocumentDeleted']);
+const VECTOR_EVENTS = new Set(['DocumentIndexed', 'DocumentEmbedded', 'DocumentDeleted']);
 
 const id = z.string().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
 const ids = z.array(id).max(MAX_IDS, `must list at most ${MAX_IDS} ids`);
