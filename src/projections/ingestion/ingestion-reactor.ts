@@ -7,7 +7,6 @@ import { BlobNotFoundError, BlobTooLargeError, BlobUnreadableError } from '../..
 import type { BlobStore } from '../../infra/blob-store/port.ts';
 import { EmbedderError, type Embedder } from '../../infra/embedders/port.ts';
 import type { EventStore, RecordedEvent } from '../../infra/event-store/port.ts';
-import { chunkDocument } from '../../infra/extraction/chunker.ts';
 import { extractDocument } from '../../infra/extraction/extract-in-worker.ts';
 import { ExtractionFailedError, type ExtractionLimits } from '../../infra/extraction/types.ts';
 import type { Logger } from '../../infra/logger.ts';
@@ -16,6 +15,9 @@ import type { ReadDb } from '../../infra/read-db/port.ts';
 import { ReactorCheckpoints } from '../processor/checkpoints.ts';
 import { LeaseLoop } from '../processor/lease-loop.ts';
 import { chunkRecords, writeChunksArtifact, writeVectorsArtifact } from './artifacts.ts';
+
+/** The chunker (LangChain's splitters and the cl100k tokenizer, a few MB) loads with the first document, not at every start. */
+const loadChunker = () => import('../../infra/extraction/chunker.ts');
 
 const NAME = 'document-ingestion';
 const UPLOAD_EVENTS = ['DocumentUploaded', 'DocumentVersionUploaded'];
@@ -284,7 +286,7 @@ export class IngestionReactor {
     let chunks;
     try {
       chunks = chunkRecords(documentId, version,
-        await chunkDocument(extracted, { chunkTokens: limits.chunkTokens, overlapTokens: limits.overlapTokens }));
+        await (await loadChunker()).chunkDocument(extracted, { chunkTokens: limits.chunkTokens, overlapTokens: limits.overlapTokens }));
     } catch {
       throw new StageFailure('chunking', 'internal', 'The text could not be cut into chunks');
     }
