@@ -19,6 +19,7 @@ import { LeaseLoop } from './processor/lease-loop.ts';
 import { ReplyDrafts } from './reply-drafts.ts';
 import type { ReplyKnowledge } from './reply-knowledge.ts';
 import type { ProjectionRunner } from './runner.ts';
+import { Semaphore } from './processor/semaphore.ts';
 
 const NAME = 'assistant-replies';
 const MAX_CONCURRENT_DISPATCHES = 32;
@@ -52,27 +53,6 @@ class CoalescedWriter<T> {
     this.pending = undefined;
     if (value !== undefined) this.writing = this.writing.catch(() => {}).then(() => this.write(value));
     return this.writing;
-  }
-}
-
-/** Counts free slots; acquire waits while none is free. */
-class Semaphore {
-  private free: number;
-  private readonly waiting: Array<() => void> = [];
-  constructor(slots: number) {
-    this.free = slots;
-  }
-  async acquire(): Promise<void> {
-    if (this.free > 0) {
-      this.free--;
-      return;
-    }
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
-  }
-  release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.free++;
   }
 }
 

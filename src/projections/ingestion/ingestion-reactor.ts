@@ -15,6 +15,7 @@ import type { ReadDb } from '../../infra/read-db/port.ts';
 import { ReactorCheckpoints } from '../processor/checkpoints.ts';
 import { LeaseLoop } from '../processor/lease-loop.ts';
 import { chunkRecords, writeChunksArtifact, writeVectorsArtifact } from './artifacts.ts';
+import { Semaphore } from '../processor/semaphore.ts';
 
 /** The chunker (LangChain's splitters and the cl100k tokenizer, a few MB) loads with the first document, not at every start. */
 const loadChunker = () => import('../../infra/extraction/chunker.ts');
@@ -79,26 +80,6 @@ class StageFailure extends Error {
 
 /** The work is moot: the version was superseded, the document deleted or its owner erased. */
 class Dropped extends Error {}
-
-class Semaphore {
-  private free: number;
-  private readonly waiting: Array<() => void> = [];
-  constructor(slots: number) {
-    this.free = slots;
-  }
-  async acquire(): Promise<void> {
-    if (this.free > 0) {
-      this.free--;
-      return;
-    }
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
-  }
-  release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.free++;
-  }
-}
 
 function abortable(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
