@@ -36,6 +36,7 @@ import { migrate } from './infra/read-db/migrations.ts';
 import { PgliteReadDb } from './infra/read-db/pglite-read-db.ts';
 import type { ReadDb } from './infra/read-db/port.ts';
 import { PostgresReadDb } from './infra/read-db/postgres-read-db.ts';
+import { auditProjection } from './projections/audit-projection.ts';
 import { conversationsProjection } from './projections/conversations-projection.ts';
 import { ReplyReactor } from './projections/reply-reactor.ts';
 import { SessionWatch } from './projections/session-watch.ts';
@@ -120,7 +121,7 @@ export async function createApp(config: Config, logger: Logger, early: EarlyStor
     const applied = await migrate(readDb, MIGRATIONS_DIR);
     if (applied.length > 0) logger.info({ applied }, 'read-model migrations applied');
 
-    const readModels = [usersProjection, conversationsProjection, documentsProjection, createDocumentChunksProjection({ blobs: documentInfra.blobs })];
+    const readModels = [usersProjection, conversationsProjection, documentsProjection, createDocumentChunksProjection({ blobs: documentInfra.blobs }), auditProjection];
     const projections = new ProjectionRunner({
       store, db: readDb, projections: readModels, logger: logger.child({ component: 'projections' }),
       batchSize: config.projectionBatchSize,
