@@ -2,6 +2,7 @@ import type { GraphQLSchema } from 'graphql';
 import { builder } from './builder.ts';
 import './schema/accounts.ts';
 import './schema/admin.ts';
+import './schema/audit.ts';
 import './schema/conversations.ts';
 import './schema/documents.ts';
 import './schema/models.ts';
