@@ -12,6 +12,8 @@ import { isPending, settle } from '../settle.ts';
 import {
   conversationPage, messagePage, ownedConversation, ownedMessage, type ConversationRow, type MessageRow, type MessageSourceRow,
 } from '../../projections/conversations-queries.ts';
+import { asOfMessagePage, messagesAsOf } from '../../projections/conversation-as-of.ts';
+import { ownConversationAsOf } from './time-travel.ts';
 import { requireViewer, User } from './accounts.ts';
 import { checkPageArgs, decodeCursor, DEFAULT_PAGE_SIZE, encodeCursor, MAX_PAGE_SIZE } from './pagination.ts';
 
@@ -132,9 +134,11 @@ export const Conversation = builder.objectRef<ConversationRow>('Conversation').i
         checkPageArgs(args);
         return resolveCursorConnection(
           { args, toCursor: (m: MessageRow) => encodeCursor([m.seq]), defaultSize: DEFAULT_PAGE_SIZE, maxSize: MAX_PAGE_SIZE },
-          ({ before, after, limit, inverted }: ResolveCursorConnectionArgs) => messagePage(context.services.readDb, conversation.conversation_id, {
-            after: after ? decodeCursor(after, 1)[0]! : null, before: before ? decodeCursor(before, 1)[0]! : null, limit, inverted,
-          }),
+          ({ before, after, limit, inverted }: ResolveCursorConnectionArgs) => {
+            const page = { after: after ? decodeCursor(after, 1)[0]! : null, before: before ? decodeCursor(before, 1)[0]! : null, limit, inverted };
+            const asOf = messagesAsOf(conversation);
+            return asOf ? asOfMessagePage(asOf, page) : messagePage(context.services.readDb, conversation.conversation_id, page);
+          },
         );
       },
     }),
@@ -163,8 +167,11 @@ builder.queryFields((t) => ({
   conversation: t.field({
     type: Conversation,
     authScopes: { authenticated: true },
-    args: { id: t.arg.id() },
-    resolve: (_root, args, context) => ownConversation(context, String(args.id)),
+    args: {
+      id: t.arg.id(),
+      asOf: t.arg({ type: 'DateTime', required: false, description: 'The conversation as it was at this moment, folded from the log (see docs/audit.md)' }),
+    },
+    resolve: (_root, args, context) => (args.asOf ? ownConversationAsOf(context, String(args.id), args.asOf) : ownConversation(context, String(args.id))),
   }),
 }));
 

@@ -15,6 +15,7 @@ import { clientError } from '../errors.ts';
 import { mergeStreams } from '../merge-streams.ts';
 import { settle } from '../settle.ts';
 import { requireViewer } from './accounts.ts';
+import { ownDocumentAsOf } from './time-travel.ts';
 
 const MAX_QUERY_LENGTH = 2_000;
 const MAX_IDS = 100;
@@ -196,8 +197,11 @@ builder.queryFields((t) => ({
   document: t.field({
     type: Document,
     authScopes: { authenticated: true },
-    args: { id: t.arg.id({ validate: id }) },
-    resolve: (_root, args, context) => ownDocument(context, String(args.id)),
+    args: {
+      id: t.arg.id({ validate: id }),
+      asOf: t.arg({ type: 'DateTime', required: false, description: 'The document as it was at this moment, folded from the log (see docs/audit.md)' }),
+    },
+    resolve: (_root, args, context) => (args.asOf ? ownDocumentAsOf(context, String(args.id), args.asOf) : ownDocument(context, String(args.id))),
   }),
   knowledgeBases: t.field({
     type: KnowledgeBasePage,
