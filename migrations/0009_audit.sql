@@ -6,7 +6,8 @@ CREATE TABLE audit_events (
   type text COLLATE "C" NOT NULL,
   schema_version int NOT NULL,
   stream text COLLATE "C" NOT NULL,
-  occurred_at timestamptz NOT NULL,
+  -- Null only for a time the database cannot hold (a corrupt event; the log keeps what it says).
+  occurred_at timestamptz,
   actor_id text COLLATE "C",
   correlation_id text COLLATE "C",
   causation_id text COLLATE "C",
@@ -27,6 +28,5 @@ CREATE INDEX audit_events_occurred ON audit_events (occurred_at);
 -- People whose data was erased (UserDataErased): their audit rows read as erased.
 CREATE TABLE audit_erased_subjects (
   subject_id text COLLATE "C" PRIMARY KEY,
-  erased_position bigint NOT NULL,
-  erased_at timestamptz NOT NULL
+  erased_position bigint NOT NULL
 );

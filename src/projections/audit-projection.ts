@@ -70,6 +70,19 @@ export function auditSummary(type: string, data: unknown): Record<string, unknow
   return summary;
 }
 
+/**
+ * The time as the database can store it, or null: the log may hold a time JavaScript reads and
+ * PostgreSQL cannot (before 4713 BC), and a corrupt event must not stop the audit trail.
+ */
+export function storableTime(iso: string): string | null {
+  const ms = Date.parse(iso);
+  if (Number.isNaN(ms)) return null;
+  const year = new Date(ms).getUTCFullYear();
+  return year < -4712 || year > 294275 ? null : new Date(ms).toISOString();
+}
+
+const idOrNull = (value: unknown) => (value === null || value === undefined ? null : String(value));
+
 /** The audit row of an event (pure: the projection and the live feed share it). */
 export function auditRecord(event: RecordedEvent): AuditRecord {
   const data = typeof event.data === 'object' && event.data !== null ? event.data as Record<string, unknown> : {};
@@ -80,10 +93,10 @@ export function auditRecord(event: RecordedEvent): AuditRecord {
     schemaVersion: event.schemaVersion,
     stream: event.stream,
     occurredAt: event.metadata.occurredAt,
-    actorId: event.metadata.actorId ?? null,
-    correlationId: event.metadata.correlationId ?? null,
-    causationId: event.metadata.causationId ?? null,
-    requestId: event.metadata.requestId ?? null,
+    actorId: idOrNull(event.metadata.actorId),
+    correlationId: idOrNull(event.metadata.correlationId),
+    causationId: idOrNull(event.metadata.causationId),
+    requestId: idOrNull(event.metadata.requestId),
     subjectId: auditSubject(event.type, data),
     personalFields: (personalDataRules[event.type]?.fields ?? []).filter((field) => field in data),
     summary: auditSummary(event.type, data),
@@ -105,13 +118,13 @@ export const auditProjection: Projection = {
          request_id, subject_id, personal_fields, summary)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::jsonb, $13::jsonb)
        ON CONFLICT (position) DO NOTHING`,
-      [row.position.toString(), row.eventId, row.type, row.schemaVersion, row.stream, row.occurredAt, row.actorId, row.correlationId,
+      [row.position.toString(), row.eventId, row.type, row.schemaVersion, row.stream, storableTime(row.occurredAt), row.actorId, row.correlationId,
         row.causationId, row.requestId, row.subjectId, JSON.stringify(row.personalFields), JSON.stringify(row.summary)],
     );
     if (event.type === ERASURE_EVENT && row.subjectId) {
       await tx.query(
-        `INSERT INTO audit_erased_subjects (subject_id, erased_position, erased_at) VALUES ($1, $2, $3) ON CONFLICT (subject_id) DO NOTHING`,
-        [row.subjectId, row.position.toString(), row.occurredAt]);
+        `INSERT INTO audit_erased_subjects (subject_id, erased_position) VALUES ($1, $2) ON CONFLICT (subject_id) DO NOTHING`,
+        [row.subjectId, row.position.toString()]);
     }
   },
 };

@@ -1,10 +1,12 @@
 import type { SqlExecutor } from '../infra/read-db/port.ts';
-import type { AuditRecord } from './audit-projection.ts';
+import { storableTime, type AuditRecord } from './audit-projection.ts';
 
 /** Reads of the audit read model (audit-projection.ts). */
 
 /** An audit row as the API shows it; `subjectErased` is null when not yet looked up (live feed items). */
-export interface AuditView extends AuditRecord {
+export interface AuditView extends Omit<AuditRecord, 'occurredAt'> {
+  /** Null when the recorded time could not be stored (see storableTime). */
+  occurredAt: string | null;
   subjectErased: boolean | null;
 }
 
@@ -38,7 +40,7 @@ interface AuditSqlRow {
   type: string;
   schema_version: number;
   stream: string;
-  occurred_at: string | Date;
+  occurred_at: string | Date | null;
   actor_id: string | null;
   correlation_id: string | null;
   causation_id: string | null;
@@ -54,7 +56,7 @@ const likePrefix = (prefix: string) => `${prefix.replace(/[\\%_]/g, (c) => `\\${
 function toView(row: AuditSqlRow): AuditView {
   return {
     position: BigInt(row.position), eventId: row.event_id, type: row.type, schemaVersion: row.schema_version, stream: row.stream,
-    occurredAt: new Date(row.occurred_at).toISOString(), actorId: row.actor_id, correlationId: row.correlation_id,
+    occurredAt: row.occurred_at === null ? null : new Date(row.occurred_at).toISOString(), actorId: row.actor_id, correlationId: row.correlation_id,
     causationId: row.causation_id, requestId: row.request_id, subjectId: row.subject_id, personalFields: row.personal_fields ?? [],
     summary: row.summary ?? {}, subjectErased: row.subject_erased,
   };
@@ -101,14 +103,15 @@ export async function subjectErased(db: SqlExecutor, subjectId: string): Promise
 }
 
 /** The same filter, for items that do not come from the table (the live feed). */
-export function matchesAuditFilter(record: AuditRecord, filter: AuditFilter): boolean {
+export function matchesAuditFilter(record: Omit<AuditRecord, 'occurredAt'> & { occurredAt: string | null }, filter: AuditFilter): boolean {
   if (filter.types && filter.types.length > 0 && !filter.types.includes(record.type)) return false;
   if (filter.streamPrefix && !record.stream.startsWith(filter.streamPrefix)) return false;
   if (filter.actorId && record.actorId !== filter.actorId) return false;
   if (filter.subjectId && record.subjectId !== filter.subjectId) return false;
-  const at = Date.parse(record.occurredAt);
-  if (filter.occurredFrom && at < filter.occurredFrom.getTime()) return false;
-  if (filter.occurredTo && at > filter.occurredTo.getTime()) return false;
+  const at = record.occurredAt === null || storableTime(record.occurredAt) === null ? Number.NaN : Date.parse(record.occurredAt);
+  // As in SQL, an unstorable time matches no time range.
+  if (filter.occurredFrom && !(at >= filter.occurredFrom.getTime())) return false;
+  if (filter.occurredTo && !(at <= filter.occurredTo.getTime())) return false;
   if (filter.fromPosition !== null && filter.fromPosition !== undefined && record.position < filter.fromPosition) return false;
   if (filter.toPosition !== null && filter.toPosition !== undefined && record.position > filter.toPosition) return false;
   return true;

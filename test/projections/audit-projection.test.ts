@@ -106,6 +106,17 @@ describe('audit projection', () => {
     }
   });
 
+  it('is not stopped by a time PostgreSQL cannot store: that row keeps a null time, and no time range matches it', async () => {
+    const corrupt = record('ConversationStarted', 'conversation-c9', { conversationId: 'c9', ownerId: 'u1', title: 't', model: 'm', systemPrompt: null, params: {} });
+    corrupt.metadata.occurredAt = '-271821-04-20T00:00:00.000Z';
+    await project(corrupt, record('UserRegistered', 'user-u1', { userId: 'u1', email: 'x', displayName: 'X' }));
+    const rows = await page({});
+    expect(rows.map((r) => r.occurredAt)).toEqual([null, at(2)]);
+    expect(await page({ occurredTo: new Date(at(5)) })).toHaveLength(1);
+    expect(matchesAuditFilter(auditRecord(corrupt), { occurredTo: new Date(at(5)) })).toBe(false);
+    expect(matchesAuditFilter(auditRecord(corrupt), {})).toBe(true);
+  });
+
   it('is safe to re-run: applying an event again changes nothing', async () => {
     const events = [
       record('UserRegistered', 'user-u1', { userId: 'u1', email: 'x@example.com', displayName: 'X' }),

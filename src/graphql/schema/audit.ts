@@ -2,7 +2,7 @@ import { resolveCursorConnection, type ResolveCursorConnectionArgs } from '@poth
 import { z } from 'zod';
 import { textProblem } from '../../domain/text.ts';
 import type { RecordedEvent } from '../../infra/event-store/port.ts';
-import { auditRecord } from '../../projections/audit-projection.ts';
+import { auditRecord, storableTime } from '../../projections/audit-projection.ts';
 import { auditPage, matchesAuditFilter, subjectErased, type AuditFilter, type AuditView } from '../../projections/audit-queries.ts';
 import { exportPersonalData } from '../../projections/my-data-export.ts';
 import { builder } from '../builder.ts';
@@ -60,7 +60,10 @@ export const AuditEvent = builder.objectRef<AuditView>('AuditEvent').implement({
     type: t.exposeString('type'),
     schemaVersion: t.exposeInt('schemaVersion'),
     stream: t.exposeString('stream'),
-    occurredAt: t.field({ type: 'DateTime', resolve: (e) => e.occurredAt }),
+    occurredAt: t.field({
+      type: 'DateTime', nullable: true, description: 'When it happened; null only for a corrupt event whose time cannot be stored',
+      resolve: (e) => (e.occurredAt === null ? null : storableTime(e.occurredAt)),
+    }),
     actorId: t.id({ nullable: true, description: 'Who did it; null for the system (replies, ingestion) and anonymous acts', resolve: (e) => e.actorId }),
     correlationId: t.id({ nullable: true, resolve: (e) => e.correlationId }),
     causationId: t.id({ nullable: true, resolve: (e) => e.causationId }),
