@@ -140,8 +140,8 @@ export async function createApp(config: Config, logger: Logger, early: EarlyStor
     const emailClaims = createEmailClaims(store, emailKey);
     const scrubber = new ErasureScrubber({
       store, readDb, logger: logger.child({ component: 'erasure-scrub' }),
-      // Every table of the projections that delete rows on an erasure.
-      tables: readModels.filter((p) => p.eventTypes.includes(ERASURE_EVENT)).flatMap((p) => p.tables),
+      // Every table of the projections that delete rows on an erasure (the audit model keeps ids only: nothing to scrub).
+      tables: readModels.filter((p) => p.eventTypes.includes(ERASURE_EVENT) && p !== auditProjection).flatMap((p) => p.tables),
       moreTables: async () => await documentInfra.vectorIndex.tables?.() ?? [],
       projectionsReached: async (position, timeoutMs) =>
         await projections.waitFor(position, { eventTypes: [ERASURE_EVENT], timeoutMs }) && await vectorIndexer.waitFor(position, timeoutMs),
