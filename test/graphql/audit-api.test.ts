@@ -1,10 +1,13 @@
 // The audit API in process: auditLog (admins, Relay pages over the audit read model), auditFeed
 // (admins, live over SSE, ends with the session), myActivity and exportMyData (everyone, their own).
+import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { startServer } from '../../src/graphql/server.ts';
 import { CSRF_HEADER } from '../../src/graphql/security.ts';
 import {
   ENDPOINT, eventually, fails, getConversation, gql, LOGIN, newUser, ok, openSse, SEND, startConversation, startTestApp, uniqueEmail,
-  type SseStream, type TestApp, type TestUser, type Yoga,
+  within, type SseStream, type TestApp, type TestUser, type Yoga,
 } from './support.ts';
 
 const EVENT_FIELDS = 'position eventId type schemaVersion stream occurredAt actorId correlationId causationId requestId subjectId subjectErased personalFields summary';
@@ -306,6 +309,46 @@ describe('audit API over GraphQL (int)', () => {
         expect((await nextFeedItem(stream)).ended).toBe(true);
       } finally {
         await stream.close();
+      }
+    });
+
+    it('over graphql-ws too: live events, then UNAUTHENTICATED on logout', async () => {
+      const server = await startServer(test.app, { port: 0, host: '127.0.0.1' });
+      const token = (await ok<{ login: { token: string } }>(test.yoga, LOGIN, { email: admin.email, password: admin.password })).login.token;
+      const client = createClient({
+        url: server.url.replace(/^http/, 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${token}` },
+      });
+      const items: AuditNode[] = [];
+      let wake = () => {};
+      const ended = new Promise<unknown>((resolve) => {
+        const from = test.app.store.headPosition().then((head) => (head + 1n).toString());
+        void from.then((fromPosition) => client.subscribe(
+          { query: AUDIT_FEED, variables: { filter: { types: ['ConversationRenamed'], subjectId: alice.userId, fromPosition } } },
+          {
+            next: (value) => {
+              const item = (value.data as { auditFeed?: AuditNode } | null)?.auditFeed;
+              if (item) items.push(item);
+              if (value.errors) resolve(value.errors);
+              wake();
+            },
+            error: (error) => resolve(error),
+            complete: () => resolve('complete'),
+          },
+        ));
+      });
+      try {
+        await ok(test.yoga, RENAME, { id: aliceData.conversationId, title: 'Alicemarker over ws' }, alice.token);
+        await within(new Promise<void>((resolve) => {
+          wake = () => items.length > 0 && resolve();
+          wake();
+        }), 'the first feed item over graphql-ws');
+        expect(items[0]).toMatchObject({ type: 'ConversationRenamed', subjectId: alice.userId, actorId: alice.userId });
+        await ok(test.yoga, 'mutation { logout }', {}, token);
+        const end = await within(ended, 'the feed to end') as Array<{ extensions?: { code?: string } }>;
+        expect(end[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+      } finally {
+        await client.dispose();
+        await server.close();
       }
     });
 
