@@ -4,27 +4,51 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { currentSchemaVersions } from '../../src/domain/event-versions.ts';
 import { personalDataRules } from '../../src/domain/personal-data.ts';
 import type { RecordedEvent } from '../../src/infra/event-store/port.ts';
+import { PostgresReadDb } from '../../src/infra/read-db/postgres-read-db.ts';
 import type { SqlExecutor } from '../../src/infra/read-db/port.ts';
 import { auditProjection, auditRecord } from '../../src/projections/audit-projection.ts';
 import { auditPage, activityOf, matchesAuditFilter, subjectErased, type AuditFilter } from '../../src/projections/audit-queries.ts';
+import { createTestDatabase, postgresSkipReason } from '../support/postgres.ts';
 
-let db: PGlite;
+interface Database { tx: SqlExecutor; close(): Promise<void> }
+
+const ADAPTERS: Array<{ name: string; skip: string | undefined; open(): Promise<Database> }> = [
+  {
+    name: 'PGlite', skip: undefined,
+    async open() {
+      const db = new PGlite();
+      return { tx: db as unknown as SqlExecutor, close: () => db.close() };
+    },
+  },
+  {
+    name: 'PostgreSQL', skip: postgresSkipReason('audit read model on PostgreSQL'),
+    async open() {
+      const database = await createTestDatabase();
+      const db = await PostgresReadDb.open({ connectionString: database.url });
+      return { tx: db, close: async () => { await db.close(); await database.drop(); } };
+    },
+  },
+];
+
+describe.each(ADAPTERS)('audit read model on $name', (adapter) => {
+describe.skipIf(adapter.skip !== undefined)(adapter.name, () => {
+let database: Database;
 let tx: SqlExecutor;
 let position = 0n;
 
 beforeAll(async () => {
-  db = new PGlite();
-  await db.exec(await readFile(new URL('../../migrations/0009_audit.sql', import.meta.url), 'utf8'));
-  tx = db as unknown as SqlExecutor;
+  database = await adapter.open();
+  tx = database.tx;
+  await tx.exec(await readFile(new URL('../../migrations/0009_audit.sql', import.meta.url), 'utf8'));
 });
 
 beforeEach(async () => {
-  await db.exec('TRUNCATE audit_events, audit_erased_subjects');
+  await tx.exec('TRUNCATE audit_events, audit_erased_subjects');
   position = 0n;
 });
 
 afterAll(async () => {
-  await db.close();
+  await database?.close();
 });
 
 const at = (seconds: number) => new Date(Date.UTC(2025, 0, 1, 0, 0, seconds)).toISOString();
@@ -44,7 +68,8 @@ async function project(...events: RecordedEvent[]): Promise<void> {
   for (const event of events) await auditProjection.handle(event, tx);
 }
 
-const everything = async () => (await db.query<Record<string, unknown>>('SELECT * FROM audit_events ORDER BY position')).rows;
+const everything = async () => (await tx.query<Record<string, unknown>>('SELECT * FROM audit_events ORDER BY position')).rows
+  .map((row) => ({ ...row, position: Number(row.position), occurred_at: new Date(row.occurred_at as string).toISOString() }));
 
 const page = (filter: AuditFilter, options: Partial<Parameters<typeof auditPage>[2]> = {}) =>
   auditPage(tx, filter, { after: null, before: null, limit: 100, inverted: false, newestFirst: false, ...options });
@@ -83,7 +108,7 @@ describe('audit projection', () => {
       position: 10, event_id: 'e10', type: 'UserRegistered', stream: 'user-u1', actor_id: null, correlation_id: 'corr-10',
       causation_id: 'cause-10', request_id: 'req-10', subject_id: 'u1', personal_fields: ['email', 'displayName'], summary: { userId: 'u1' },
     });
-    expect(new Date(registered!.occurred_at as string).toISOString()).toBe(at(1));
+    expect(registered!.occurred_at).toBe(at(1));
     expect(session).toMatchObject({ subject_id: 'u1', summary: { sessionId: 's1', userId: 'u1' } });
     expect(failed).toMatchObject({ subject_id: 'u1', summary: { userId: 'u1', reason: 'bad_password' } });
     expect(deactivated).toMatchObject({ actor_id: 'u1', subject_id: 'u2', summary: { userId: 'u2' } });
@@ -123,9 +148,9 @@ describe('audit projection', () => {
       record('UserDataErased', 'user-u1', { userId: 'u1' }),
     ];
     await project(...events);
-    const before = { events: await everything(), erased: (await db.query('SELECT * FROM audit_erased_subjects')).rows };
+    const before = { events: await everything(), erased: (await tx.query('SELECT * FROM audit_erased_subjects')).rows };
     await project(...events);
-    expect({ events: await everything(), erased: (await db.query('SELECT * FROM audit_erased_subjects')).rows }).toEqual(before);
+    expect({ events: await everything(), erased: (await tx.query('SELECT * FROM audit_erased_subjects')).rows }).toEqual(before);
   });
 
   it('marks the rows of an erased person as erased, keeping ids only', async () => {
@@ -199,4 +224,6 @@ describe('audit queries', () => {
         .toEqual(positions(await page(filter)));
     }
   });
+});
+});
 });
