@@ -64,8 +64,9 @@ export interface Workload {
   conversationId: string;
   titleBefore: string;
   titleAfter: string;
-  /** The head of the log just before the rename. */
+  /** The head of the log just before the rename, and the conversation as the API showed it then. */
   beforeRename: bigint;
+  recordedBeforeRename: { title: string | null; messageCount: number };
   /** Bob's conversation (erased with him). */
   bobConversationId: string;
   /** The app, still open when `keepOpen` was asked for. */
@@ -94,6 +95,8 @@ export async function prepareWorkload(options: { env?: Record<string, string>; k
   await ok(app.yoga, SEND, { conversationId: conversation.id, content: 'Where should I go?' }, alice.token);
   await replied(app, alice.token, conversation.id, 1);
   const beforeRename = await app.app.store.headPosition();
+  const then = await getConversation(app.yoga, alice.token, conversation.id);
+  const recordedBeforeRename = { title: then.title, messageCount: then.messageCount };
   await ok(app.yoga, 'mutation R($id: ID!, $title: String!) { renameConversation(id: $id, title: $title) { id } }',
     { id: conversation.id, title: titleAfter }, alice.token);
   await ok(app.yoga, SEND, { conversationId: conversation.id, content: 'And in winter?' }, alice.token);
@@ -115,7 +118,7 @@ export async function prepareWorkload(options: { env?: Record<string, string>; k
   }
   return {
     dataDir, env: { DATA_DIR: dataDir, ...env }, admin, alice, bob, conversationId: conversation.id, titleBefore, titleAfter,
-    beforeRename, bobConversationId: bobConversation.id, app: open,
+    beforeRename, recordedBeforeRename, bobConversationId: bobConversation.id, app: open,
     async close() {
       if (open) await open.close();
       else rmSync(dataDir, { recursive: true, force: true });

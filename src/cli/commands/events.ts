@@ -53,10 +53,11 @@ function matcher(options: EventsOptions): (event: RecordedEvent) => boolean {
 
 /** The decrypting store, or (with --raw, or without a master key) the log as stored. */
 async function source(ctx: CliContext, raw: boolean): Promise<EventStore> {
-  if (raw) return ctx.log();
+  const log = await ctx.log();
+  if (raw) return log;
   if (!ctx.masterKey()) {
     ctx.out.note('note: no master key (MASTER_KEY or DATA_DIR/master.key): personal fields are shown as stored, encrypted');
-    return ctx.log();
+    return log;
   }
   return ctx.store();
 }
