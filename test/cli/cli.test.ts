@@ -113,6 +113,11 @@ describe('evident CLI (SQLite log, PGlite read models)', () => {
     const lock = lockDataDir(w.dataDir);
     try {
       expectOneLine(await runCli(['projections'], w.env), 3, /using .*stop it first, or keep the read models in PostgreSQL/);
+      expectOneLine(await runCli(['replay', '--compare'], w.env), 3, /stop it first/);
+      // Refused before anything is recorded.
+      expectOneLine(await runCli(['erase', w.alice.email, '--as', w.admin.email, '--yes'], w.env), 3, /stop it first/);
+      const erasures = await runJson<{ events: unknown[] }>(['events', '--stream', `user-${w.alice.userId}`, '--type', 'UserDataErased'], w.env);
+      expect(erasures.events).toEqual([]);
       const events = await runCli(['events', '--limit', '2'], w.env);
       expect(events.code, events.stderr).toBe(0);
       expect(events.stdout.trim().split('\n')).toHaveLength(2);
