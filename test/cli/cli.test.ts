@@ -171,6 +171,16 @@ describe('evident CLI (SQLite log, PGlite read models)', () => {
     expectOneLine(await runCli(['as-of', '1', '--out', out], w.env), 2, /holds the read models as of position/);
     expectOneLine(await runCli(['as-of', w.beforeRename.toString(), '--out', out, '--sql', 'DELETE FROM conversations'], w.env), 2, /read-only/);
 
+    // A time: everything that occurred up to then (the rename included when it is the time of the rename).
+    const [rename] = (await runJson<{ events: EventJson[] }>(['events', '--type', 'ConversationRenamed'], w.env)).events;
+    const atRename = await runJson<{ position: string; rows: Array<{ title: string }> }>(
+      ['as-of', rename!.metadata.occurredAt, '--out', join(w.dataDir, 'as-of-rename'), '--sql', sql], w.env);
+    expect(BigInt(atRename.position)).toBeGreaterThanOrEqual(BigInt(rename!.position));
+    expect(atRename.rows[0]!.title).toBe(w.titleAfter);
+    const before = await runJson<{ position: string; rows: unknown[] }>(
+      ['as-of', '2000-01-01T00:00:00Z', '--out', join(w.dataDir, 'as-of-2000'), '--sql', 'SELECT * FROM users'], w.env);
+    expect(before).toMatchObject({ position: '0', rows: [] });
+
     const live = await PgliteReadDb.open({ dataDir: join(w.dataDir, 'read-models') });
     try {
       const { rows } = await live.query<{ title: string }>('SELECT title FROM conversations WHERE conversation_id = $1', [w.conversationId]);
