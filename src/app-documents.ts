@@ -17,6 +17,16 @@ export interface DocumentInfra {
   close(): Promise<void>;
 }
 
+/** File bytes: a folder beside events.sqlite, or a table in the log's PostgreSQL. */
+export async function openBlobStore(config: Config, codec: PersonalDataCodec): Promise<BlobStore> {
+  if (config.eventStore === 'postgres') {
+    const { PostgresBlobStore } = await import('./infra/blob-store/postgres-blob-store.ts');
+    return PostgresBlobStore.open({ connectionString: config.databaseUrl!, keys: codec });
+  }
+  const { LocalBlobStore } = await import('./infra/blob-store/local-blob-store.ts');
+  return LocalBlobStore.open({ dir: join(config.dataDir, 'blobs'), keys: codec });
+}
+
 /**
  * File bytes live with the log (a folder beside events.sqlite, or a table in the log's PostgreSQL,
  * so every instance sees every file). Weaviate and the GGUF embedder load their (large) clients only
@@ -28,14 +38,7 @@ export async function openDocumentInfra(config: Config, deps: { codec: PersonalD
     for (const closer of closers.reverse()) await closer().catch(() => {});
   };
   try {
-    let blobs: BlobStore;
-    if (config.eventStore === 'postgres') {
-      const { PostgresBlobStore } = await import('./infra/blob-store/postgres-blob-store.ts');
-      blobs = await PostgresBlobStore.open({ connectionString: config.databaseUrl!, keys: deps.codec });
-    } else {
-      const { LocalBlobStore } = await import('./infra/blob-store/local-blob-store.ts');
-      blobs = await LocalBlobStore.open({ dir: join(config.dataDir, 'blobs'), keys: deps.codec });
-    }
+    const blobs = await openBlobStore(config, deps.codec);
     closers.push(() => blobs.close());
 
     let vectorIndex: VectorIndex;

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { createAccountCommands, type AccountCommands } from './commands/accounts.ts';
 import type { CommandContext } from './commands/context.ts';
 import { createConversationKnowledgeCommands, type ConversationKnowledgeCommands } from './commands/conversation-knowledge.ts';
@@ -8,48 +7,34 @@ import { createKnowledgeBaseCommands, type KnowledgeBaseCommands } from './comma
 import { openDocumentInfra, type DocumentInfra } from './app-documents.ts';
 import { createEmailClaims } from './commands/email-claims.ts';
 import { startEarly, type EarlyStores } from './early-start.ts';
-import { ERASURE_EVENT, ErasureScrubber } from './projections/erasure-scrub.ts';
 import { createProjectionCommands, type ProjectionCommands } from './commands/projections.ts';
 import { createUserCommands, type UserCommands } from './commands/users.ts';
-import { domainUpcasting } from './domain/event-versions.ts';
-import { personalDataRules } from './domain/personal-data.ts';
 import { OpenAiCompatibleProvider } from './infra/ai/openai-compatible.ts';
 import { ProviderRegistry } from './infra/ai/provider-registry.ts';
 import { ProviderError, type ChatProvider } from './infra/ai/provider.ts';
 import { createBlindIndex } from './infra/blind-index.ts';
 import type { Config } from './infra/config.ts';
 import type { EventStore } from './infra/event-store/port.ts';
-import { PostgresEventStore } from './infra/event-store/postgres-event-store.ts';
-import { SqliteEventStore } from './infra/event-store/sqlite-event-store.ts';
-import { UpcastingEventStore } from './infra/event-store/upcasting-event-store.ts';
 import { uuidv7 } from './infra/ids.ts';
 import type { Logger } from './infra/logger.ts';
 import { createLoginThrottle } from './infra/login-throttle.ts';
-import { PersonalDataCodec } from './infra/personal-data/codec.ts';
-import { EncryptingEventStore } from './infra/personal-data/encrypting-event-store.ts';
-import type { KeyStore } from './infra/personal-data/key-store.ts';
+import type { PersonalDataCodec } from './infra/personal-data/codec.ts';
 import { loadMasterKey } from './infra/personal-data/master-key.ts';
-import { PostgresKeyStore } from './infra/personal-data/postgres-key-store.ts';
 import { createAppPubSub, type AppPubSub } from './infra/pubsub.ts';
-import { SqliteKeyStore } from './infra/personal-data/sqlite-key-store.ts';
 import { migrate } from './infra/read-db/migrations.ts';
-import { PgliteReadDb } from './infra/read-db/pglite-read-db.ts';
 import type { ReadDb } from './infra/read-db/port.ts';
-import { PostgresReadDb } from './infra/read-db/postgres-read-db.ts';
-import { auditProjection } from './projections/audit-projection.ts';
-import { conversationsProjection } from './projections/conversations-projection.ts';
 import { ReplyReactor } from './projections/reply-reactor.ts';
 import { SessionWatch } from './projections/session-watch.ts';
 import { ProjectionRunner } from './projections/runner.ts';
-import { usersProjection } from './projections/users-projection.ts';
-import { createDocumentChunksProjection } from './projections/document-chunks-projection.ts';
-import { documentsProjection } from './projections/documents-projection.ts';
 import { IngestionReactor } from './projections/ingestion/ingestion-reactor.ts';
 import { ReembeddingReactor } from './projections/ingestion/reembedding-reactor.ts';
 import { retrieve } from './projections/retrieval.ts';
 import { createVectorIndexer, type VectorIndexer } from './projections/vector-indexer.ts';
+import {
+  createCodec, createErasureScrubber, domainStore, MIGRATIONS_DIR, openKeyStore, openLog, openReadDb, readModelProjections,
+} from './stores.ts';
 
-export const MIGRATIONS_DIR = new URL('../migrations/', import.meta.url).pathname;
+export { MIGRATIONS_DIR };
 /** How long eraseUser waits for the read-model scrub before answering anyway. */
 const ERASURE_SCRUB_WAIT_MS = 30_000;
 
@@ -95,23 +80,16 @@ export async function createApp(config: Config, logger: Logger, early: EarlyStor
   try {
     const masterKey = loadMasterKey({ masterKey: config.masterKey, dataDir: config.dataDir });
 
-    const keyStore: KeyStore = config.eventStore === 'postgres'
-      ? await PostgresKeyStore.open(config.databaseUrl!)
-      : SqliteKeyStore.inDataDir(config.dataDir);
+    const keyStore = await openKeyStore(config);
     closers.push(() => keyStore.close());
 
-    const log: EventStore = config.eventStore === 'postgres'
-      ? await PostgresEventStore.open({ connectionString: config.databaseUrl! })
-      : new SqliteEventStore(join(config.dataDir, 'events.sqlite'));
+    const log = await openLog(config);
     closers.push(() => log.close());
 
-    const codec = new PersonalDataCodec({ keyStore, masterKey, rules: personalDataRules });
-    // Decrypted first, then upcast: upcasters see plaintext under the field names it was stored with.
-    const store = new UpcastingEventStore(new EncryptingEventStore(log, codec), (event) => domainUpcasting.upcast(event));
+    const codec = createCodec(keyStore, masterKey);
+    const store = domainStore(log, codec);
 
-    const readDb: ReadDb = config.readDb === 'postgres'
-      ? await PostgresReadDb.open({ connectionString: config.databaseUrl! })
-      : await (earlyReadDb ?? PgliteReadDb.open({ dataDir: join(config.dataDir, 'read-models') }));
+    const readDb: ReadDb = config.readDb === 'pglite' && earlyReadDb ? await earlyReadDb : await openReadDb(config);
     if (!earlyReadDb) closers.push(() => readDb.close());
 
     const documentInfra = await openDocumentInfra(config, { codec, readDb });
@@ -121,7 +99,7 @@ export async function createApp(config: Config, logger: Logger, early: EarlyStor
     const applied = await migrate(readDb, MIGRATIONS_DIR);
     if (applied.length > 0) logger.info({ applied }, 'read-model migrations applied');
 
-    const readModels = [usersProjection, conversationsProjection, documentsProjection, createDocumentChunksProjection({ blobs: documentInfra.blobs }), auditProjection];
+    const readModels = readModelProjections({ blobs: documentInfra.blobs });
     const projections = new ProjectionRunner({
       store, db: readDb, projections: readModels, logger: logger.child({ component: 'projections' }),
       batchSize: config.projectionBatchSize,
@@ -138,14 +116,9 @@ export async function createApp(config: Config, logger: Logger, early: EarlyStor
 
     const emailKey = createBlindIndex(masterKey, 'email');
     const emailClaims = createEmailClaims(store, emailKey);
-    const scrubber = new ErasureScrubber({
-      store, readDb, logger: logger.child({ component: 'erasure-scrub' }),
-      // Every table of the projections that delete rows on an erasure (the audit model keeps ids only: nothing to scrub).
-      tables: readModels.filter((p) => p.eventTypes.includes(ERASURE_EVENT) && p !== auditProjection).flatMap((p) => p.tables),
-      moreTables: async () => await documentInfra.vectorIndex.tables?.() ?? [],
-      projectionsReached: async (position, timeoutMs) =>
-        await projections.waitFor(position, { eventTypes: [ERASURE_EVENT], timeoutMs }) && await vectorIndexer.waitFor(position, timeoutMs),
-      scrubKeys: async () => keyStore.scrub?.(),
+    const scrubber = createErasureScrubber({
+      store, readDb, keyStore, readModels, projections, vectorIndexer, vectorIndex: documentInfra.vectorIndex,
+      logger: logger.child({ component: 'erasure-scrub' }),
     });
     scrubber.start();
     closers.push(() => scrubber.stop());

@@ -28,6 +28,13 @@ export interface RebuildOptions {
   beforeSwap(tx: SqlExecutor): Promise<void>;
   /** Runs inside the swap transaction after the swap: store the new checkpoint. */
   afterSwap(tx: SqlExecutor, position: bigint): Promise<void>;
+  /** Replays only events at or before this position (time travel); default the whole log. */
+  upTo?: bigint;
+}
+
+export interface ReplayIntoOptions extends Omit<RebuildOptions, 'projection' | 'beforeSwap' | 'afterSwap'> {
+  /** The schema the copies of `tables` are created in (dropped first if it exists), unquoted. */
+  schema: string;
 }
 
 /**
@@ -37,32 +44,10 @@ export interface RebuildOptions {
  * position the rebuilt model stands at.
  */
 export async function rebuildTables(options: RebuildOptions): Promise<bigint> {
-  const { db, store, batchSize } = options;
+  const { db } = options;
   const schema = quoteIdent(rebuildSchemaName(options.projection));
-  const tables = options.tables.map(quoteIdent);
-  const eventTypes = [...options.eventTypes];
-  await db.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-  await db.transaction(async (tx) => {
-    await tx.exec(`CREATE SCHEMA ${schema}`);
-    for (const table of tables) await tx.exec(`CREATE TABLE ${schema}.${table} (LIKE public.${table} INCLUDING ALL)`);
-  });
   try {
-    let position = 0n;
-    for (;;) {
-      options.checkStillWanted();
-      // Any matching event at or below `head` is visible to the read that follows.
-      const head = await store.headPosition();
-      const events = eventTypes.length === 0 ? [] : await readBatch(options, position, batchSize);
-      if (events.length === 0) {
-        if (head > position) position = head;
-        break;
-      }
-      await db.transaction(async (tx) => {
-        await tx.exec(`SET LOCAL search_path TO ${schema}, public`);
-        for (const event of events) if (event.type !== PARKED_PLACEHOLDER) await options.apply(event, tx);
-      });
-      position = events.at(-1)!.position;
-    }
+    const position = await replayInto({ ...options, schema: rebuildSchemaName(options.projection) });
     options.checkStillWanted();
     await db.transaction(async (tx) => {
       await options.beforeSwap(tx);
@@ -77,10 +62,47 @@ export async function rebuildTables(options: RebuildOptions): Promise<bigint> {
 }
 
 /**
+ * Creates empty copies of `tables` in `schema` (LIKE public.<table>) and replays the log into them,
+ * the handlers' unqualified names redirected there by the search_path. Returns the position the
+ * copies stand at. The schema is left for the caller to swap in, compare or drop.
+ */
+export async function replayInto(options: ReplayIntoOptions): Promise<bigint> {
+  const { db, store, batchSize, upTo } = options;
+  const schema = quoteIdent(options.schema);
+  const tables = options.tables.map(quoteIdent);
+  const eventTypes = [...options.eventTypes];
+  await db.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  await db.transaction(async (tx) => {
+    await tx.exec(`CREATE SCHEMA ${schema}`);
+    for (const table of tables) await tx.exec(`CREATE TABLE ${schema}.${table} (LIKE public.${table} INCLUDING ALL)`);
+  });
+  let position = 0n;
+  for (;;) {
+    options.checkStillWanted();
+    // Any matching event at or below `head` is visible to the read that follows.
+    let head = await store.headPosition();
+    if (upTo !== undefined && head > upTo) head = upTo;
+    const read = eventTypes.length === 0 ? [] : await readBatch(options, position, batchSize);
+    const events = upTo === undefined ? read : read.filter((event) => event.position <= upTo);
+    if (events.length === 0) {
+      if (head > position) position = head;
+      break;
+    }
+    await db.transaction(async (tx) => {
+      await tx.exec(`SET LOCAL search_path TO ${schema}, public`);
+      for (const event of events) if (event.type !== PARKED_PLACEHOLDER) await options.apply(event, tx);
+    });
+    position = events.at(-1)!.position;
+    if (events.length < read.length) break;
+  }
+  return position;
+}
+
+/**
  * The next events after `after`. When one of them cannot be read (upcast) and is parked, the events
  * before it come one by one and the parked one is left out; an unparked one fails the rebuild.
  */
-async function readBatch(options: RebuildOptions, after: bigint, batchSize: number): Promise<RecordedEvent[]> {
+async function readBatch(options: Pick<RebuildOptions, 'store' | 'eventTypes' | 'isParked'>, after: bigint, batchSize: number): Promise<RecordedEvent[]> {
   const filter = { eventTypes: [...options.eventTypes] };
   try {
     return await options.store.readAll({ after, maxCount: batchSize, filter });
