@@ -11,6 +11,11 @@ import { startEarly, type EarlyStores } from './early-start.ts';
 import { ERASURE_EVENT, ErasureScrubber } from './projections/erasure-scrub.ts';
 import { createProjectionCommands, type ProjectionCommands } from './commands/projections.ts';
 import { createUserCommands, type UserCommands } from './commands/users.ts';
+import { createRetentionCommands, type RetentionCommands } from './commands/retention.ts';
+import { EXPIRY_EVENTS } from './domain/retention/retention.ts';
+import { createExpiryShredder } from './projections/expiry-shredder.ts';
+import { retentionProjection } from './projections/retention-projection.ts';
+import { RetentionReactor } from './projections/retention-reactor.ts';
 import { domainUpcasting } from './domain/event-versions.ts';
 import { personalDataRules } from './domain/personal-data.ts';
 import { OpenAiCompatibleProvider } from './infra/ai/openai-compatible.ts';
@@ -77,6 +82,9 @@ export interface App {
   replies: ReplyReactor;
   /** Ends live subscriptions of sessions that end (logout, password change, deactivation, erasure, expiry). */
   sessions: SessionWatch;
+  /** Retention policy and legal holds (docs/audit.md); the reactor records expiries. */
+  retention: RetentionCommands;
+  retentionReactor: RetentionReactor;
   /** A command context for an actor, with the real clock and UUIDv7 ids. */
   commandContext(actorId: string | null, requestId?: string | null): CommandContext;
   close(): Promise<void>;
@@ -120,7 +128,7 @@ export async function createApp(config: Config, logger: Logger, early: EarlyStor
     const applied = await migrate(readDb, MIGRATIONS_DIR);
     if (applied.length > 0) logger.info({ applied }, 'read-model migrations applied');
 
-    const readModels = [usersProjection, conversationsProjection, documentsProjection, createDocumentChunksProjection({ blobs: documentInfra.blobs })];
+    const readModels = [usersProjection, conversationsProjection, documentsProjection, createDocumentChunksProjection({ blobs: documentInfra.blobs }), retentionProjection];
     const projections = new ProjectionRunner({
       store, db: readDb, projections: readModels, logger: logger.child({ component: 'projections' }),
       batchSize: config.projectionBatchSize,
@@ -137,19 +145,24 @@ export async function createApp(config: Config, logger: Logger, early: EarlyStor
 
     const emailKey = createBlindIndex(masterKey, 'email');
     const emailClaims = createEmailClaims(store, emailKey);
+    // Erasures and retention expiries delete rows, then the same scrub removes what the files still hold.
+    const scrubEvents = [ERASURE_EVENT, ...EXPIRY_EVENTS];
+    const retention = createRetentionCommands({ store, readDb });
     const scrubber = new ErasureScrubber({
       store, readDb, logger: logger.child({ component: 'erasure-scrub' }),
-      // Every table of the projections that delete rows on an erasure.
-      tables: readModels.filter((p) => p.eventTypes.includes(ERASURE_EVENT)).flatMap((p) => p.tables),
+      // Every table of the projections that delete rows on an erasure or an expiry.
+      tables: readModels.filter((p) => p.eventTypes.some((type) => scrubEvents.includes(type))).flatMap((p) => p.tables),
       moreTables: async () => await documentInfra.vectorIndex.tables?.() ?? [],
       projectionsReached: async (position, timeoutMs) =>
-        await projections.waitFor(position, { eventTypes: [ERASURE_EVENT], timeoutMs }) && await vectorIndexer.waitFor(position, timeoutMs),
+        await projections.waitFor(position, { eventTypes: scrubEvents, timeoutMs }) && await vectorIndexer.waitFor(position, timeoutMs),
+      eventTypes: scrubEvents,
+      beforeScrub: createExpiryShredder({ store, readDb, blobs: documentInfra.blobs, eraseKey: (subjectId) => codec.erase(subjectId) }),
       scrubKeys: async () => keyStore.scrub?.(),
     });
     scrubber.start();
     closers.push(() => scrubber.stop());
     const users = createUserCommands({
-      store, emailClaims, eraseKey: (subjectId) => codec.erase(subjectId),
+      store, emailClaims, eraseKey: (subjectId) => codec.erase(subjectId), holdsCovering: (userId) => retention.holdsCovering(userId),
       scrubbed: async (position) => {
         scrubber.notify();
         if (!(await scrubber.waitForScrub(position, ERASURE_SCRUB_WAIT_MS))) {
@@ -228,6 +241,13 @@ export async function createApp(config: Config, logger: Logger, early: EarlyStor
       closers.push(() => reembedding.stop());
     }
 
+    const retentionReactor = new RetentionReactor({
+      store, readDb, retention, now: () => new Date(), newContext: () => commandContext(null),
+      logger: logger.child({ component: 'retention' }), onExpired: () => scrubber.notify(),
+    });
+    retentionReactor.start();
+    closers.push(() => retentionReactor.stop());
+
     const sessions = new SessionWatch({ store, logger: logger.child({ component: 'sessions' }) });
     await sessions.start();
     closers.push(() => sessions.stop());
@@ -238,7 +258,7 @@ export async function createApp(config: Config, logger: Logger, early: EarlyStor
       knowledgeBases: createKnowledgeBaseCommands({ store }),
       conversationKnowledge: createConversationKnowledgeCommands({ store }),
       projectionCommands: createProjectionCommands({ store, projections }),
-      pubsub: pubsubHandle.pubsub, replies, sessions, commandContext, close: closeAll,
+      pubsub: pubsubHandle.pubsub, replies, sessions, retention, retentionReactor, commandContext, close: closeAll,
     };
   } catch (error) {
     await closeAll();

@@ -5,6 +5,7 @@ import './schema/admin.ts';
 import './schema/conversations.ts';
 import './schema/documents.ts';
 import './schema/models.ts';
+import './schema/retention.ts';
 import './schema/system.ts';
 
 let schema: GraphQLSchema | undefined;
