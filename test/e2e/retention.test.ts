@@ -119,7 +119,12 @@ for (const backend of backends()) {
         newContext: () => test.app.commandContext(null), logger: createLogger('silent', false),
       });
       expect(await reactor.sweep()).toEqual({ conversations: 1, documents: 0, loginRecords: 0 });
-      const expiries = await test.app.store.readAll({ filter: { eventTypes: ['ConversationExpired'] } });
+      // On PostgreSQL $all shows an append once every earlier position has committed: wait for it.
+      const readAllOf = (types: string[], n: number) => eventually(async () => {
+        const events = await test.app.store.readAll({ filter: { eventTypes: types } });
+        return events.length >= n && events;
+      }, `${n} ${types.join('/')} in $all`);
+      const expiries = await readAllOf(['ConversationExpired'], 1);
       expect(expiries.map((e) => [e.stream, e.metadata.actorId])).toEqual([[`conversation-${old.id}`, null]]);
       expect(expiries[0]!.metadata.causationId).toBe((await test.app.store.readStream('retention-policy')).at(-1)!.id);
       await scrubbed(test.app);
@@ -158,7 +163,7 @@ for (const backend of backends()) {
       now = new Date(Date.now() + 31 * DAY_MS);
       expect(await reactor.sweep()).toEqual({ conversations: 1, documents: 0, loginRecords: 0 });
       expect(await ok(test.yoga, ERASE, { id: person.userId }, admin.token)).toEqual({ eraseUser: person.userId });
-      const log = await test.app.store.readAll({ filter: { eventTypes: ['LegalHoldPlaced', 'LegalHoldLifted', 'RetentionPolicySet'] } });
+      const log = await readAllOf(['LegalHoldPlaced', 'LegalHoldLifted', 'RetentionPolicySet'], 3);
       expect(log.map((e) => [e.type, e.metadata.actorId])).toEqual([
         ['RetentionPolicySet', admin.userId], ['LegalHoldPlaced', admin.userId], ['LegalHoldLifted', admin.userId],
       ]);

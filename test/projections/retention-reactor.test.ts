@@ -100,7 +100,10 @@ describe('RetentionReactor', () => {
     await app.retention.setPolicy({ documents: null, loginRecords: 30 }, asAdmin());
     now = new Date(Date.now() + 1000 * DAY_MS);
     expect(await reactor.sweep()).toEqual({ conversations: 0, documents: 0, loginRecords: 1 });
-    const [expired] = await app.store.readAll({ filter: { eventTypes: ['LoginRecordsExpired'] } });
+    const [expired] = await eventually(async () => {
+      const events = await app.store.readAll({ filter: { eventTypes: ['LoginRecordsExpired'] } });
+      return events.length > 0 && events;
+    }, 'LoginRecordsExpired in $all');
     expect(expired!.data).toEqual({ endedBefore: new Date(now.getTime() - 30 * DAY_MS).toISOString(), retentionDays: 30, heldUserIds: [heldPerson.userId] });
     expect(expired!.metadata.actorId).toBeNull();
     await eventually(async () => (await sessionsOf(owner.userId)) === 0, 'the sessions deleted');
