@@ -9,6 +9,8 @@ import { createEmailClaims } from './commands/email-claims.ts';
 import { startEarly, type EarlyStores } from './early-start.ts';
 import { createProjectionCommands, type ProjectionCommands } from './commands/projections.ts';
 import { createUserCommands, type UserCommands } from './commands/users.ts';
+import { createRetentionCommands, type RetentionCommands } from './commands/retention.ts';
+import { RetentionReactor } from './projections/retention-reactor.ts';
 import { OpenAiCompatibleProvider } from './infra/ai/openai-compatible.ts';
 import { ProviderRegistry } from './infra/ai/provider-registry.ts';
 import { ProviderError, type ChatProvider } from './infra/ai/provider.ts';
@@ -63,6 +65,9 @@ export interface App {
   replies: ReplyReactor;
   /** Ends live subscriptions of sessions that end (logout, password change, deactivation, erasure, expiry). */
   sessions: SessionWatch;
+  /** Retention policy and legal holds (docs/audit.md); the reactor records expiries. */
+  retention: RetentionCommands;
+  retentionReactor: RetentionReactor;
   /** A command context for an actor, with the real clock and UUIDv7 ids. */
   commandContext(actorId: string | null, requestId?: string | null): CommandContext;
   close(): Promise<void>;
@@ -116,14 +121,15 @@ export async function createApp(config: Config, logger: Logger, early: EarlyStor
 
     const emailKey = createBlindIndex(masterKey, 'email');
     const emailClaims = createEmailClaims(store, emailKey);
+    const retention = createRetentionCommands({ store, readDb });
     const scrubber = createErasureScrubber({
-      store, readDb, keyStore, readModels, projections, vectorIndexer, vectorIndex: documentInfra.vectorIndex,
+      store, readDb, keyStore, codec, blobs: documentInfra.blobs, readModels, projections, vectorIndexer, vectorIndex: documentInfra.vectorIndex,
       logger: logger.child({ component: 'erasure-scrub' }),
     });
     scrubber.start();
     closers.push(() => scrubber.stop());
     const users = createUserCommands({
-      store, emailClaims, eraseKey: (subjectId) => codec.erase(subjectId),
+      store, emailClaims, eraseKey: (subjectId) => codec.erase(subjectId), holdsCovering: (userId) => retention.holdsCovering(userId),
       scrubbed: async (position) => {
         scrubber.notify();
         if (!(await scrubber.waitForScrub(position, ERASURE_SCRUB_WAIT_MS))) {
@@ -202,6 +208,13 @@ export async function createApp(config: Config, logger: Logger, early: EarlyStor
       closers.push(() => reembedding.stop());
     }
 
+    const retentionReactor = new RetentionReactor({
+      store, readDb, retention, now: () => new Date(), newContext: () => commandContext(null),
+      logger: logger.child({ component: 'retention' }), onExpired: () => scrubber.notify(),
+    });
+    retentionReactor.start();
+    closers.push(() => retentionReactor.stop());
+
     const sessions = new SessionWatch({ store, logger: logger.child({ component: 'sessions' }) });
     await sessions.start();
     closers.push(() => sessions.stop());
@@ -212,7 +225,7 @@ export async function createApp(config: Config, logger: Logger, early: EarlyStor
       knowledgeBases: createKnowledgeBaseCommands({ store }),
       conversationKnowledge: createConversationKnowledgeCommands({ store }),
       projectionCommands: createProjectionCommands({ store, projections }),
-      pubsub: pubsubHandle.pubsub, replies, sessions, commandContext, close: closeAll,
+      pubsub: pubsubHandle.pubsub, replies, sessions, retention, retentionReactor, commandContext, close: closeAll,
     };
   } catch (error) {
     await closeAll();

@@ -20,6 +20,9 @@ import type { ReadDb } from './infra/read-db/port.ts';
 import { PostgresReadDb } from './infra/read-db/postgres-read-db.ts';
 import type { VectorIndex } from './infra/vector-index/port.ts';
 import { auditProjection } from './projections/audit-projection.ts';
+import { EXPIRY_EVENTS } from './domain/retention/retention.ts';
+import { createExpiryShredder } from './projections/expiry-shredder.ts';
+import { retentionProjection } from './projections/retention-projection.ts';
 import { conversationsProjection } from './projections/conversations-projection.ts';
 import { createDocumentChunksProjection } from './projections/document-chunks-projection.ts';
 import { documentsProjection } from './projections/documents-projection.ts';
@@ -73,7 +76,7 @@ export async function openReadDb(config: Config): Promise<ReadDb> {
 
 /** Every read model kept by the projection runner, in the order they are started. */
 export function readModelProjections(deps: { blobs: BlobStore }): Projection[] {
-  return [usersProjection, conversationsProjection, documentsProjection, createDocumentChunksProjection({ blobs: deps.blobs }), auditProjection];
+  return [usersProjection, conversationsProjection, documentsProjection, createDocumentChunksProjection({ blobs: deps.blobs }), retentionProjection, auditProjection];
 }
 
 export interface ErasureScrubberDeps {
@@ -84,19 +87,27 @@ export interface ErasureScrubberDeps {
   projections: ProjectionRunner;
   vectorIndexer: VectorIndexer;
   vectorIndex: VectorIndex;
+  /** Retention expiries shred item keys and delete blobs before the scrub. */
+  codec: PersonalDataCodec;
+  blobs: BlobStore;
   logger: Logger;
 }
+
+/** Erasures and retention expiries delete rows, then the same scrub removes what the files still hold. */
+const SCRUB_EVENTS = [ERASURE_EVENT, ...EXPIRY_EVENTS];
 
 /** Erasure's last step, as the server and the CLI's `erase` run it. */
 export function createErasureScrubber(deps: ErasureScrubberDeps): ErasureScrubber {
   const { projections, vectorIndexer } = deps;
   return new ErasureScrubber({
     store: deps.store, readDb: deps.readDb, logger: deps.logger,
-    // Every table of the projections that delete rows on an erasure (the audit model keeps ids only: nothing to scrub).
-    tables: deps.readModels.filter((p) => p.eventTypes.includes(ERASURE_EVENT) && p !== auditProjection).flatMap((p) => p.tables),
+    // Every table of the projections that delete rows on an erasure or an expiry (the audit model keeps ids only: nothing to scrub).
+    tables: deps.readModels.filter((p) => p.eventTypes.some((type) => SCRUB_EVENTS.includes(type)) && p !== auditProjection).flatMap((p) => p.tables),
     moreTables: async () => await deps.vectorIndex.tables?.() ?? [],
     projectionsReached: async (position, timeoutMs) =>
-      await projections.waitFor(position, { eventTypes: [ERASURE_EVENT], timeoutMs }) && await vectorIndexer.waitFor(position, timeoutMs),
+      await projections.waitFor(position, { eventTypes: SCRUB_EVENTS, timeoutMs }) && await vectorIndexer.waitFor(position, timeoutMs),
+    eventTypes: SCRUB_EVENTS,
+    beforeScrub: createExpiryShredder({ store: deps.store, readDb: deps.readDb, blobs: deps.blobs, eraseKey: (subjectId) => deps.codec.erase(subjectId) }),
     scrubKeys: async () => deps.keyStore.scrub?.(),
   });
 }

@@ -49,10 +49,12 @@ export async function resolveOperator(ctx: CliContext, idOrEmail: string): Promi
 }
 
 /** The user commands as the server builds them; `scrubbed` is the erasure's wait for the read-model scrub. */
-export async function userCommands(ctx: CliContext, scrubbed?: UserCommandsDeps['scrubbed']): Promise<UserCommands> {
+export async function userCommands(
+  ctx: CliContext, scrubbed?: UserCommandsDeps['scrubbed'], holdsCovering?: UserCommandsDeps['holdsCovering'],
+): Promise<UserCommands> {
   const codec = await ctx.codec();
   if (!codec) throw unavailable('No master key: set MASTER_KEY, or keep master.key in DATA_DIR');
   return createUserCommands({
-    store: await ctx.store(), emailClaims: await emailClaims(ctx), eraseKey: (subjectId) => codec.erase(subjectId), scrubbed,
+    store: await ctx.store(), emailClaims: await emailClaims(ctx), eraseKey: (subjectId) => codec.erase(subjectId), scrubbed, holdsCovering,
   });
 }

@@ -1,3 +1,4 @@
+import { refuseErasureUnderHold, type LegalHoldState } from '../domain/retention/retention.ts';
 import { normalizeDisplayName, normalizeEmail, userDecider, userStream, type UserState } from '../domain/user/user.ts';
 import type { EventStore } from '../infra/event-store/port.ts';
 import type { CommandContext } from './context.ts';
@@ -11,13 +12,15 @@ export interface UserCommandsDeps {
   eraseKey(subjectId: string): Promise<unknown>;
   /** Waits (bounded) until the read models hold nothing of the erasure recorded at `position`. */
   scrubbed?(position: bigint): Promise<unknown>;
+  /** The legal holds covering a person (retention): while one is in place, erasure is refused with LEGAL_HOLD. */
+  holdsCovering?(userId: string): Promise<readonly LegalHoldState[]>;
 }
 
 export interface RegisterUserInput { userId: string; email: string; displayName: string }
 
 type UserResult = CommandResult<UserState, unknown>;
 
-export function createUserCommands({ store, emailClaims, eraseKey, scrubbed }: UserCommandsDeps) {
+export function createUserCommands({ store, emailClaims, eraseKey, scrubbed, holdsCovering }: UserCommandsDeps) {
   const run = (command: Parameters<typeof userDecider.decide>[0], context: CommandContext) =>
     executeCommand(store, userDecider, userStream(command.userId), command, context);
 
@@ -49,6 +52,7 @@ export function createUserCommands({ store, emailClaims, eraseKey, scrubbed }: U
      * (the scrub of an erasure left unscrubbed by a crash runs on its own, see ErasureScrubber).
      */
     async eraseData(input: { userId: string }, context: CommandContext): Promise<UserResult> {
+      if (holdsCovering) refuseErasureUnderHold(await holdsCovering(input.userId));
       const { state } = await loadAggregate(store, userDecider, userStream(input.userId));
       const result = await run({ type: 'EraseUserData', ...input }, context);
       if (state.email) await emailClaims.release(state.email, input.userId, context);

@@ -13,7 +13,7 @@ export interface Decider<Command, State, Event extends DomainEvent> {
   schemaVersions: Readonly<Record<Event['type'], number>>;
 }
 
-export type DomainErrorCode = 'BAD_USER_INPUT' | 'CONFLICT' | 'NOT_FOUND' | 'FORBIDDEN';
+export type DomainErrorCode = 'BAD_USER_INPUT' | 'CONFLICT' | 'NOT_FOUND' | 'FORBIDDEN' | 'LEGAL_HOLD';
 
 export class DomainError extends Error {
   readonly code: DomainErrorCode;
@@ -28,4 +28,9 @@ export class DomainError extends Error {
 export interface PersonalFields {
   subjectField: string;
   fields: readonly string[];
+  /**
+   * Seal new events under a key of their own item (`<subject>/<kind>/<data[field]>`) rather than the
+   * person's, so one item can be shredded alone (retention); erasing the person shreds these too.
+   */
+  keyScope?: { kind: string; field: string };
 }

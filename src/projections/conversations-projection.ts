@@ -50,6 +50,8 @@ export const conversationsProjection: Projection = {
     'AssistantReplyInterrupted', 'ConversationKnowledgeAttached',
     // Erasing a person drops their conversations and messages (ARCHITECTURE.md §5).
     'UserDataErased',
+    // Retention: an expired conversation goes like a deleted one (docs/audit.md).
+    'ConversationExpired',
   ],
   async handle(recorded, tx) {
     const event = { type: recorded.type, data: recorded.data } as ConversationEvent | UserEvent;
@@ -81,6 +83,7 @@ export const conversationsProjection: Projection = {
         await touch(tx, event.data.conversationId, at, false);
         return;
       case 'ConversationDeleted':
+      case 'ConversationExpired':
         await tx.query('DELETE FROM messages WHERE conversation_id = $1', [event.data.conversationId]);
         await tx.query('DELETE FROM conversations WHERE conversation_id = $1', [event.data.conversationId]);
         return;

@@ -52,7 +52,7 @@ export function createDocumentChunksProjection({ blobs }: DocumentChunksProjecti
   return {
     name: 'document-chunks',
     tables: ['document_chunks', ...LEXICAL_TABLES],
-    eventTypes: ['DocumentChunked', 'DocumentIndexed', 'DocumentDeleted', ERASURE_EVENT],
+    eventTypes: ['DocumentChunked', 'DocumentIndexed', 'DocumentDeleted', 'DocumentExpired', ERASURE_EVENT],
     async handle(recorded, tx) {
       switch (recorded.type) {
         case 'DocumentChunked': {
@@ -75,7 +75,8 @@ export function createDocumentChunksProjection({ blobs }: DocumentChunksProjecti
           }
           return;
         }
-        case 'DocumentDeleted': {
+        case 'DocumentDeleted':
+        case 'DocumentExpired': {
           const d = (recorded as unknown as DocumentDeleted).data;
           await tx.query('DELETE FROM document_chunks WHERE document_id = $1', [d.documentId]);
           await removeDocument(tx, d.ownerId, d.documentId);

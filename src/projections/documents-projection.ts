@@ -17,7 +17,7 @@ export const documentsProjection: Projection = {
   tables: ['documents', 'knowledge_bases', 'knowledge_base_documents'],
   eventTypes: [
     'DocumentUploaded', 'DocumentVersionUploaded', 'DocumentExtractionStarted', 'DocumentExtracted', 'DocumentChunked',
-    'DocumentIndexed', 'DocumentEmbedded', 'DocumentIngestionFailed', 'DocumentRenamed', 'DocumentDeleted',
+    'DocumentIndexed', 'DocumentEmbedded', 'DocumentIngestionFailed', 'DocumentRenamed', 'DocumentDeleted', 'DocumentExpired',
     'KnowledgeBaseCreated', 'KnowledgeBaseRenamed', 'KnowledgeBaseDescriptionChanged', 'KnowledgeBaseDocumentAdded',
     'KnowledgeBaseDocumentRemoved', 'KnowledgeBaseDeleted',
     ERASURE_EVENT,
@@ -75,6 +75,7 @@ export const documentsProjection: Projection = {
           [event.data.documentId, personalField(recorded, 'name', event.data.name), at]);
         return;
       case 'DocumentDeleted':
+      case 'DocumentExpired':
         await tx.query('DELETE FROM knowledge_base_documents WHERE document_id = $1', [event.data.documentId]);
         await tx.query('DELETE FROM documents WHERE document_id = $1', [event.data.documentId]);
         return;

@@ -1,4 +1,4 @@
-import type { EventStore } from '../infra/event-store/port.ts';
+import type { EventStore, RecordedEvent } from '../infra/event-store/port.ts';
 import type { Logger } from '../infra/logger.ts';
 import type { ReadDb } from '../infra/read-db/port.ts';
 import { Wakeup } from '../infra/wakeup.ts';
@@ -17,6 +17,13 @@ export interface ErasureScrubberOptions {
   tables: readonly string[];
   /** Tables known only at run time (a vector index's table per embedding model). */
   moreTables?(): Promise<readonly string[]>;
+  /** The events that call for a scrub (default: erasures only; the app adds the retention expiries). */
+  eventTypes?: readonly string[];
+  /**
+   * Runs once the projections have applied the events and before the scrub: for expiries, shredding the
+   * item keys and deleting blobs. Must be safe to repeat (a crash before the checkpoint runs it again).
+   */
+  beforeScrub?(events: readonly RecordedEvent[]): Promise<void>;
   /** Then scrubs the key store (its deleted keys), if it needs it. */
   scrubKeys?(): Promise<void>;
   /** True once every read model has applied the log up to `position`, false after `timeoutMs`. */
@@ -93,7 +100,7 @@ export class ErasureScrubber {
     const { store, readDb, tables, logger } = this.options;
     let checkpoint = await this.stored();
     while (!signal.aborted) {
-      const erasures = await store.readAll({ after: checkpoint, maxCount: 1000, filter: { eventTypes: [ERASURE_EVENT] } });
+      const erasures = await store.readAll({ after: checkpoint, maxCount: 1000, filter: { eventTypes: [...(this.options.eventTypes ?? [ERASURE_EVENT])] } });
       if (erasures.length === 0) {
         await this.wakeup.sleep(this.options.pollMs ?? 1_000, signal);
         continue;
@@ -102,6 +109,7 @@ export class ErasureScrubber {
       while (!(await this.options.projectionsReached(target, PROJECTION_WAIT_MS))) {
         if (signal.aborted) return;
       }
+      await this.options.beforeScrub?.(erasures);
       await readDb.scrub([...tables, ...(await this.options.moreTables?.() ?? [])]);
       await this.options.scrubKeys?.();
       await this.checkpoints.save(NAME, target);

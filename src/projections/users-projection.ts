@@ -1,4 +1,5 @@
 import type { SessionEvent } from '../domain/account/session.ts';
+import type { LoginRecordsExpired } from '../domain/retention/retention.ts';
 import type { UserEvent } from '../domain/user/user.ts';
 import { personalField, type Projection } from './projection.ts';
 
@@ -8,9 +9,9 @@ export const usersProjection: Projection = {
   name: 'users',
   tables: ['users', 'sessions'],
   eventTypes: ['UserRegistered', 'UserEmailChanged', 'UserDeactivated', 'UserDataErased', 'UserPasswordSet', 'UserRoleAssigned',
-    'SessionStarted', 'SessionEnded'],
+    'SessionStarted', 'SessionEnded', 'LoginRecordsExpired'],
   async handle(recorded, tx) {
-    const event = { type: recorded.type, data: recorded.data } as UserEvent | SessionEvent;
+    const event = { type: recorded.type, data: recorded.data } as UserEvent | SessionEvent | LoginRecordsExpired;
     const at = recorded.metadata.occurredAt;
     switch (event.type) {
       case 'UserRegistered':
@@ -49,6 +50,13 @@ export const usersProjection: Projection = {
         return;
       case 'SessionEnded':
         await tx.query('UPDATE sessions SET ended_at = $2 WHERE session_id = $1 AND ended_at IS NULL', [event.data.sessionId, at]);
+        return;
+      case 'LoginRecordsExpired':
+        // Retention: sessions that ended (logged out, or ran out) before the cutoff, except held people's.
+        await tx.query(
+          `DELETE FROM sessions WHERE LEAST(ended_at, expires_at) < $1::timestamptz
+             AND NOT (user_id = ANY($2::text[]))`,
+          [event.data.endedBefore, event.data.heldUserIds]);
         return;
     }
   },

@@ -13,7 +13,7 @@ import { LeaseLoop } from './processor/lease-loop.ts';
 
 const NAME = 'vector-index';
 const UPSERT_BATCH = 200;
-const RELEVANT = new Set(['DocumentIndexed', 'DocumentEmbedded', 'DocumentDeleted', ERASURE_EVENT]);
+const RELEVANT = new Set(['DocumentIndexed', 'DocumentEmbedded', 'DocumentDeleted', 'DocumentExpired', ERASURE_EVENT]);
 
 export interface VectorIndexerOptions {
   store: EventStore;
@@ -94,7 +94,7 @@ export function createVectorIndexer(options: VectorIndexerOptions): VectorIndexe
     if (event.type === 'DocumentIndexed') await onIndexed((event as unknown as DocumentIndexed).data);
     // Another model's vectors for the indexed version: older versions were removed when it was indexed.
     else if (event.type === 'DocumentEmbedded') await upsertVectors((event as unknown as DocumentEmbedded).data);
-    else if (event.type === 'DocumentDeleted') {
+    else if (event.type === 'DocumentDeleted' || event.type === 'DocumentExpired') {
       const d = (event as unknown as DocumentDeleted).data;
       await vectorIndex.deleteDocument(d.ownerId, d.documentId);
     } else if (event.type === ERASURE_EVENT) {

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
+import { createRetentionCommands } from '../../commands/retention.ts';
 import { ProjectionRunner } from '../../projections/runner.ts';
 import { createVectorIndexer } from '../../projections/vector-indexer.ts';
 import { createErasureScrubber } from '../../stores.ts';
 import type { CliContext } from '../context.ts';
-import { usageError } from '../errors.ts';
+import { unavailable, usageError } from '../errors.ts';
 import { resolveOperator, resolveUser, userCommands } from '../operator.ts';
 
 /** How long erase waits for the projections and the scrub; past it the scrub completes at the server's next start. */
@@ -38,7 +39,11 @@ export function register(program: Command, ctx: CliContext): void {
       const vectorIndexer = createVectorIndexer({ store, readDb, blobs: infra.blobs, vectorIndex: infra.vectorIndex, embedder: infra.embedder, logger });
       vectorIndexer.start();
       ctx.onClose(() => vectorIndexer.stop());
-      const scrubber = createErasureScrubber({ store, readDb, keyStore, readModels, projections, vectorIndexer, vectorIndex: infra.vectorIndex, logger });
+      const codec = await ctx.codec();
+      if (!codec) throw unavailable('No master key: set MASTER_KEY, or keep master.key in DATA_DIR');
+      const scrubber = createErasureScrubber({
+        store, readDb, keyStore, codec, blobs: infra.blobs, readModels, projections, vectorIndexer, vectorIndex: infra.vectorIndex, logger,
+      });
       scrubber.start();
       ctx.onClose(() => scrubber.stop());
 
@@ -46,7 +51,7 @@ export function register(program: Command, ctx: CliContext): void {
       const users = await userCommands(ctx, async (position) => {
         scrubber.notify();
         scrubbed = await scrubber.waitForScrub(position, SCRUB_WAIT_MS);
-      });
+      }, (userId) => createRetentionCommands({ store, readDb }).holdsCovering(userId));
       const result = await users.eraseData({ userId: target.userId }, ctx.commandContext(operator.userId));
       const recorded = result.position !== null;
       ctx.out.result({ userId: target.userId, actorId: operator.userId, recorded, position: result.position?.toString() ?? null, scrubbed }, () => {

@@ -62,6 +62,11 @@ export type ConversationArchived = DomainEvent<'ConversationArchived', Ids>;
 export type ConversationUnarchived = DomainEvent<'ConversationUnarchived', Ids>;
 /** Terminal: afterwards every command on the stream fails with NOT_FOUND. */
 export type ConversationDeleted = DomainEvent<'ConversationDeleted', Ids>;
+/**
+ * Terminal, like a deletion: the retention policy's time ran out (src/domain/retention). Recorded by
+ * the system; the conversation's own key is shredded afterwards, so its events read as erased.
+ */
+export type ConversationExpired = DomainEvent<'ConversationExpired', Ids & { lastActivityAt: string; retentionDays: number }>;
 export type UserMessageSent = DomainEvent<'UserMessageSent', Ids & { messageId: string; content: string }>;
 export type AssistantReplyStarted = DomainEvent<'AssistantReplyStarted', Ids & {
   replyId: string; inReplyTo: string; model: string; params: ModelParams;
@@ -88,6 +93,7 @@ export type ConversationEvent =
   | ConversationArchived
   | ConversationUnarchived
   | ConversationDeleted
+  | ConversationExpired
   | UserMessageSent
   | AssistantReplyStarted
   | AssistantReplyCompleted
@@ -103,6 +109,8 @@ export type ConversationCommand =
   | { type: 'ArchiveConversation'; conversationId: string; actorId: string }
   | { type: 'UnarchiveConversation'; conversationId: string; actorId: string }
   | { type: 'DeleteConversation'; conversationId: string; actorId: string }
+  /** Issued by the retention reactor once the policy's time has run out since lastActivityAt (no actorId). */
+  | { type: 'ExpireConversation'; conversationId: string; lastActivityAt: string; retentionDays: number }
   | { type: 'SendUserMessage'; conversationId: string; actorId: string; messageId: string; content: string }
   /** Issued by the reply reactor, not by a person: no actorId. */
   | { type: 'StartAssistantReply'; conversationId: string; replyId: string; inReplyTo: string; model: string; params?: ModelParams | null }
@@ -161,14 +169,17 @@ export interface ConversationState {
 export const conversationStream = (conversationId: string) => `conversation-${conversationId}`;
 
 /** ownerId is the data subject of every personal field of a conversation. */
+/** New conversation events are sealed under the conversation's own key, so it can expire alone (retention). */
+const CONVERSATION_KEY = { kind: 'conversation', field: 'conversationId' } as const;
+
 export const conversationPersonalData: Readonly<Record<string, PersonalFields>> = {
-  ConversationStarted: { subjectField: 'ownerId', fields: ['title', 'systemPrompt'] },
-  ConversationRenamed: { subjectField: 'ownerId', fields: ['title'] },
-  UserMessageSent: { subjectField: 'ownerId', fields: ['content'] },
-  AssistantReplyCompleted: { subjectField: 'ownerId', fields: ['text'] },
-  AssistantReplyCancelled: { subjectField: 'ownerId', fields: ['partialText'] },
-  AssistantReplyFailed: { subjectField: 'ownerId', fields: ['partialText'] },
-  AssistantReplyInterrupted: { subjectField: 'ownerId', fields: ['partialText'] },
+  ConversationStarted: { subjectField: 'ownerId', fields: ['title', 'systemPrompt'], keyScope: CONVERSATION_KEY },
+  ConversationRenamed: { subjectField: 'ownerId', fields: ['title'], keyScope: CONVERSATION_KEY },
+  UserMessageSent: { subjectField: 'ownerId', fields: ['content'], keyScope: CONVERSATION_KEY },
+  AssistantReplyCompleted: { subjectField: 'ownerId', fields: ['text'], keyScope: CONVERSATION_KEY },
+  AssistantReplyCancelled: { subjectField: 'ownerId', fields: ['partialText'], keyScope: CONVERSATION_KEY },
+  AssistantReplyFailed: { subjectField: 'ownerId', fields: ['partialText'], keyScope: CONVERSATION_KEY },
+  AssistantReplyInterrupted: { subjectField: 'ownerId', fields: ['partialText'], keyScope: CONVERSATION_KEY },
 };
 
 /** AssistantReplyCompleted v1 had no sources: it used none. */
@@ -367,6 +378,7 @@ export const conversationDecider: Decider<ConversationCommand, ConversationState
       case 'ConversationUnarchived':
         return { ...state, archived: false };
       case 'ConversationDeleted':
+      case 'ConversationExpired':
         return { ...state, status: 'deleted', activeReply: null };
       case 'UserMessageSent': {
         const { messageId, content } = event.data;
@@ -439,6 +451,14 @@ export const conversationDecider: Decider<ConversationCommand, ConversationState
       case 'DeleteConversation': {
         const ids = requireOwned(state, command.actorId);
         return [{ type: 'ConversationDeleted', data: ids }];
+      }
+
+      case 'ExpireConversation': {
+        if (state.status !== 'active' || state.conversationId === null || state.ownerId === null) return []; // already gone
+        if (state.activeReply !== null) throw new DomainError('CONFLICT', 'A reply is being written; the conversation is not idle');
+        return [{ type: 'ConversationExpired', data: {
+          conversationId: state.conversationId, ownerId: state.ownerId, lastActivityAt: command.lastActivityAt, retentionDays: command.retentionDays,
+        } }];
       }
 
       case 'SendUserMessage': {
@@ -540,6 +560,7 @@ export const conversationDecider: Decider<ConversationCommand, ConversationState
     ConversationArchived: 1,
     ConversationUnarchived: 1,
     ConversationDeleted: 1,
+    ConversationExpired: 1,
     UserMessageSent: 1,
     AssistantReplyStarted: 1,
     AssistantReplyCompleted: 2,

@@ -60,6 +60,8 @@ export type DocumentIngestionFailed = DomainEvent<'DocumentIngestionFailed', Ids
 export type DocumentRenamed = DomainEvent<'DocumentRenamed', Ids & { name: string }>;
 /** Terminal: afterwards every command on the stream fails with NOT_FOUND. */
 export type DocumentDeleted = DomainEvent<'DocumentDeleted', Ids>;
+/** Terminal, like a deletion: the retention policy's time ran out (src/domain/retention). Recorded by the system. */
+export type DocumentExpired = DomainEvent<'DocumentExpired', Ids & { lastActivityAt: string; retentionDays: number }>;
 
 export type DocumentEvent =
   | DocumentUploaded
@@ -71,7 +73,8 @@ export type DocumentEvent =
   | DocumentEmbedded
   | DocumentIngestionFailed
   | DocumentRenamed
-  | DocumentDeleted;
+  | DocumentDeleted
+  | DocumentExpired;
 
 interface VersionRef { documentId: string; version: number }
 
@@ -81,6 +84,8 @@ export type DocumentCommand =
   | { type: 'UploadDocumentVersion'; documentId: string; actorId: string; name?: string | null; mediaType: string; sha256: string; size: number }
   | { type: 'RenameDocument'; documentId: string; actorId: string; name: string }
   | { type: 'DeleteDocument'; documentId: string; actorId: string }
+  /** Issued by the retention reactor once the policy's time has run out since lastActivityAt (no actorId). */
+  | { type: 'ExpireDocument'; documentId: string; lastActivityAt: string; retentionDays: number }
   // Issued by the ingestion reactor, not by a person: no actorId.
   | ({ type: 'StartExtraction' } & VersionRef)
   | ({ type: 'RecordExtracted' } & VersionRef & ExtractionFacts)
@@ -129,11 +134,14 @@ export const documentStream = (documentId: string) => `document-${documentId}`;
  * ownerId is the data subject. A file name says a lot about a person; a failure message may quote
  * the file's content (parsers do), so it is encrypted as well.
  */
+/** New document events are sealed under the document's own key, so it can expire alone (retention). */
+const DOCUMENT_KEY = { kind: 'document', field: 'documentId' } as const;
+
 export const documentPersonalData: Readonly<Record<string, PersonalFields>> = {
-  DocumentUploaded: { subjectField: 'ownerId', fields: ['name'] },
-  DocumentVersionUploaded: { subjectField: 'ownerId', fields: ['name'] },
-  DocumentRenamed: { subjectField: 'ownerId', fields: ['name'] },
-  DocumentIngestionFailed: { subjectField: 'ownerId', fields: ['message'] },
+  DocumentUploaded: { subjectField: 'ownerId', fields: ['name'], keyScope: DOCUMENT_KEY },
+  DocumentVersionUploaded: { subjectField: 'ownerId', fields: ['name'], keyScope: DOCUMENT_KEY },
+  DocumentRenamed: { subjectField: 'ownerId', fields: ['name'], keyScope: DOCUMENT_KEY },
+  DocumentIngestionFailed: { subjectField: 'ownerId', fields: ['message'], keyScope: DOCUMENT_KEY },
 };
 
 // --- validation -----------------------------------------------------------------------------------
@@ -355,6 +363,7 @@ export const documentDecider: Decider<DocumentCommand, DocumentState, DocumentEv
       case 'DocumentRenamed':
         return state.status === 'active' ? { ...state, name: event.data.name } : state;
       case 'DocumentDeleted':
+      case 'DocumentExpired':
         return { status: 'deleted', documentId: event.data.documentId, ownerId: event.data.ownerId };
     }
   },
@@ -399,6 +408,13 @@ export const documentDecider: Decider<DocumentCommand, DocumentState, DocumentEv
       case 'DeleteDocument': {
         const document = requireOwned(state, command.actorId);
         return [{ type: 'DocumentDeleted', data: { documentId: document.documentId, ownerId: document.ownerId } }];
+      }
+
+      case 'ExpireDocument': {
+        if (state.status !== 'active') return [];
+        return [{ type: 'DocumentExpired', data: {
+          documentId: state.documentId, ownerId: state.ownerId, lastActivityAt: command.lastActivityAt, retentionDays: command.retentionDays,
+        } }];
       }
 
       case 'StartExtraction': {
@@ -475,5 +491,6 @@ export const documentDecider: Decider<DocumentCommand, DocumentState, DocumentEv
     DocumentIngestionFailed: 1,
     DocumentRenamed: 1,
     DocumentDeleted: 1,
+    DocumentExpired: 1,
   },
 };

@@ -11,6 +11,17 @@ export const PERSONAL_DATA_PREFIX = 'pii:v1:';
 export interface PersonalDataRule {
   subjectField: string;
   fields: readonly string[];
+  /** New values are sealed under the item's own key, `<subject>/<kind>/<data[field]>` (see itemSubject). */
+  keyScope?: { kind: string; field: string };
+}
+
+/** Separates a person's id from the item part of an item key's subject id; person ids never contain it. */
+export const SUBJECT_SCOPE_SEPARATOR = '/';
+const SCOPE_KIND = /^[a-z][a-z-]{0,31}$/;
+
+/** The subject id of one item's own data key (a conversation, a document) of `ownerId`. */
+export function itemSubject(ownerId: string, kind: string, itemId: string): string {
+  return `${ownerId}${SUBJECT_SCOPE_SEPARATOR}${kind}${SUBJECT_SCOPE_SEPARATOR}${itemId}`;
 }
 export type PersonalDataRules = Readonly<Record<string /* event type */, PersonalDataRule>>;
 
@@ -110,6 +121,10 @@ class LruCache<K, V> {
   delete(key: K): void {
     this.entries.delete(key);
   }
+
+  deleteWhere(predicate: (key: K) => boolean): void {
+    for (const key of [...this.entries.keys()]) if (predicate(key)) this.entries.delete(key);
+  }
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -178,7 +193,11 @@ export class PersonalDataCodec {
       if (rule.fields.includes(rule.subjectField)) {
         throw new Error(`Personal data rule for ${type}: the subject field "${rule.subjectField}" cannot itself be encrypted`);
       }
-      checked.set(type, { subjectField: rule.subjectField, fields: [...new Set(rule.fields)] });
+      if (rule.keyScope !== undefined && (!SCOPE_KIND.test(rule.keyScope.kind) || typeof rule.keyScope.field !== 'string'
+        || rule.keyScope.field.length === 0 || rule.fields.includes(rule.keyScope.field))) {
+        throw new Error(`Personal data rule for ${type}: keyScope needs a kind (a-z, -) and a field that is not itself encrypted`);
+      }
+      checked.set(type, { subjectField: rule.subjectField, fields: [...new Set(rule.fields)], keyScope: rule.keyScope });
     }
     return checked;
   }
@@ -196,10 +215,11 @@ export class PersonalDataCodec {
     }
     const present = rule.fields.filter((field) => data[field] !== undefined && data[field] !== null);
     if (present.length === 0) return event;
-    const dataKey = await this.keyForWriting(subjectId);
+    const keySubject = PersonalDataCodec.keySubject(rule, data, subjectId, event.type);
+    const dataKey = await this.keyForWriting(keySubject);
     const encoded: Record<string, unknown> = { ...data };
     for (const field of present) {
-      encoded[field] = this.seal(dataKey, subjectId, event.type, field, data[field]);
+      encoded[field] = this.seal(dataKey, keySubject, event.type, field, data[field]);
     }
     return { ...event, data: encoded };
   }
@@ -223,10 +243,12 @@ export class PersonalDataCodec {
     const erased: string[] = [];
     for (const field of sealedFields) {
       const sealed = this.parse(data[field] as string, `${where} field "${field}"`);
-      if (sealed.subjectId !== subjectId) {
+      // Values recorded before the rule had a keyScope stay sealed under the person's key.
+      if (sealed.subjectId !== subjectId && (rule.keyScope === undefined
+        || sealed.subjectId !== PersonalDataCodec.keySubject(rule, data, subjectId, event.type))) {
         throw new PersonalDataError(`${where} field "${field}": ciphertext belongs to another subject than data.${rule.subjectField}`);
       }
-      const dataKey = await this.keyForReading(subjectId, sealed.kid);
+      const dataKey = await this.keyForReading(sealed.subjectId, sealed.kid);
       if (!dataKey) {
         decoded[field] = ERASED;
         erased.push(field);
@@ -239,15 +261,38 @@ export class PersonalDataCodec {
     return result;
   }
 
-  /** Deletes the subject's data key everywhere it is stored, and from this instance's cache. */
+  /** The key subject of an event under `rule`: the person, or the item its keyScope names. */
+  private static keySubject(rule: PersonalDataRule, data: Record<string, unknown>, subjectId: string, type: string): string {
+    if (rule.keyScope === undefined) return subjectId;
+    const itemId = data[rule.keyScope.field];
+    if (typeof itemId !== 'string' || itemId.length === 0) {
+      throw new PersonalDataError(`Event type ${type}: data.${rule.keyScope.field} must be a non-empty string naming the item`);
+    }
+    return itemSubject(subjectId, rule.keyScope.kind, itemId);
+  }
+
+  /**
+   * Deletes the subject's data key everywhere it is stored, and from this instance's cache. For a
+   * person, every item key of theirs (`<person>/…`) goes too; an item subject deletes that item's key only.
+   */
   async erase(subjectId: string): Promise<boolean> {
+    if (typeof subjectId !== 'string' || subjectId.length === 0) throw new PersonalDataError('A subject id must be a non-empty string');
+    const person = !subjectId.includes(SUBJECT_SCOPE_SEPARATOR);
+    const prefix = subjectId + SUBJECT_SCOPE_SEPARATOR;
+    const evict = () => {
+      this.keys.delete(subjectId);
+      if (person) this.keys.deleteWhere((key) => key.startsWith(prefix));
+    };
     this.generation++;
-    this.keys.delete(subjectId);
+    evict();
     try {
-      return await this.keyStore.delete(subjectId);
+      // The person's tombstone first: from then on no item key of theirs can be made, so none escapes deleteUnder.
+      const deleted = await this.keyStore.delete(subjectId);
+      const items = person ? await this.keyStore.deleteUnder(prefix) : 0;
+      return deleted || items > 0;
     } finally {
       this.generation++;
-      this.keys.delete(subjectId);
+      evict();
     }
   }
 

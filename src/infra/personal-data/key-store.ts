@@ -18,6 +18,12 @@ export class SubjectErasedError extends Error {
   }
 }
 
+/** The person an item subject (`<person>/<kind>/<id>`) belongs to; a person's own id is returned as is. */
+export function ownerOfSubject(subjectId: string): string {
+  const cut = subjectId.indexOf('/');
+  return cut < 0 ? subjectId : subjectId.slice(0, cut);
+}
+
 export interface KeyStore {
   /** The subject's wrapped key, or undefined when it never existed or has been erased. */
   get(subjectId: string): Promise<Buffer | undefined>;
@@ -32,6 +38,12 @@ export interface KeyStore {
    * ever made for them; true if there was a key.
    */
   delete(subjectId: string): Promise<boolean>;
+  /**
+   * Deletes (and tombstones) every key whose subject id starts with `prefix`: a person's item keys
+   * (`<person>/conversation/<id>` …) when the person is erased; returns how many. A subject
+   * `<owner>/…` also counts as erased once `<owner>` is, so no item key is made after the person's erasure.
+   */
+  deleteUnder(prefix: string): Promise<number>;
   /** Erasure's last step, after the deletes: removes what the store's files still hold of deleted keys. */
   scrub?(): Promise<void>;
   close(): Promise<void>;

@@ -71,7 +71,8 @@ export class PostgresKeyStore implements KeyStore {
     // A tombstone wins over a key, even one a racing putIfAbsent committed after the erasure.
     const result = await this.query<{ wrapped: Buffer }>(
       `SELECT wrapped FROM evident_subject_keys k WHERE subject_id = $1
-         AND NOT EXISTS (SELECT 1 FROM evident_erased_subjects e WHERE e.subject_id = k.subject_id)`, [subjectId],
+         AND NOT EXISTS (SELECT 1 FROM evident_erased_subjects e WHERE e.subject_id IN (k.subject_id, split_part(k.subject_id, '/', 1)))`,
+      [subjectId],
     );
     return result.rows[0]?.wrapped;
   }
@@ -84,7 +85,7 @@ export class PostgresKeyStore implements KeyStore {
     for (let attempt = 0; attempt < 10; attempt++) {
       const inserted = await this.query<{ wrapped: Buffer }>(
         `INSERT INTO evident_subject_keys (subject_id, wrapped)
-         SELECT $1, $2 WHERE NOT EXISTS (SELECT 1 FROM evident_erased_subjects WHERE subject_id = $1)
+         SELECT $1, $2 WHERE NOT EXISTS (SELECT 1 FROM evident_erased_subjects WHERE subject_id IN ($1, split_part($1, '/', 1)))
          ON CONFLICT (subject_id) DO NOTHING RETURNING wrapped`,
         [subjectId, wrapped],
       );
@@ -98,7 +99,7 @@ export class PostgresKeyStore implements KeyStore {
   }
 
   private async isErased(subjectId: string): Promise<boolean> {
-    const result = await this.query('SELECT 1 FROM evident_erased_subjects WHERE subject_id = $1', [subjectId]);
+    const result = await this.query("SELECT 1 FROM evident_erased_subjects WHERE subject_id IN ($1, split_part($1, '/', 1))", [subjectId]);
     return (result.rowCount ?? 0) > 0;
   }
 
@@ -118,6 +119,21 @@ export class PostgresKeyStore implements KeyStore {
       [subjectId],
     );
     return result.rows[0]?.deleted === true;
+  }
+
+  async deleteUnder(prefix: string): Promise<number> {
+    this.check();
+    if (prefix.length === 0) throw new Error('deleteUnder needs a non-empty prefix');
+    const result = await this.query<{ n: number }>(
+      `WITH gone AS (
+         DELETE FROM evident_subject_keys WHERE left(subject_id, length($1)) = $1 RETURNING subject_id
+       ), tombstones AS (
+         INSERT INTO evident_erased_subjects (subject_id) SELECT subject_id FROM gone ON CONFLICT (subject_id) DO NOTHING
+       )
+       SELECT count(*)::int AS n FROM gone`,
+      [prefix],
+    );
+    return result.rows[0]?.n ?? 0;
   }
 
   /** Removes deleted keys' row versions now rather than at the next autovacuum (erasure's scrub). */

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import { SubjectErasedError, type KeyStore } from './key-store.ts';
+import { ownerOfSubject, SubjectErasedError, type KeyStore } from './key-store.ts';
 
 export const SQLITE_KEY_STORE_FILE = 'keys.sqlite';
 
@@ -74,7 +74,9 @@ export class SqliteKeyStore implements KeyStore {
     // One write transaction, so a delete from another process cannot fall between insert and read.
     this.db.exec('BEGIN IMMEDIATE');
     try {
-      if (this.statement('SELECT 1 FROM erased_subjects WHERE subject_id = ?').get(subjectId)) throw new SubjectErasedError(subjectId);
+      if (this.statement('SELECT 1 FROM erased_subjects WHERE subject_id IN (?, ?)').get(subjectId, ownerOfSubject(subjectId))) {
+        throw new SubjectErasedError(subjectId);
+      }
       insert.run(subjectId, wrapped, new Date().toISOString());
       const stored = this.read(subjectId);
       this.db.exec('COMMIT');
@@ -101,6 +103,25 @@ export class SqliteKeyStore implements KeyStore {
     if (!deleted) return false;
     this.checkpoint();
     return true;
+  }
+
+  async deleteUnder(prefix: string): Promise<number> {
+    if (prefix.length === 0) throw new Error('deleteUnder needs a non-empty prefix');
+    this.db.exec('BEGIN IMMEDIATE');
+    let deleted: number;
+    try {
+      const at = new Date().toISOString();
+      this.statement(`INSERT INTO erased_subjects (subject_id, erased_at)
+        SELECT subject_id, ? FROM subject_keys WHERE substr(subject_id, 1, length(?)) = ? ON CONFLICT (subject_id) DO NOTHING`)
+        .run(at, prefix, prefix);
+      deleted = Number(this.statement('DELETE FROM subject_keys WHERE substr(subject_id, 1, length(?)) = ?').run(prefix, prefix).changes);
+      this.db.exec('COMMIT');
+    } catch (error) {
+      if (this.db.isTransaction) this.db.exec('ROLLBACK');
+      throw error;
+    }
+    if (deleted > 0) this.checkpoint();
+    return deleted;
   }
 
   /** Erasure's scrub: completes a checkpoint that a busy reader blocked at delete time. */

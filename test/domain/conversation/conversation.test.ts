@@ -336,8 +336,10 @@ describe('Conversation decider', () => {
 
   describe('personal data', () => {
     it('declares the owner as subject of the personal fields, and is part of the codec rules', () => {
-      expect(conversationPersonalData.ConversationStarted).toEqual({ subjectField: 'ownerId', fields: ['title', 'systemPrompt'] });
-      expect(conversationPersonalData.UserMessageSent).toEqual({ subjectField: 'ownerId', fields: ['content'] });
+      const keyScope = { kind: 'conversation', field: 'conversationId' }; // sealed under the conversation's own key
+      expect(conversationPersonalData.ConversationStarted).toEqual({ subjectField: 'ownerId', fields: ['title', 'systemPrompt'], keyScope });
+      expect(conversationPersonalData.UserMessageSent).toEqual({ subjectField: 'ownerId', fields: ['content'], keyScope });
+      for (const rule of Object.values(conversationPersonalData)) expect(rule.keyScope).toEqual(keyScope);
       expect(conversationPersonalData.AssistantReplyCompleted?.fields).toEqual(['text']);
       for (const type of ['AssistantReplyCancelled', 'AssistantReplyFailed', 'AssistantReplyInterrupted']) {
         expect(conversationPersonalData[type]?.fields).toEqual(['partialText']);

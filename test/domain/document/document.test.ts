@@ -329,16 +329,18 @@ describe('Document decider', () => {
 
   describe('personal data', () => {
     it('declares the owner as subject of names and failure messages, and is part of the codec rules', () => {
+      const keyScope = { kind: 'document', field: 'documentId' }; // sealed under the document's own key
       for (const type of ['DocumentUploaded', 'DocumentVersionUploaded', 'DocumentRenamed']) {
-        expect(documentPersonalData[type]).toEqual({ subjectField: 'ownerId', fields: ['name'] });
+        expect(documentPersonalData[type]).toEqual({ subjectField: 'ownerId', fields: ['name'], keyScope });
       }
-      expect(documentPersonalData.DocumentIngestionFailed).toEqual({ subjectField: 'ownerId', fields: ['message'] });
+      expect(documentPersonalData.DocumentIngestionFailed).toEqual({ subjectField: 'ownerId', fields: ['message'], keyScope });
       for (const [type, rule] of Object.entries(documentPersonalData)) expect(personalDataRules[type]).toEqual(rule);
     });
 
     it('puts documentId and ownerId in every event, and the version in every ingestion event', () => {
       const reembedded: DocumentEvent = { type: 'DocumentEmbedded', data: { ...ids, version: 1, embeddingModel: 'other-model', dimensions: 64, vectorsSha256: shaC } };
-      const events = [...ready, reembedded, versionUploaded(2), failed(2), renamed('X'), deleted];
+      const expired: DocumentEvent = { type: 'DocumentExpired', data: { ...ids, lastActivityAt: '2026-01-01T00:00:00.000Z', retentionDays: 1 } };
+      const events = [...ready, reembedded, versionUploaded(2), failed(2), renamed('X'), deleted, expired];
       for (const event of events) expect(event.data).toMatchObject(ids);
       for (const type of Object.keys(documentDecider.schemaVersions)) expect(events.some((e) => e.type === type), type).toBe(true);
     });

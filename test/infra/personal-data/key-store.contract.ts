@@ -67,6 +67,29 @@ export function describeKeyStoreContract(name: string, open: () => Promise<KeySt
       await expect(s.putIfAbsent(subject, randomBytes(61))).rejects.toBeInstanceOf(SubjectErasedError);
     });
 
+    it('deleteUnder deletes and tombstones a person\'s item keys, and none can be made once the person is erased', async () => {
+      const s = await store();
+      const person = `subject-${randomUUID()}`;
+      const other = `subject-${randomUUID()}`;
+      await s.putIfAbsent(person, randomBytes(61));
+      await s.putIfAbsent(`${person}/conversation/a`, randomBytes(61));
+      await s.putIfAbsent(`${person}/document/b`, randomBytes(61));
+      const kept = randomBytes(61);
+      await s.putIfAbsent(`${other}/conversation/a`, kept);
+      await s.putIfAbsent(`${person}x/conversation/a`, kept); // a longer id with the same start is someone else
+      expect(await s.delete(`${person}/conversation/a`)).toBe(true); // one item alone
+      expect(await s.get(person)).toBeDefined();
+      await expect(s.putIfAbsent(`${person}/conversation/a`, randomBytes(61))).rejects.toBeInstanceOf(SubjectErasedError);
+      expect(await s.delete(person)).toBe(true);
+      expect(await s.deleteUnder(`${person}/`)).toBe(1);
+      expect(await s.get(`${person}/document/b`)).toBeUndefined();
+      await expect(s.putIfAbsent(`${person}/document/b`, randomBytes(61))).rejects.toBeInstanceOf(SubjectErasedError);
+      await expect(s.putIfAbsent(`${person}/conversation/new`, randomBytes(61))).rejects.toBeInstanceOf(SubjectErasedError);
+      expect(await s.get(`${other}/conversation/a`)).toEqual(kept);
+      expect(await s.get(`${person}x/conversation/a`)).toEqual(kept);
+      expect(await s.deleteUnder(`${person}/`)).toBe(0);
+    });
+
     it('keeps keys across a close and reopen', async () => {
       const subject = `subject-${randomUUID()}`;
       const key = randomBytes(61);
