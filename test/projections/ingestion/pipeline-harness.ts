@@ -27,12 +27,14 @@ export interface HarnessOptions {
   readDb: ReadDb;
   vectorIndex: VectorIndex | null;
   embedder: Embedder | null;
+  /** The vector indexer's previous model (EMBEDDINGS_PREVIOUS_*). */
+  previousEmbedder?: Embedder | null;
   /** False: the ingestion reactor is not started (call `reactor.start()` or `newReactor()`). */
   startReactor?: boolean;
 }
 
 /** The ingestion pipeline as the app would wire it: real log, codec, blob store, read DB, projections and reactors. */
-export async function startPipeline({ readDb, vectorIndex, embedder, startReactor = true }: HarnessOptions) {
+export async function startPipeline({ readDb, vectorIndex, embedder, previousEmbedder = null, startReactor = true }: HarnessOptions) {
   await migrate(readDb, MIGRATIONS);
   const events = domainEventStore();
   const { store, codec } = events;
@@ -50,7 +52,7 @@ export async function startPipeline({ readDb, vectorIndex, embedder, startReacto
     onProgress: (p) => progress.push(p), leaseRetryMs: 50,
   });
   let reactor = newReactor();
-  const indexer = vectorIndex ? createVectorIndexer({ store, readDb, blobs, vectorIndex, logger, embedder }) : null;
+  const indexer = vectorIndex ? createVectorIndexer({ store, readDb, blobs, vectorIndex, logger, embedder, previousEmbedder }) : null;
   await projections.start();
   if (startReactor) reactor.start();
   indexer?.start();
