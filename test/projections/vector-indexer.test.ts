@@ -1,3 +1,4 @@
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgliteReadDb } from '../../src/infra/read-db/pglite-read-db.ts';
 import { PgvectorIndex } from '../../src/infra/vector-index/pgvector-index.ts';
@@ -76,13 +77,15 @@ describe('vector indexer across an embedding-model change', () => {
 });
 
 describe('retrieval space across an embedding-model change with the previous model configured', () => {
+  const logged: string[] = [];
   let db: PgliteReadDb;
   let index: PgvectorIndex;
   let p: Pipeline;
   beforeAll(async () => {
     db = await PgliteReadDb.open();
     index = await PgvectorIndex.open(db);
-    p = await startPipeline({ readDb: db, vectorIndex: index, embedder: newModel, previousEmbedder: oldModel, startReactor: false });
+    const indexerLogger = pino({ level: 'info' }, { write: (line: string) => void logged.push((JSON.parse(line) as { msg: string }).msg) });
+    p = await startPipeline({ readDb: db, vectorIndex: index, embedder: newModel, previousEmbedder: oldModel, indexerLogger, startReactor: false });
   }, 60_000);
   afterAll(async () => {
     await p?.stop();
@@ -142,5 +145,12 @@ describe('retrieval space across an embedding-model change with the previous mod
     await p.caughtUp();
     // b gone: the old space covers a and c again.
     expect(await p.indexer!.retrievalSpace()).toEqual(oldSpace);
+    // One line at each change of the answer, none for a repeat.
+    expect(logged.filter((msg) => msg.startsWith('retrieval '))).toEqual([
+      'retrieval searches the previous embedding model\'s vector space (complete) while the configured model\'s space is being filled',
+      'retrieval searches the configured embedding model\'s vector space',
+      'retrieval is lexical only while the configured embedding model\'s vector space is being filled (no complete previous space to search; see EMBEDDINGS_PREVIOUS_MODEL)',
+      'retrieval searches the previous embedding model\'s vector space (complete) while the configured model\'s space is being filled',
+    ]);
   }, 120_000);
 });
