@@ -21,7 +21,7 @@ const FORMAT = 1;
 // loaded only when configured or asked for (PostgreSQL, Redis, GraphiQL's 9 MB of assets).
 const EXTERNAL = [
   '@electric-sql/*', '@node-rs/*', 'pino', 'pino-pretty', 'pg', 'ioredis', '@graphql-yoga/render-graphiql',
-  'node-llama-cpp', 'tesseract.js', '@tesseract.js-data/*', 'unpdf', 'weaviate-client',
+  'node-llama-cpp', 'tesseract.js', '@tesseract.js-data/*', 'unpdf', '@napi-rs/*', 'weaviate-client',
 ];
 
 /**

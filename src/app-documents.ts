@@ -1,7 +1,7 @@
 // Part of the composition root (app.ts): which blob store, vector index and embedder documents use.
 import { join } from 'node:path';
 import type { BlobStore } from './infra/blob-store/port.ts';
-import type { Config } from './infra/config.ts';
+import type { Config, EmbeddingsConfig } from './infra/config.ts';
 import type { Embedder } from './infra/embedders/port.ts';
 import type { PersonalDataCodec } from './infra/personal-data/codec.ts';
 import type { ReadDb } from './infra/read-db/port.ts';
@@ -12,8 +12,10 @@ export interface DocumentInfra {
   vectorIndex: VectorIndex;
   /** Null: no embedding model is configured, and retrieval is lexical only. */
   embedder: Embedder | null;
+  /** The model before an embedding-model change (EMBEDDINGS_PREVIOUS_*): it embeds queries for its space until the new one is complete. */
+  previousEmbedder: Embedder | null;
   /** For the start-up log and the status query: which vector index and embedder, and why. */
-  description: { vectorIndex: string; embedder: string };
+  description: { vectorIndex: string; embedder: string; previousEmbedder?: string };
   close(): Promise<void>;
 }
 
@@ -56,23 +58,28 @@ export async function openDocumentInfra(config: Config, deps: { codec: PersonalD
       vectorDescription = chosen.reason;
     }
 
-    let embedder: Embedder | null = null;
-    let embedderDescription = 'none: retrieval is lexical only';
-    const embeddings = config.documents.embeddings;
-    if (embeddings?.kind === 'openai-compatible') {
-      const { OpenAiCompatibleEmbedder } = await import('./infra/embedders/openai-compatible-embedder.ts');
-      embedder = new OpenAiCompatibleEmbedder({ baseUrl: embeddings.baseUrl, model: embeddings.model, apiKey: embeddings.apiKey });
-      embedderDescription = `OpenAI-compatible (${embeddings.model})`;
-    } else if (embeddings?.kind === 'gguf') {
-      const { LlamaCppEmbedder } = await import('./infra/embedders/llama-cpp-embedder.ts');
-      const gguf = await LlamaCppEmbedder.open({ modelPath: embeddings.path });
-      closers.push(() => gguf.close());
-      embedder = gguf;
-      embedderDescription = `GGUF through llama.cpp (${embedder.modelId})`;
-    }
-    return { blobs, vectorIndex, embedder, description: { vectorIndex: vectorDescription, embedder: embedderDescription }, close };
+    const current = await openEmbedder(config.documents.embeddings, closers);
+    const previous = await openEmbedder(config.documents.previousEmbeddings, closers);
+    const description: DocumentInfra['description'] = { vectorIndex: vectorDescription, embedder: current?.description ?? 'none: retrieval is lexical only' };
+    if (previous) description.previousEmbedder = previous.description;
+    return { blobs, vectorIndex, embedder: current?.embedder ?? null, previousEmbedder: previous?.embedder ?? null, description, close };
   } catch (error) {
     await close();
     throw error;
   }
+}
+
+async function openEmbedder(embeddings: EmbeddingsConfig | undefined, closers: Array<() => Promise<void>>): Promise<{ embedder: Embedder; description: string } | null> {
+  if (embeddings?.kind === 'openai-compatible') {
+    const { OpenAiCompatibleEmbedder } = await import('./infra/embedders/openai-compatible-embedder.ts');
+    const embedder = new OpenAiCompatibleEmbedder({ baseUrl: embeddings.baseUrl, model: embeddings.model, apiKey: embeddings.apiKey });
+    return { embedder, description: `OpenAI-compatible (${embeddings.model})` };
+  }
+  if (embeddings?.kind === 'gguf') {
+    const { LlamaCppEmbedder } = await import('./infra/embedders/llama-cpp-embedder.ts');
+    const gguf = await LlamaCppEmbedder.open({ modelPath: embeddings.path });
+    closers.push(() => gguf.close());
+    return { embedder: gguf, description: `GGUF through llama.cpp (${gguf.modelId})` };
+  }
+  return null;
 }

@@ -114,7 +114,7 @@ export async function createApp(config: Config, logger: Logger, early: EarlyStor
 
     const vectorIndexer = createVectorIndexer({
       store, readDb, blobs: documentInfra.blobs, vectorIndex: documentInfra.vectorIndex, embedder: documentInfra.embedder,
-      logger: logger.child({ component: 'vector-index' }),
+      previousEmbedder: documentInfra.previousEmbedder, logger: logger.child({ component: 'vector-index' }),
     });
     vectorIndexer.start();
     closers.push(() => vectorIndexer.stop());
@@ -171,8 +171,8 @@ export async function createApp(config: Config, logger: Logger, early: EarlyStor
       // Replies in conversations with knowledge attached are answered from it, with numbered sources.
       knowledge: {
         retrieve: async (query) => {
-          const { vectorIndex, embedder } = documentInfra;
-          const result = await retrieve({ db: readDb, vectorIndex, embedder, space: await vectorIndexer.activeSpace() }, {
+          const { vectorIndex, embedder, previousEmbedder } = documentInfra;
+          const result = await retrieve({ db: readDb, vectorIndex, embedder, previousEmbedder, space: await vectorIndexer.retrievalSpace() }, {
             ownerId: query.ownerId, text: query.question, knowledgeBaseIds: query.knowledgeBaseIds, documentIds: query.documentIds, limit: query.limit,
           });
           return result.hits;

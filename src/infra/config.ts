@@ -36,7 +36,7 @@ const corsOrigins = z.string().transform((value, ctx): string[] => {
 });
 
 /** Values a configuration error must never echo: passwords in URLs, keys. */
-const SECRET_VARIABLES = new Set(['DATABASE_URL', 'REDIS_URL', 'MASTER_KEY', 'OPENAI_API_KEY', 'OPENAI_BASE_URL', 'EMBEDDINGS_API_KEY', 'EMBEDDINGS_BASE_URL', 'WEAVIATE_API_KEY', 'WEAVIATE_URL']);
+const SECRET_VARIABLES = new Set(['DATABASE_URL', 'REDIS_URL', 'MASTER_KEY', 'OPENAI_API_KEY', 'OPENAI_BASE_URL', 'EMBEDDINGS_API_KEY', 'EMBEDDINGS_BASE_URL', 'EMBEDDINGS_PREVIOUS_API_KEY', 'EMBEDDINGS_PREVIOUS_BASE_URL', 'WEAVIATE_API_KEY', 'WEAVIATE_URL']);
 
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -83,6 +83,11 @@ const schema = z.object({
   EMBEDDINGS_API_KEY: z.string().optional(),
   EMBEDDINGS_MODEL: z.string().min(1).max(200).optional(),
   EMBEDDINGS_GGUF_PATH: z.string().min(1).optional(),
+  // The model before an EMBEDDINGS_MODEL change: it embeds queries for its (complete) space until the new one is complete.
+  EMBEDDINGS_PREVIOUS_MODEL: z.string().min(1).max(200).optional(),
+  EMBEDDINGS_PREVIOUS_BASE_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://127.0.0.1:11434/v1' }).optional(),
+  EMBEDDINGS_PREVIOUS_API_KEY: z.string().optional(),
+  EMBEDDINGS_PREVIOUS_GGUF_PATH: z.string().min(1).optional(),
   WEAVIATE_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://127.0.0.1:8080' }).optional(),
   WEAVIATE_API_KEY: z.string().optional(),
 });
@@ -146,12 +151,15 @@ export interface DocumentSettings {
   chunkTokens: number;
   overlapTokens: number;
   /** The embedding model: an OpenAI-compatible /embeddings endpoint, or a local GGUF file; neither: lexical retrieval only. */
-  embeddings:
-    | { kind: 'openai-compatible'; baseUrl: string; apiKey: string | undefined; model: string }
-    | { kind: 'gguf'; path: string }
-    | undefined;
+  embeddings: EmbeddingsConfig | undefined;
+  /** The model before a change of `embeddings`, for queries while the new model's space is being filled. */
+  previousEmbeddings: EmbeddingsConfig | undefined;
   weaviate: { url: string; apiKey: string | undefined } | undefined;
 }
+
+export type EmbeddingsConfig =
+  | { kind: 'openai-compatible'; baseUrl: string; apiKey: string | undefined; model: string }
+  | { kind: 'gguf'; path: string };
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -185,6 +193,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (c.EMBEDDINGS_BASE_URL && c.EMBEDDINGS_GGUF_PATH) {
     throw new ConfigError('Invalid configuration: set EMBEDDINGS_BASE_URL or EMBEDDINGS_GGUF_PATH, not both');
+  }
+  const previous = c.EMBEDDINGS_PREVIOUS_MODEL !== undefined || c.EMBEDDINGS_PREVIOUS_GGUF_PATH !== undefined;
+  if ((previous || c.EMBEDDINGS_PREVIOUS_BASE_URL || c.EMBEDDINGS_PREVIOUS_API_KEY) && !c.EMBEDDINGS_BASE_URL && !c.EMBEDDINGS_GGUF_PATH) {
+    throw new ConfigError('Invalid configuration: EMBEDDINGS_PREVIOUS_* describe the model before a change, and need the current one (EMBEDDINGS_BASE_URL or EMBEDDINGS_GGUF_PATH)');
+  }
+  if (c.EMBEDDINGS_PREVIOUS_MODEL && c.EMBEDDINGS_PREVIOUS_GGUF_PATH) {
+    throw new ConfigError('Invalid configuration: set EMBEDDINGS_PREVIOUS_MODEL or EMBEDDINGS_PREVIOUS_GGUF_PATH, not both');
+  }
+  if (c.EMBEDDINGS_PREVIOUS_MODEL && !(c.EMBEDDINGS_PREVIOUS_BASE_URL ?? c.EMBEDDINGS_BASE_URL)) {
+    throw new ConfigError('Invalid configuration: EMBEDDINGS_PREVIOUS_MODEL needs EMBEDDINGS_PREVIOUS_BASE_URL (the current EMBEDDINGS_BASE_URL is the default, and it is unset)');
+  }
+  if ((c.EMBEDDINGS_PREVIOUS_BASE_URL || c.EMBEDDINGS_PREVIOUS_API_KEY) && !c.EMBEDDINGS_PREVIOUS_MODEL) {
+    throw new ConfigError('Invalid configuration: EMBEDDINGS_PREVIOUS_BASE_URL and EMBEDDINGS_PREVIOUS_API_KEY need EMBEDDINGS_PREVIOUS_MODEL');
   }
   if (c.CHUNK_OVERLAP_TOKENS >= c.CHUNK_TOKENS) {
     throw new ConfigError(`Invalid configuration: CHUNK_OVERLAP_TOKENS must be less than CHUNK_TOKENS (got ${c.CHUNK_OVERLAP_TOKENS} and ${c.CHUNK_TOKENS})`);
@@ -237,6 +258,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       embeddings: c.EMBEDDINGS_BASE_URL
         ? { kind: 'openai-compatible', baseUrl: c.EMBEDDINGS_BASE_URL.replace(/\/+$/, ''), apiKey: c.EMBEDDINGS_API_KEY, model: c.EMBEDDINGS_MODEL! }
         : c.EMBEDDINGS_GGUF_PATH ? { kind: 'gguf', path: resolve(c.EMBEDDINGS_GGUF_PATH) } : undefined,
+      previousEmbeddings: c.EMBEDDINGS_PREVIOUS_MODEL
+        ? {
+          kind: 'openai-compatible', baseUrl: (c.EMBEDDINGS_PREVIOUS_BASE_URL ?? c.EMBEDDINGS_BASE_URL)!.replace(/\/+$/, ''),
+          apiKey: c.EMBEDDINGS_PREVIOUS_API_KEY ?? c.EMBEDDINGS_API_KEY, model: c.EMBEDDINGS_PREVIOUS_MODEL,
+        }
+        : c.EMBEDDINGS_PREVIOUS_GGUF_PATH ? { kind: 'gguf', path: resolve(c.EMBEDDINGS_PREVIOUS_GGUF_PATH) } : undefined,
       weaviate: c.WEAVIATE_URL ? { url: c.WEAVIATE_URL.replace(/\/+$/, ''), apiKey: c.WEAVIATE_API_KEY } : undefined,
     },
   };

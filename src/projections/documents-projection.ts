@@ -7,14 +7,20 @@ import { personalField, type Projection } from './projection.ts';
 const RESET_INGESTION = `status = 'uploaded', pages = NULL, characters = NULL, ocr_pages = NULL, chunk_count = NULL,
   failure_stage = NULL, failure_reason = NULL, failure_message = NULL`;
 
+/** Records that `space` holds the vectors of the document's indexed version `version` (when it is still the indexed one). */
+const RECORD_SPACE = `INSERT INTO document_vector_spaces (document_id, owner_id, version, embedding_model, dimensions)
+  SELECT document_id, owner_id, indexed_version, $3, $4 FROM documents WHERE document_id = $1 AND indexed_version = $2
+  ON CONFLICT (document_id, embedding_model, dimensions) DO UPDATE SET version = EXCLUDED.version`;
+
 /**
- * Documents, knowledge bases and their membership (migration 0007). Every handler sets values rather
+ * Documents, knowledge bases and their membership (migration 0007), and which vector spaces hold
+ * each document's indexed version (0012). Every handler sets values rather
  * than incrementing, so applying an event twice leaves the rows as once. A deleted document or base
  * and everything of an erased owner is removed, not flagged.
  */
 export const documentsProjection: Projection = {
   name: 'documents',
-  tables: ['documents', 'knowledge_bases', 'knowledge_base_documents'],
+  tables: ['documents', 'knowledge_bases', 'knowledge_base_documents', 'document_vector_spaces'],
   eventTypes: [
     'DocumentUploaded', 'DocumentVersionUploaded', 'DocumentExtractionStarted', 'DocumentExtracted', 'DocumentChunked',
     'DocumentIndexed', 'DocumentEmbedded', 'DocumentIngestionFailed', 'DocumentRenamed', 'DocumentDeleted', 'DocumentExpired',
@@ -58,6 +64,11 @@ export const documentsProjection: Projection = {
       case 'DocumentIndexed':
         await setStage(event.data, at, `status = 'indexed', indexed_version = $3, embedding_model = $4, dimensions = $5`,
           [event.data.embeddingModel, event.data.dimensions]);
+        // The vector indexer removes older versions' vectors from every space on this event.
+        await tx.query('DELETE FROM document_vector_spaces WHERE document_id = $1 AND version < $2', [event.data.documentId, event.data.version]);
+        if (event.data.embeddingModel !== null && event.data.dimensions !== null) {
+          await tx.query(RECORD_SPACE, [event.data.documentId, event.data.version, event.data.embeddingModel, event.data.dimensions]);
+        }
         return;
       case 'DocumentEmbedded':
         // The indexed version now serves this model's vectors; the status (of the current version) is not touched.
@@ -65,6 +76,7 @@ export const documentsProjection: Projection = {
           `UPDATE documents SET embedding_model = $3, dimensions = $4, updated_at = GREATEST(updated_at, $5::timestamptz)
            WHERE document_id = $1 AND indexed_version = $2`,
           [event.data.documentId, event.data.version, event.data.embeddingModel, event.data.dimensions, at]);
+        await tx.query(RECORD_SPACE, [event.data.documentId, event.data.version, event.data.embeddingModel, event.data.dimensions]);
         return;
       case 'DocumentIngestionFailed':
         await setStage(event.data, at, `status = 'failed', failure_stage = $4, failure_reason = $5, failure_message = $6`,
@@ -77,6 +89,7 @@ export const documentsProjection: Projection = {
       case 'DocumentDeleted':
       case 'DocumentExpired':
         await tx.query('DELETE FROM knowledge_base_documents WHERE document_id = $1', [event.data.documentId]);
+        await tx.query('DELETE FROM document_vector_spaces WHERE document_id = $1', [event.data.documentId]);
         await tx.query('DELETE FROM documents WHERE document_id = $1', [event.data.documentId]);
         return;
       case 'KnowledgeBaseCreated': {
@@ -117,6 +130,7 @@ export const documentsProjection: Projection = {
         const owner = event.data.userId;
         await tx.query('DELETE FROM knowledge_base_documents WHERE owner_id = $1', [owner]);
         await tx.query('DELETE FROM knowledge_bases WHERE owner_id = $1', [owner]);
+        await tx.query('DELETE FROM document_vector_spaces WHERE owner_id = $1', [owner]);
         await tx.query('DELETE FROM documents WHERE owner_id = $1', [owner]);
         return;
       }

@@ -16,7 +16,9 @@ export interface RetrievalDeps {
   db: ReadDb;
   vectorIndex: VectorIndex | null;
   embedder: Embedder | null;
-  /** The space to search (VectorIndexer.activeSpace()); left out: the embedder's own space; null: lexical only. */
+  /** The model before an embedding-model change: embeds the query when `space` is its space. */
+  previousEmbedder?: Embedder | null;
+  /** The space to search (VectorIndexer.retrievalSpace()); left out: the embedder's own space; null: lexical only. */
   space?: VectorSpace | null;
 }
 
@@ -44,6 +46,13 @@ export interface RetrievalHit {
 
 export interface RetrievalResult {
   mode: 'hybrid' | 'lexical';
+  /**
+   * Whose vector space the vector side searched: 'current' (the configured model's), 'previous' (the
+   * model before a change, while the configured one's space is being filled); null when lexical.
+   */
+  vectorSpace: 'current' | 'previous' | null;
+  /** The model id of that space (null when lexical). */
+  embeddingModel: string | null;
   hits: RetrievalHit[];
 }
 
@@ -74,27 +83,34 @@ export async function retrieve(deps: RetrievalDeps, query: RetrievalQuery): Prom
   const limit = Math.min(query.limit, MAX_RETRIEVAL_LIMIT);
   const text = typeof query.text === 'string' ? query.text : '';
   let space: VectorSpace | null = null;
+  let queryEmbedder: Embedder | null = null;
+  let role: RetrievalResult['vectorSpace'] = null;
   if (embedder && vectorIndex && deps.space !== null) {
     space = deps.space ?? spaceFor(embedder.modelId, await embedder.dimensions());
-    if (space.modelId !== embedder.modelId) space = null;
+    if (space.modelId === embedder.modelId) [queryEmbedder, role] = [embedder, 'current'];
+    else if (deps.previousEmbedder && space.modelId === deps.previousEmbedder.modelId) [queryEmbedder, role] = [deps.previousEmbedder, 'previous'];
+    else space = null;
   }
-  const mode = space ? 'hybrid' : 'lexical';
+  const lexicalOnly: RetrievalResult = { mode: 'lexical', vectorSpace: null, embeddingModel: null, hits: [] };
+  const planned: RetrievalResult = space ? { mode: 'hybrid', vectorSpace: role, embeddingModel: space.modelId, hits: [] } : lexicalOnly;
   const versions = await scope(db, query);
-  if (versions.size === 0 || text.trim().length === 0) return { mode, hits: [] };
+  if (versions.size === 0 || text.trim().length === 0) return planned;
   const filter = { ownerId: query.ownerId, documentIds: [...versions.keys()] };
   const serving = (hits: RankedChunk[]) => hits.filter((hit) => versions.get(hit.documentId) === hit.version).slice(0, limit * OVERFETCH);
 
   const lists: RankedChunk[][] = [serving(await searchLexical(db, text, filter, { limit: limit * OVERFETCH * 2 }))];
-  let used: RetrievalResult['mode'] = mode;
+  let used = planned;
   if (space) {
     let vector: Float32Array | undefined;
     try {
-      [vector] = await embedder!.embed([text.slice(0, MAX_QUERY_CHARS)]);
+      [vector] = await queryEmbedder!.embed([text.slice(0, MAX_QUERY_CHARS)]);
     } catch (error) {
       // The model is down or refuses the query: answer from the lexical side, and say so.
       if (!(error instanceof EmbedderError)) throw error;
-      used = 'lexical';
+      used = lexicalOnly;
     }
+    // A model that now answers in another dimension cannot search this space.
+    if (vector && vector.length !== space.dimensions) [vector, used] = [undefined, lexicalOnly];
     if (vector) {
       try {
         lists.push(serving(await vectorIndex!.search(space, vector, filter, limit * OVERFETCH * 2)));
@@ -115,5 +131,5 @@ export async function retrieve(deps: RetrievalDeps, query: RetrievalQuery): Prom
       page: chunk.page, headingPath: chunk.heading_path, text: chunk.text, score: hit.score,
     });
   }
-  return { mode: used, hits };
+  return { ...used, hits };
 }

@@ -23,6 +23,8 @@ export interface VectorIndexerOptions {
   logger: Logger;
   /** The configured embedder: activeSpace() prefers its space. */
   embedder?: Embedder | null;
+  /** The model before an embedding-model change (EMBEDDINGS_PREVIOUS_*): retrievalSpace() may serve its space meanwhile. */
+  previousEmbedder?: Embedder | null;
   leaseRetryMs?: number;
   errorBackoffMs?: number;
 }
@@ -40,6 +42,13 @@ export interface VectorIndexer {
    * while the new one is being filled). Null when no document has vectors and no embedder is configured.
    */
   activeSpace(): Promise<VectorSpace | null>;
+  /**
+   * The space retrieval should search with query vectors of a model it has: the configured model's
+   * space once complete (activeSpace()); while that one is being filled, the previous model's space
+   * when a previous embedder is configured and that space holds the indexed version of every document
+   * with vectors; otherwise null (lexical only). Logs a line whenever the answer changes.
+   */
+  retrievalSpace(): Promise<VectorSpace | null>;
 }
 
 /**
@@ -54,6 +63,7 @@ export function createVectorIndexer(options: VectorIndexerOptions): VectorIndexe
   let position = 0n;
   const waiters = new Set<() => void>();
   let stopped = false;
+  let lastRetrievalSpace: string | null = null;
 
   const advance = (to: bigint) => {
     position = to;
@@ -165,23 +175,61 @@ export function createVectorIndexer(options: VectorIndexerOptions): VectorIndexe
         });
       }
     },
-    async activeSpace() {
-      const { rows } = await readDb.query<{ embedding_model: string; dimensions: number; n: number }>(
-        `SELECT embedding_model, dimensions, count(*)::int AS n FROM documents
-         WHERE indexed_version IS NOT NULL AND embedding_model IS NOT NULL AND dimensions IS NOT NULL
-         GROUP BY embedding_model, dimensions ORDER BY n DESC, embedding_model`);
+    activeSpace,
+    async retrievalSpace() {
       const embedder = options.embedder ?? null;
-      if (embedder) {
-        const others = rows.filter((row) => row.embedding_model !== embedder.modelId);
-        if (others.length === 0) {
-          const known = rows.find((row) => row.embedding_model === embedder.modelId)?.dimensions;
-          // Nothing indexed yet: ask the model; if it cannot answer there is no space to search.
-          const dimensions = known ?? await embedder.dimensions().catch(() => null);
-          return dimensions === null ? null : spaceFor(embedder.modelId, dimensions);
+      if (!embedder) return null;
+      const active = await activeSpace();
+      let chosen: { space: VectorSpace | null; uses: 'current' | 'previous' | 'lexical' };
+      if (active === null || active.modelId === embedder.modelId) chosen = { space: active, uses: active ? 'current' : 'lexical' };
+      else {
+        const previous = options.previousEmbedder ? await completeSpaceOf(options.previousEmbedder.modelId) : null;
+        chosen = previous ? { space: previous, uses: 'previous' } : { space: null, uses: 'lexical' };
+      }
+      const key = `${chosen.uses}:${chosen.space?.id ?? ''}`;
+      if (key !== lastRetrievalSpace) {
+        lastRetrievalSpace = key;
+        const facts = { model: chosen.space?.modelId ?? null, dimensions: chosen.space?.dimensions ?? null, configuredModel: embedder.modelId };
+        if (chosen.uses === 'current') logger.info(facts, 'retrieval searches the configured embedding model\'s vector space');
+        else if (chosen.uses === 'previous') {
+          logger.info(facts, 'retrieval searches the previous embedding model\'s vector space (complete) while the configured model\'s space is being filled');
+        } else if (active !== null) {
+          logger.info({ ...facts, previousModel: options.previousEmbedder?.modelId ?? null },
+            'retrieval is lexical only while the configured embedding model\'s vector space is being filled (no complete previous space to search; see EMBEDDINGS_PREVIOUS_MODEL)');
         }
       }
-      const top = (embedder ? rows.filter((row) => row.embedding_model !== embedder.modelId) : rows)[0];
-      return top ? spaceFor(top.embedding_model, top.dimensions) : null;
+      return chosen.space;
     },
   };
+
+  /** The space of `modelId` when it holds the indexed version of every document with vectors (null otherwise, or when none has any). */
+  async function completeSpaceOf(modelId: string): Promise<VectorSpace | null> {
+    const { rows } = await readDb.query<{ dimensions: number; covered: number; total: number }>(
+      `SELECT s.dimensions, count(*)::int AS covered,
+              (SELECT count(*)::int FROM documents WHERE indexed_version IS NOT NULL AND embedding_model IS NOT NULL) AS total
+       FROM document_vector_spaces s JOIN documents d ON d.document_id = s.document_id AND d.indexed_version = s.version
+       WHERE s.embedding_model = $1 AND d.embedding_model IS NOT NULL
+       GROUP BY s.dimensions ORDER BY covered DESC, s.dimensions LIMIT 1`, [modelId]);
+    const row = rows[0];
+    return row && row.total > 0 && row.covered === row.total ? spaceFor(modelId, row.dimensions) : null;
+  }
+
+  async function activeSpace(): Promise<VectorSpace | null> {
+    const { rows } = await readDb.query<{ embedding_model: string; dimensions: number; n: number }>(
+      `SELECT embedding_model, dimensions, count(*)::int AS n FROM documents
+       WHERE indexed_version IS NOT NULL AND embedding_model IS NOT NULL AND dimensions IS NOT NULL
+       GROUP BY embedding_model, dimensions ORDER BY n DESC, embedding_model`);
+    const embedder = options.embedder ?? null;
+    if (embedder) {
+      const others = rows.filter((row) => row.embedding_model !== embedder.modelId);
+      if (others.length === 0) {
+        const known = rows.find((row) => row.embedding_model === embedder.modelId)?.dimensions;
+        // Nothing indexed yet: ask the model; if it cannot answer there is no space to search.
+        const dimensions = known ?? await embedder.dimensions().catch(() => null);
+        return dimensions === null ? null : spaceFor(embedder.modelId, dimensions);
+      }
+    }
+    const top = (embedder ? rows.filter((row) => row.embedding_model !== embedder.modelId) : rows)[0];
+    return top ? spaceFor(top.embedding_model, top.dimensions) : null;
+  }
 }

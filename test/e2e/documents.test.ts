@@ -100,7 +100,7 @@ async function docxFixture(): Promise<Uint8Array> {
 /** What is left of a document in the read models and the vector index, counted in the stopped server's database. */
 async function remnants(db: ReadDb, documentId: string): Promise<number> {
   let total = 0;
-  for (const table of ['documents', 'document_chunks', 'lexical_chunks', 'knowledge_base_documents']) {
+  for (const table of ['documents', 'document_chunks', 'lexical_chunks', 'knowledge_base_documents', 'document_vector_spaces']) {
     const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table} WHERE document_id = $1`, [documentId]);
     total += rows[0]!.n;
   }

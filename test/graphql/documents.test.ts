@@ -16,7 +16,7 @@ const DOCUMENT = `query Doc($id: ID!) { document(id: $id) { id name status versi
 const DOCUMENT_EVENTS = `subscription Events($documentId: ID!) {
   documentEvents(documentId: $documentId) { kind stage pagesDone pagesTotal chunksDone chunksTotal document { status chunkCount failure { reason } } } }`;
 const SEARCH = `query Search($query: String!, $documentIds: [ID!], $knowledgeBaseIds: [ID!]) {
-  search(query: $query, documentIds: $documentIds, knowledgeBaseIds: $knowledgeBaseIds) { mode hits { documentId documentVersion documentName text page } } }`;
+  search(query: $query, documentIds: $documentIds, knowledgeBaseIds: $knowledgeBaseIds) { mode vectorSpace embeddingModel hits { documentId documentVersion documentName text page } } }`;
 
 interface DocumentView { id: string; status: string; chunkCount: number | null; embeddingModel: string | null; failure: { stage: string; reason: string } | null }
 
@@ -97,9 +97,9 @@ describe('documents over GraphQL (int)', () => {
     const doc = await ok<{ document: DocumentView & { pages: number } }>(test.yoga, DOCUMENT, { id: pdfId }, alice.token);
     expect(doc.document).toMatchObject({ status: 'indexed', pages: 2, embeddingModel: 'openai:fake-embed-64' });
 
-    const found = await ok<{ search: { mode: string; hits: Array<{ documentId: string; page: number | null; text: string }> } }>(
+    const found = await ok<{ search: { mode: string; vectorSpace: string | null; embeddingModel: string | null; hits: Array<{ documentId: string; page: number | null; text: string }> } }>(
       test.yoga, SEARCH, { query: 'basalt terraces' }, alice.token);
-    expect(found.search.mode).toBe('hybrid');
+    expect(found.search).toMatchObject({ mode: 'hybrid', vectorSpace: 'current', embeddingModel: 'openai:fake-embed-64' });
     // One chunk holds both short pages; it starts on page 1.
     expect(found.search.hits[0]).toMatchObject({ documentId: pdfId, page: 1 });
     expect(found.search.hits[0]!.text).toContain('basalt terraces');

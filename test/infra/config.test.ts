@@ -127,7 +127,7 @@ describe('configuration of documents and retrieval', () => {
     expect(loadConfig({}).documents).toEqual({
       maxUploadBytes: 52_428_800,
       extraction: { maxPages: 500, timeoutMs: 120_000, maxMemoryMb: 512, maxUncompressedBytes: 268_435_456 },
-      ingestionConcurrency: 2, chunkTokens: 512, overlapTokens: 64, embeddings: undefined, weaviate: undefined,
+      ingestionConcurrency: 2, chunkTokens: 512, overlapTokens: 64, embeddings: undefined, previousEmbeddings: undefined, weaviate: undefined,
     });
   });
 
@@ -136,6 +136,17 @@ describe('configuration of documents and retrieval', () => {
       .toEqual({ kind: 'openai-compatible', baseUrl: 'http://127.0.0.1:11434/v1', apiKey: 'k', model: 'nomic-embed-text' });
     expect(loadConfig({ EMBEDDINGS_GGUF_PATH: '/models/e5.gguf' }).documents.embeddings).toEqual({ kind: 'gguf', path: '/models/e5.gguf' });
     expect(loadConfig({ WEAVIATE_URL: 'http://w:8080/' }).documents.weaviate).toEqual({ url: 'http://w:8080', apiKey: undefined });
+  });
+
+  it('reads the previous embedding model, its API and key defaulting to the current ones', () => {
+    const current = { EMBEDDINGS_BASE_URL: 'http://e/v1', EMBEDDINGS_MODEL: 'new', EMBEDDINGS_API_KEY: 'k' };
+    expect(loadConfig({ ...current, EMBEDDINGS_PREVIOUS_MODEL: 'old' }).documents.previousEmbeddings)
+      .toEqual({ kind: 'openai-compatible', baseUrl: 'http://e/v1', apiKey: 'k', model: 'old' });
+    expect(loadConfig({ ...current, EMBEDDINGS_PREVIOUS_MODEL: 'old', EMBEDDINGS_PREVIOUS_BASE_URL: 'http://p/v1/', EMBEDDINGS_PREVIOUS_API_KEY: 'pk' })
+      .documents.previousEmbeddings).toEqual({ kind: 'openai-compatible', baseUrl: 'http://p/v1', apiKey: 'pk', model: 'old' });
+    expect(loadConfig({ EMBEDDINGS_GGUF_PATH: '/new.gguf', EMBEDDINGS_PREVIOUS_GGUF_PATH: '/old.gguf' }).documents.previousEmbeddings)
+      .toEqual({ kind: 'gguf', path: '/old.gguf' });
+    expect(loadConfig(current).documents.previousEmbeddings).toBeUndefined();
   });
 
   it('pins the upload limit exactly: 1 byte and 10 GiB accepted, 0 and one more refused', () => {
@@ -149,6 +160,10 @@ describe('configuration of documents and retrieval', () => {
   it.each([
     [{ EMBEDDINGS_BASE_URL: 'http://e/v1' }, /EMBEDDINGS_BASE_URL needs EMBEDDINGS_MODEL/],
     [{ EMBEDDINGS_BASE_URL: 'http://e/v1', EMBEDDINGS_MODEL: 'm', EMBEDDINGS_GGUF_PATH: '/m.gguf' }, /not both/],
+    [{ EMBEDDINGS_PREVIOUS_MODEL: 'old' }, /EMBEDDINGS_PREVIOUS_\* describe the model before a change, and need the current one/],
+    [{ EMBEDDINGS_GGUF_PATH: '/new.gguf', EMBEDDINGS_PREVIOUS_MODEL: 'old' }, /EMBEDDINGS_PREVIOUS_MODEL needs EMBEDDINGS_PREVIOUS_BASE_URL/],
+    [{ EMBEDDINGS_GGUF_PATH: '/n.gguf', EMBEDDINGS_PREVIOUS_MODEL: 'old', EMBEDDINGS_PREVIOUS_BASE_URL: 'http://p/v1', EMBEDDINGS_PREVIOUS_GGUF_PATH: '/o.gguf' }, /not both/],
+    [{ EMBEDDINGS_GGUF_PATH: '/n.gguf', EMBEDDINGS_PREVIOUS_API_KEY: 'pk' }, /need EMBEDDINGS_PREVIOUS_MODEL/],
     [{ CHUNK_TOKENS: '64', CHUNK_OVERLAP_TOKENS: '64' }, /CHUNK_OVERLAP_TOKENS must be less than CHUNK_TOKENS/],
     [{ EXTRACTION_MAX_MEMORY_MB: '15' }, /^Invalid configuration: EXTRACTION_MAX_MEMORY_MB/],
     [{ WEAVIATE_URL: 'grpc://w' }, /WEAVIATE_URL must be an http/],
@@ -161,5 +176,7 @@ describe('configuration of documents and retrieval', () => {
   it('never echoes the embeddings or Weaviate URLs and keys', () => {
     const error = refusal(() => loadConfig({ EMBEDDINGS_BASE_URL: 'ftp://user:secret@e' }), ConfigError);
     expect(error.message).not.toContain('secret');
+    const previous = refusal(() => loadConfig({ EMBEDDINGS_GGUF_PATH: '/n.gguf', EMBEDDINGS_PREVIOUS_MODEL: 'o', EMBEDDINGS_PREVIOUS_BASE_URL: 'ftp://user:secret@e' }), ConfigError);
+    expect(previous.message).not.toContain('secret');
   });
 });

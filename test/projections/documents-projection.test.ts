@@ -13,10 +13,11 @@ let position = 0n;
 beforeAll(async () => {
   db = new PGlite();
   await db.exec(await readFile(new URL('../../migrations/0007_documents.sql', import.meta.url), 'utf8'));
+  await db.exec(await readFile(new URL('../../migrations/0012_document_vector_spaces.sql', import.meta.url), 'utf8'));
   tx = db as unknown as SqlExecutor;
 });
 beforeEach(async () => {
-  await db.exec('TRUNCATE documents, knowledge_bases, knowledge_base_documents');
+  await db.exec('TRUNCATE documents, knowledge_bases, knowledge_base_documents, document_vector_spaces');
   position = 0n;
 });
 afterAll(async () => {
@@ -33,6 +34,13 @@ function record(type: string, data: Record<string, unknown>, erasedFields?: stri
 }
 
 const ids = { documentId: 'd1', ownerId: 'u1' };
+
+/** The rows of document_vector_spaces as `document:version:model:dimensions`. */
+async function spaces(): Promise<string[]> {
+  const { rows } = await db.query<{ s: string }>(
+    `SELECT document_id || ':' || version || ':' || embedding_model || ':' || dimensions AS s FROM document_vector_spaces ORDER BY 1`);
+  return rows.map((row) => row.s);
+}
 const file = { mediaType: 'text/markdown', sha256: 'a'.repeat(64), size: 10 };
 
 async function apply(...events: RecordedEvent[]): Promise<void> {
@@ -77,6 +85,7 @@ describe('documents projection', () => {
     expect(await getDocument(tx, 'u1', 'd1')).toMatchObject({
       status: 'uploaded', current_version: 2, indexed_version: 1, embedding_model: 'new-model', dimensions: 64,
     });
+    expect(await spaces()).toEqual(['d1:1:new-model:64']);
     // A late DocumentEmbedded of a version no longer indexed changes nothing.
     await apply(
       record('DocumentChunked', { ...ids, version: 2, chunkCount: 2, chunkTokens: 512, overlapTokens: 64, chunksSha256: 'f'.repeat(64) }),
@@ -84,6 +93,10 @@ describe('documents projection', () => {
       record('DocumentEmbedded', { ...ids, version: 1, embeddingModel: 'other', dimensions: 16, vectorsSha256: 'e'.repeat(64) }),
     );
     expect(await getDocument(tx, 'u1', 'd1')).toMatchObject({ status: 'indexed', indexed_version: 2, embedding_model: 'm', dimensions: 8 });
+    // Version 1's vectors left every space when version 2 was indexed; the late one is not recorded.
+    expect(await spaces()).toEqual(['d1:2:m:8']);
+    await apply(record('DocumentEmbedded', { ...ids, version: 2, embeddingModel: 'new-model', dimensions: 64, vectorsSha256: 'e'.repeat(64) }));
+    expect(await spaces()).toEqual(['d1:2:m:8', 'd1:2:new-model:64']);
   });
 
   it('shows erased personal fields as null', async () => {
@@ -100,6 +113,8 @@ describe('documents projection', () => {
     await apply(
       record('DocumentUploaded', { ...ids, version: 1, name: 'a.md', ...file }),
       record('DocumentUploaded', { documentId: 'd2', ownerId: 'u1', version: 1, name: 'b.md', ...file }),
+      record('DocumentIndexed', { ...ids, version: 1, embeddingModel: 'm', dimensions: 8, vectorsSha256: 'c'.repeat(64) }),
+      record('DocumentIndexed', { documentId: 'd2', ownerId: 'u1', version: 1, embeddingModel: 'm', dimensions: 8, vectorsSha256: 'c'.repeat(64) }),
       record('KnowledgeBaseCreated', { knowledgeBaseId: 'k1', ownerId: 'u1', name: 'Base', description: null }),
       record('KnowledgeBaseDocumentAdded', { knowledgeBaseId: 'k1', ownerId: 'u1', documentId: 'd2' }),
       record('KnowledgeBaseDocumentAdded', { knowledgeBaseId: 'k1', ownerId: 'u1', documentId: 'd1' }),
@@ -107,12 +122,14 @@ describe('documents projection', () => {
     );
     expect((await knowledgeBaseDocuments(tx, 'u1', 'k1')).map((d) => d.document_id)).toEqual(['d2', 'd1']);
     expect((await listKnowledgeBases(tx, 'u1')).rows).toMatchObject([{ name: 'Renamed', document_count: 2 }]);
+    expect(await spaces()).toEqual(['d1:1:m:8', 'd2:1:m:8']);
     await apply(record('DocumentDeleted', ids));
     expect(await getDocument(tx, 'u1', 'd1')).toBeNull();
+    expect(await spaces()).toEqual(['d2:1:m:8']);
     expect((await knowledgeBaseDocuments(tx, 'u1', 'k1')).map((d) => d.document_id)).toEqual(['d2']);
     await apply(record('UserDataErased', { userId: 'u1' }));
     const { rows } = await db.query<{ n: number }>(`SELECT (SELECT count(*) FROM documents)::int + (SELECT count(*) FROM knowledge_bases)::int
-      + (SELECT count(*) FROM knowledge_base_documents)::int AS n`);
+      + (SELECT count(*) FROM knowledge_base_documents)::int + (SELECT count(*) FROM document_vector_spaces)::int AS n`);
     expect(rows[0]!.n).toBe(0);
   });
 });

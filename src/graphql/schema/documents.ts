@@ -121,6 +121,13 @@ const SearchHit = builder.objectRef<RetrievalHit>('SearchHit').implement({
 const SearchResult = builder.objectRef<RetrievalResult>('SearchResult').implement({
   fields: (t) => ({
     mode: t.string({ description: '"hybrid" (lexical + vector) or "lexical" (no embedding model configured, or none yet for these documents)', resolve: (r) => r.mode }),
+    vectorSpace: t.string({
+      nullable: true,
+      description: 'Whose vector space was searched: "current" (the configured embedding model\'s) or "previous" (the model before a change, '
+        + 'while the configured one\'s space is being filled); null when lexical',
+      resolve: (r) => r.vectorSpace,
+    }),
+    embeddingModel: t.string({ nullable: true, description: 'The embedding model id of the space searched; null when lexical', resolve: (r) => r.embeddingModel }),
     hits: t.field({ type: [SearchHit], resolve: (r) => r.hits }),
   }),
 });
@@ -231,7 +238,10 @@ builder.queryFields((t) => ({
       const viewer = requireViewer(context);
       const { documentInfra, readDb, vectorIndexer } = context.services;
       return retrieve(
-        { db: readDb, vectorIndex: documentInfra.vectorIndex, embedder: documentInfra.embedder, space: await vectorIndexer.activeSpace() },
+        {
+          db: readDb, vectorIndex: documentInfra.vectorIndex, embedder: documentInfra.embedder,
+          previousEmbedder: documentInfra.previousEmbedder, space: await vectorIndexer.retrievalSpace(),
+        },
         {
           ownerId: viewer.userId, text: args.query, limit: args.limit ?? 10,
           knowledgeBaseIds: args.knowledgeBaseIds?.map(String), documentIds: args.documentIds?.map(String),

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { extractDocument } from '../../../src/infra/extraction/extract-in-worker.ts';
 import { EXTRACTION_FAILURE_REASONS, ExtractionFailedError, type ExtractionFailureReason } from '../../../src/infra/extraction/types.ts';
-import { encodePng, drawText, LIMITS, makeDocx, makeLongScannedPdf, makePdf, makeXlsx, makeZip, MEDIA, utf8 } from './fixtures.ts';
+import { encodePng, drawText, LIMITS, makeDocx, makeLongScannedPdf, makePdf, makeVectorTextPdf, makeXlsx, makeZip, MEDIA, utf8 } from './fixtures.ts';
 
 /**
  * Hostile files: each ends in ExtractionFailedError with the right reason, in its worker, while the
@@ -101,6 +101,26 @@ describe('bad input', () => {
     await expectReason(extractDocument(scanned, MEDIA.pdf, 'book.pdf', { ...LIMITS, timeoutMs: 1 }), 'timeout');
   });
 
+  it('refuses a 200-page PDF of outline text over maxPages without rendering any page', async () => {
+    const outlines = await makeVectorTextPdf(Array.from({ length: 200 }, () => ['HELLO WORLD']));
+    const progress: number[] = [];
+    await expectReason(extractDocument(outlines, MEDIA.pdf, 'outlines.pdf', { ...LIMITS, maxPages: 50 }, undefined,
+      { onProgress: (p) => progress.push(p.pagesDone) }), 'too-many-pages');
+    expect(progress).toEqual([]);
+  });
+
+  it('stops rendering and reading outline pages when the job runs past timeoutMs', async () => {
+    // 200 pages to render and OCR take minutes here (a second or more each); the job gets 15 s.
+    const outlines = await makeVectorTextPdf(Array.from({ length: 200 }, () => ['HELLO WORLD']));
+    const progress: number[] = [];
+    await expectReason(extractDocument(outlines, MEDIA.pdf, 'outlines.pdf', { ...LIMITS, timeoutMs: 15_000 }, undefined,
+      { onProgress: (p) => progress.push(p.pagesDone) }), 'timeout');
+    expect(progress.length).toBeLessThan(200);
+    // The worker (and the native canvas in it) is gone and the next job runs normally.
+    const doc = await extractDocument(await goodPdf(), MEDIA.pdf, 'good.pdf', LIMITS);
+    expect(doc.pages[0]!.text).toContain(SECRET);
+  }, 60_000);
+
   it('stops an extraction that runs out of its memory', async () => {
     const rows = Array.from({ length: 200_000 }, (_, i) => `${i},${SECRET} row ${i},${i * 7}`).join('\n');
     await expectReason(extractDocument(utf8(`id,name,value\n${rows}`), 'text/csv', 'big.csv', { ...LIMITS, maxMemoryMb: 16 }), 'out-of-memory');
@@ -117,10 +137,12 @@ describe('bad input', () => {
   it('keeps a good extraction going beside hostile ones', async () => {
     const limits = { ...LIMITS, maxUncompressedBytes: 1024 * 1024 };
     const bomb = makeZip([{ name: 'word/document.xml', data: new Uint8Array(20 * 1024 * 1024), declaredSize: 1 }]);
+    // Every fixture first: an await between the extractions would leave an early rejection unhandled.
+    const [goodBytes, slowBytes] = [await goodPdf(), await makeLongScannedPdf(200)];
     const [good, ...bad] = await Promise.allSettled([
-      extractDocument(await goodPdf(), MEDIA.pdf, 'good.pdf', limits),
+      extractDocument(goodBytes, MEDIA.pdf, 'good.pdf', limits),
       extractDocument(bomb, MEDIA.docx, 'bomb.docx', limits),
-      extractDocument(await makeLongScannedPdf(200), MEDIA.pdf, 'slow.pdf', { ...limits, timeoutMs: 1 }),
+      extractDocument(slowBytes, MEDIA.pdf, 'slow.pdf', { ...limits, timeoutMs: 1 }),
       extractDocument(utf8('%PDF-1.4 nothing'), MEDIA.pdf, 'broken.pdf', limits),
     ]);
     expect(good.status).toBe('fulfilled');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { extractDocument } from '../../../src/infra/extraction/extract-in-worker.ts';
 import type { ExtractionProgress } from '../../../src/infra/extraction/types.ts';
-import { drawText, encodePng, LIMITS, makeDocx, makePdf, makeScannedPdf, makeXlsx, MEDIA, utf8 } from './fixtures.ts';
+import { drawText, encodePng, LIMITS, makeDocx, makePdf, makeScannedPdf, makeVectorTextPdf, makeXlsx, MEDIA, utf8 } from './fixtures.ts';
 
 describe('extractDocument (in a worker thread)', () => {
   it('reads a multi-page PDF page by page, large lines as headings, and reports progress', async () => {
@@ -90,5 +90,16 @@ describe('extractDocument (in a worker thread)', () => {
     expect(doc.pages.map((p) => p.ocr)).toEqual([true, true]);
     expect(doc.pages[0]!.text).toContain('HELLO WORLD');
     expect(doc.pages[1]!.text).toContain('BLUE WHALE');
+  });
+
+  it('renders and reads by OCR a PDF page whose text is vector outlines only (no text layer, no image)', async () => {
+    const bytes = await makeVectorTextPdf([['HELLO WORLD', 'BLUE WHALE'], []]);
+    const progress: number[] = [];
+    const doc = await extractDocument(bytes, MEDIA.pdf, 'outlines.pdf', LIMITS, undefined, { onProgress: (p) => progress.push(p.pagesDone) });
+    expect(doc.pages.map((p) => p.ocr)).toEqual([true, false]);
+    expect(doc.pages[0]!.text).toContain('HELLO WORLD');
+    expect(doc.pages[0]!.text).toContain('BLUE WHALE');
+    expect(doc.pages[1]!.text).toBe('');
+    expect(progress).toEqual([1, 2]);
   });
 });

@@ -1,7 +1,7 @@
 import { crc32, deflateRawSync, deflateSync } from 'node:zlib';
 import { Document, HeadingLevel, Packer, Paragraph } from 'docx';
 import ExcelJS from 'exceljs';
-import { PDFDocument, StandardFonts } from 'pdf-lib';
+import { PDFDocument, StandardFonts, rgb } from 'pdf-lib';
 import type { ExtractionLimits } from '../../../src/infra/extraction/types.ts';
 
 /**
@@ -181,6 +181,31 @@ export async function makeLongScannedPdf(count: number): Promise<Uint8Array> {
   const png = await doc.embedPng(encodePng(image));
   for (let i = 0; i < count; i++) {
     doc.addPage([image.width, image.height]).drawImage(png, { x: 0, y: 0, width: image.width, height: image.height });
+  }
+  return doc.save();
+}
+
+/**
+ * Pages whose text is drawn as vector paths only: every dot of the bitmap font is a filled square
+ * of one SVG path per line, so there is neither a text layer nor an image — only rendering the page
+ * can read it (the way a PDF with text converted to outlines looks).
+ */
+export async function makeVectorTextPdf(pageLines: string[][], dot = 4): Promise<Uint8Array> {
+  const doc = await PDFDocument.create();
+  for (const lines of pageLines) {
+    const page = doc.addPage([595, 842]);
+    lines.forEach((line, row) => {
+      let path = '';
+      [...line.toUpperCase()].forEach((char, column) => {
+        const glyph = GLYPHS[char];
+        if (!glyph) throw new Error(`no glyph for ${char}`);
+        glyph.forEach((bits, gy) => [...bits].forEach((bit, gx) => {
+          if (bit === '1') path += `M ${(column * 6 + gx) * dot} ${gy * dot} h ${dot} v ${dot} h ${-dot} Z `;
+        }));
+      });
+      // drawSvgPath puts the path's origin at (x, y) with y growing downwards, as SVG does.
+      if (path) page.drawSvgPath(path, { x: 50, y: 780 - row * 11 * dot, color: rgb(0, 0, 0) });
+    });
   }
   return doc.save();
 }

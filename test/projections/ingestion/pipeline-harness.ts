@@ -7,6 +7,7 @@ import { createKnowledgeBaseCommands } from '../../../src/commands/knowledge-bas
 import { LocalBlobStore } from '../../../src/infra/blob-store/local-blob-store.ts';
 import type { Embedder } from '../../../src/infra/embedders/port.ts';
 import type { RecordedEvent } from '../../../src/infra/event-store/port.ts';
+import type { Logger } from '../../../src/infra/logger.ts';
 import { migrate } from '../../../src/infra/read-db/migrations.ts';
 import type { ReadDb } from '../../../src/infra/read-db/port.ts';
 import type { VectorIndex } from '../../../src/infra/vector-index/port.ts';
@@ -27,12 +28,16 @@ export interface HarnessOptions {
   readDb: ReadDb;
   vectorIndex: VectorIndex | null;
   embedder: Embedder | null;
+  /** The vector indexer's previous model (EMBEDDINGS_PREVIOUS_*). */
+  previousEmbedder?: Embedder | null;
+  /** Where the vector indexer logs (default: nowhere). */
+  indexerLogger?: Logger;
   /** False: the ingestion reactor is not started (call `reactor.start()` or `newReactor()`). */
   startReactor?: boolean;
 }
 
 /** The ingestion pipeline as the app would wire it: real log, codec, blob store, read DB, projections and reactors. */
-export async function startPipeline({ readDb, vectorIndex, embedder, startReactor = true }: HarnessOptions) {
+export async function startPipeline({ readDb, vectorIndex, embedder, previousEmbedder = null, indexerLogger, startReactor = true }: HarnessOptions) {
   await migrate(readDb, MIGRATIONS);
   const events = domainEventStore();
   const { store, codec } = events;
@@ -50,7 +55,7 @@ export async function startPipeline({ readDb, vectorIndex, embedder, startReacto
     onProgress: (p) => progress.push(p), leaseRetryMs: 50,
   });
   let reactor = newReactor();
-  const indexer = vectorIndex ? createVectorIndexer({ store, readDb, blobs, vectorIndex, logger, embedder }) : null;
+  const indexer = vectorIndex ? createVectorIndexer({ store, readDb, blobs, vectorIndex, logger: indexerLogger ?? logger, embedder, previousEmbedder }) : null;
   await projections.start();
   if (startReactor) reactor.start();
   indexer?.start();

@@ -1,15 +1,17 @@
-import { extractImages, getDocumentProxy } from 'unpdf';
+import { extractImages, getDocumentProxy, getResolvedPDFJS, renderPageAsImage } from 'unpdf';
 import { encodePnm } from '../ocr.ts';
 import { ExtractionFailedError, type ExtractedPage } from '../types.ts';
 import type { ExtractorContext, ExtractorResult } from './context.ts';
 
 /**
  * PDF text per page with unpdf (PDF.js). Lines set clearly larger than the document's body text
- * become `#` headings. A page without a text layer is read by OCR from the images it embeds (a
- * scanned page is one image); rendering vector-only pages would need a native canvas, which is not
- * installed, so such pages stay without text.
+ * become `#` headings. A page without a text layer is read by OCR: first from the images it embeds
+ * (a scanned page is one image, read at its own resolution); when those give no text — or there are
+ * none, as on a page whose text was converted to outlines — the page is rendered (PDF.js onto
+ * @napi-rs/canvas) and the picture read instead.
  */
 
+type PdfDocument = Awaited<ReturnType<typeof getDocumentProxy>>;
 interface Line { text: string; size: number }
 interface TextItem { str?: string; hasEOL?: boolean; transform?: number[] }
 
@@ -67,7 +69,7 @@ function failure(error: unknown): ExtractionFailedError {
 }
 
 export async function extractPdf(bytes: Uint8Array, context: ExtractorContext): Promise<ExtractorResult> {
-  let pdf: Awaited<ReturnType<typeof getDocumentProxy>>;
+  let pdf: PdfDocument;
   try {
     // A copy: PDF.js detaches the buffer it is given.
     pdf = await getDocumentProxy(new Uint8Array(bytes), {
@@ -116,7 +118,56 @@ export async function extractPdf(bytes: Uint8Array, context: ExtractorContext): 
   }
 }
 
-async function ocrPage(pdf: Awaited<ReturnType<typeof getDocumentProxy>>, n: number, context: ExtractorContext): Promise<string> {
+/** 200 dpi: what OCR engines are tuned for (tesseract reads best at cap heights of 20–30 px). */
+export const RENDER_DPI = 200;
+/** Never more pixels per rendered page than this (an A4 page at 200 dpi is 3.9 M), whatever the page size claims. */
+export const MAX_RENDER_PIXELS = 16_000_000;
+
+/**
+ * The scale at which a page of `width` × `height` points is rendered: RENDER_DPI, reduced so the
+ * RGBA canvas stays inside both MAX_RENDER_PIXELS and the budget for uncompressed content (the
+ * canvas lives outside the V8 heap that maxMemoryMb limits, so this budget is what bounds it).
+ */
+export function renderScale(width: number, height: number, maxUncompressedBytes: number): number {
+  const area = Math.max(1, width) * Math.max(1, height);
+  const pixels = Math.min(MAX_RENDER_PIXELS, Math.floor(maxUncompressedBytes / 4));
+  return Math.min(RENDER_DPI / 72, Math.sqrt(pixels / area));
+}
+
+async function ocrPage(pdf: PdfDocument, n: number, context: ExtractorContext): Promise<string> {
+  const fromImages = await ocrImages(pdf, n, context);
+  return fromImages || ocrRendered(pdf, n, context);
+}
+
+/** Whether the page paints anything at all (paths, glyphs, images, shadings): a blank page is not rendered. */
+async function paintsAnything(pdf: PdfDocument, n: number): Promise<boolean> {
+  const { OPS } = await getResolvedPDFJS();
+  const painting = new Set<number>([
+    OPS.constructPath, OPS.fill, OPS.eoFill, OPS.stroke, OPS.fillStroke, OPS.eoFillStroke, OPS.closeStroke,
+    OPS.closeFillStroke, OPS.closeEOFillStroke, OPS.showText, OPS.showSpacedText, OPS.nextLineShowText,
+    OPS.nextLineSetSpacingShowText, OPS.paintImageXObject, OPS.paintInlineImageXObject,
+    OPS.paintImageMaskXObject, OPS.paintSolidColorImageMask, OPS.shadingFill, OPS.paintFormXObjectBegin,
+  ].filter((op): op is number => typeof op === 'number'));
+  const page = await pdf.getPage(n);
+  return (await page.getOperatorList()).fnArray.some((op) => painting.has(op));
+}
+
+async function ocrRendered(pdf: PdfDocument, n: number, context: ExtractorContext): Promise<string> {
+  let png: ArrayBuffer;
+  try {
+    if (!(await paintsAnything(pdf, n))) return '';
+    const { width, height } = (await pdf.getPage(n)).getViewport({ scale: 1 });
+    const scale = renderScale(width, height, context.limits.maxUncompressedBytes);
+    png = await renderPageAsImage(pdf, n, { canvasImport: () => import('@napi-rs/canvas'), scale });
+  } catch {
+    // A page PDF.js cannot draw has no text to offer; the other pages still count.
+    return '';
+  }
+  const engine = await context.ocr();
+  return (await engine.recognize(new Uint8Array(png))).trim();
+}
+
+async function ocrImages(pdf: PdfDocument, n: number, context: ExtractorContext): Promise<string> {
   let images: Awaited<ReturnType<typeof extractImages>>;
   try {
     images = await extractImages(pdf, n);
