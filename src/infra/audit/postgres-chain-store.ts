@@ -26,7 +26,8 @@ CREATE TABLE IF NOT EXISTS evident_chain_checkpoints (
 interface LinkRow { seq: string; position: string; hash: Buffer }
 interface CheckpointRow extends LinkRow { signature: Buffer; key_id: string; signed_at: string }
 
-const LINK_COLUMNS = 'seq::text, position::text, hash';
+// bigint columns arrive as strings (node-postgres' default for int8).
+const LINK_COLUMNS = 'seq, position, hash';
 const CHECKPOINT_COLUMNS = `${LINK_COLUMNS}, signature, key_id, signed_at`;
 const toLink = (row: LinkRow): ChainLink => ({ seq: Number(row.seq), position: BigInt(row.position), hash: row.hash.toString('hex') });
 const toCheckpoint = (row: CheckpointRow): SignedCheckpoint => ({
