@@ -112,7 +112,7 @@ export function tamperContract(name: string, open: () => Promise<ChainHarness>):
       await h.sql(edit, [pos(14)]);
       // Recompute the chain from the (edited) log and write every link again, as a careful attacker would.
       const tampered = await h.log.readAll({ maxCount: 1000 });
-      let hash = Buffer.alloc(32);
+      let hash: Buffer = Buffer.alloc(32);
       for (let i = 0; i < tampered.length; i++) {
         hash = chainHash(hash, tampered[i]!);
         await h.sql(`UPDATE ${links} SET hash = ${ph[0]} WHERE seq = ${ph[1]}`, [hash, i + 1]);
