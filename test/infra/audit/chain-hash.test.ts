@@ -22,7 +22,7 @@ describe('canonicalJson', () => {
     const event = { ...newEvent('Tested', { n: 1 }), stream: 's', revision: 0n, position: 1n };
     const one = chainHash(GENESIS_HASH, event);
     expect(chainHash(GENESIS_HASH, { ...event, position: 99n } as typeof event)).toEqual(one);
-    for (const changed of [{ stream: 't' }, { revision: 1n }, { type: 'Other' }, { schemaVersion: 2 }, { data: { n: 2 } }, { id: '0'.repeat(8) }]) {
+    for (const changed of [{ stream: 't' }, { revision: 1n }, { type: 'Other' }, { schemaVersion: 2 }, { data: { n: 2 } }, { id: '0'.repeat(8) }, { metadata: { ...event.metadata, actorId: 'someone else' } }]) {
       expect(chainHash(GENESIS_HASH, { ...event, ...changed })).not.toEqual(one);
     }
     expect(chainHash(one, event)).not.toEqual(one);
