@@ -16,6 +16,10 @@ import { personalDataRules } from './domain/personal-data.ts';
 import { OpenAiCompatibleProvider } from './infra/ai/openai-compatible.ts';
 import { ProviderRegistry } from './infra/ai/provider-registry.ts';
 import { ProviderError, type ChatProvider } from './infra/ai/provider.ts';
+import type { ChainStore } from './infra/audit/chain-store.ts';
+import { PostgresChainStore } from './infra/audit/postgres-chain-store.ts';
+import { loadSigningKey, publicKeyPem } from './infra/audit/signing-key.ts';
+import { SqliteChainStore } from './infra/audit/sqlite-chain-store.ts';
 import { createBlindIndex } from './infra/blind-index.ts';
 import type { Config } from './infra/config.ts';
 import type { EventStore } from './infra/event-store/port.ts';
@@ -37,6 +41,7 @@ import { PgliteReadDb } from './infra/read-db/pglite-read-db.ts';
 import type { ReadDb } from './infra/read-db/port.ts';
 import { PostgresReadDb } from './infra/read-db/postgres-read-db.ts';
 import { conversationsProjection } from './projections/conversations-projection.ts';
+import { ChainSealer } from './projections/chain-sealer.ts';
 import { ReplyReactor } from './projections/reply-reactor.ts';
 import { SessionWatch } from './projections/session-watch.ts';
 import { ProjectionRunner } from './projections/runner.ts';
@@ -77,6 +82,12 @@ export interface App {
   replies: ReplyReactor;
   /** Ends live subscriptions of sessions that end (logout, password change, deactivation, erasure, expiry). */
   sessions: SessionWatch;
+  /** The hash chain over the raw log and its signed checkpoints, sealed in the background (docs/audit.md). */
+  chain: ChainStore;
+  /** Seals the raw log into `chain`; waitFor(position) says when a position is covered. */
+  sealer: ChainSealer;
+  /** The public half of the checkpoint signing key (SPKI PEM): all `verify` needs. */
+  signingPublicKey(): string;
   /** A command context for an actor, with the real clock and UUIDv7 ids. */
   commandContext(actorId: string | null, requestId?: string | null): CommandContext;
   close(): Promise<void>;
@@ -104,6 +115,12 @@ export async function createApp(config: Config, logger: Logger, early: EarlyStor
       : new SqliteEventStore(join(config.dataDir, 'events.sqlite'));
     closers.push(() => log.close());
 
+    const chain: ChainStore = config.eventStore === 'postgres'
+      ? await PostgresChainStore.open(config.databaseUrl!)
+      : new SqliteChainStore(join(config.dataDir, 'events.sqlite'));
+    closers.push(() => chain.close());
+    const signingKey = loadSigningKey({ signingKey: config.chainSigningKey, dataDir: config.dataDir });
+
     const codec = new PersonalDataCodec({ keyStore, masterKey, rules: personalDataRules });
     // Decrypted first, then upcast: upcasters see plaintext under the field names it was stored with.
     const store = new UpcastingEventStore(new EncryptingEventStore(log, codec), (event) => domainUpcasting.upcast(event));
@@ -112,6 +129,11 @@ export async function createApp(config: Config, logger: Logger, early: EarlyStor
       ? await PostgresReadDb.open({ connectionString: config.databaseUrl! })
       : await (earlyReadDb ?? PgliteReadDb.open({ dataDir: join(config.dataDir, 'read-models') }));
     if (!earlyReadDb) closers.push(() => readDb.close());
+
+    // Seals the raw log as stored (ciphertext of personal fields), behind the writers.
+    const sealer = new ChainSealer({ log, chain, signingKey, leases: readDb, logger: logger.child({ component: 'chain' }) });
+    sealer.start();
+    closers.push(() => sealer.stop());
 
     const documentInfra = await openDocumentInfra(config, { codec, readDb });
     closers.push(() => documentInfra.close());
@@ -239,6 +261,7 @@ export async function createApp(config: Config, logger: Logger, early: EarlyStor
       conversationKnowledge: createConversationKnowledgeCommands({ store }),
       projectionCommands: createProjectionCommands({ store, projections }),
       pubsub: pubsubHandle.pubsub, replies, sessions, commandContext, close: closeAll,
+      chain, sealer, signingPublicKey: () => publicKeyPem(signingKey),
     };
   } catch (error) {
     await closeAll();
