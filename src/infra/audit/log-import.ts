@@ -128,31 +128,49 @@ export async function importLog(opts: { dir: string; log: EventStore; chain?: Ch
   if (chain && (await chain.head()).seq !== 0) throw new ImportTargetNotEmptyError('The target chain store is not empty: import only fills an empty store');
   const { manifest, checkpoints } = await checkExport(dir);
 
+  // SqliteEventStore commits appends in the order they were called (one queue, group-committed), so
+  // there several may be in flight at once without changing the order; elsewhere one at a time.
+  const window = log.kind === 'sqlite' ? 256 : 1;
+  const inFlight: Array<Promise<bigint>> = [];
   let run: ChainedEvent[] = [];
   let runBytes = 0;
   let lastPosition = 0n;
-  const flush = async () => {
-    if (run.length === 0) return;
-    const first = run[0]!;
-    const last = run[run.length - 1]!;
-    const events: NewEvent[] = run.map((e) => ({ id: e.id, type: e.type, schemaVersion: e.schemaVersion, data: e.data, metadata: e.metadata }));
-    const result = await log.append(first.stream, events, { expectedRevision: first.revision === 0n ? 'no_stream' : first.revision - 1n });
+  const append = async (events: ChainedEvent[]): Promise<bigint> => {
+    const first = events[0]!;
+    const last = events[events.length - 1]!;
+    const result = await log.append(first.stream, events.map((e): NewEvent => ({ id: e.id, type: e.type, schemaVersion: e.schemaVersion, data: e.data, metadata: e.metadata })),
+      { expectedRevision: first.revision === 0n ? 'no_stream' : first.revision - 1n });
     if (result.nextRevision !== last.revision) {
       throw new ImportVerificationError(`Stream "${first.stream}": revisions in the export are not contiguous (got ${result.nextRevision}, expected ${last.revision})`);
     }
-    lastPosition = result.position;
+    return result.position;
+  };
+  const settle = async (keep: number) => {
+    while (inFlight.length > keep) lastPosition = await inFlight.shift()!;
+  };
+  const flush = async () => {
+    if (run.length === 0) return;
+    const pending = append(run);
+    pending.catch(() => {}); // awaited in order by settle(); an early failure must not go unhandled meanwhile
+    inFlight.push(pending);
     run = [];
     runBytes = 0;
+    await settle(window - 1);
   };
   let number = 0;
-  for await (const line of lines<ExportedEvent>(join(dir, EVENTS_FILE))) {
-    const event = toChained(line, ++number);
-    const bytes = JSON.stringify(event.data).length;
-    if (run.length > 0 && (run[0]!.stream !== event.stream || run.length >= MAX_EVENTS_PER_APPEND || runBytes + bytes > MAX_RUN_BYTES)) await flush();
-    run.push(event);
-    runBytes += bytes;
+  try {
+    for await (const line of lines<ExportedEvent>(join(dir, EVENTS_FILE))) {
+      const event = toChained(line, ++number);
+      const bytes = JSON.stringify(event.data).length;
+      if (run.length > 0 && (run[0]!.stream !== event.stream || run.length >= MAX_EVENTS_PER_APPEND || runBytes + bytes > MAX_RUN_BYTES)) await flush();
+      run.push(event);
+      runBytes += bytes;
+    }
+    await flush();
+  } finally {
+    await Promise.allSettled(inFlight);
   }
-  await flush();
+  await settle(0);
 
   // PostgreSQL shows rows once every older transaction has finished: wait (bounded) until all of ours show.
   const deadline = Date.now() + READBACK_WAIT_MS;
