@@ -23,6 +23,11 @@ export interface ChainHarness {
   sql(text: string, params?: unknown[]): Promise<Array<Record<string, unknown>>>;
   /** Table and column names of the events and links tables. */
   names: { events: string; position: string; data: string; links: string; checkpoints: string };
+  /**
+   * Resolves once every row appended so far is readable. PostgreSQL shows a row only after every
+   * older transaction in the cluster has finished, and other suites keep transactions open.
+   */
+  visible(): Promise<void>;
   /** A second chain store over the same storage (another instance). */
   openChain(): Promise<ChainStore>;
   dispose(): Promise<void>;
@@ -42,6 +47,7 @@ export async function sqliteHarness(): Promise<ChainHarness> {
       return db.prepare(text).all(...(params as Array<string | number | bigint | null | Uint8Array>)) as Array<Record<string, unknown>>;
     },
     names: { events: 'events', position: 'position', data: 'data', links: 'chain_links', checkpoints: 'chain_checkpoints' },
+    visible: async () => {},
     async openChain() {
       const other = new SqliteChainStore(file);
       others.push(other);
@@ -70,6 +76,15 @@ export async function postgresHarness(): Promise<ChainHarness> {
       return (await client.query(text, params)).rows as Array<Record<string, unknown>>;
     },
     names: { events: 'evident_events', position: 'global_position', data: 'data', links: 'evident_chain_links', checkpoints: 'evident_chain_checkpoints' },
+    async visible() {
+      const { rows } = await client.query<{ head: string }>('SELECT COALESCE(MAX(global_position), 0)::text AS head FROM evident_events');
+      const head = BigInt(rows[0]!.head);
+      const deadline = Date.now() + 30_000;
+      while ((await log.headPosition()) < head) {
+        if (Date.now() > deadline) throw new Error('appended rows did not become readable within 30 s');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    },
     async openChain() {
       const other = await PostgresChainStore.open(database.url);
       others.push(other);

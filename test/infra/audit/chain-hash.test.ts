@@ -34,6 +34,7 @@ async function roundTrip(h: ChainHarness): Promise<Buffer> {
   const event = newEvent('Awkward', awkward, '01890000-0000-7000-8000-000000000abc');
   event.metadata = { ...event.metadata, occurredAt: '2026-01-02T03:04:05.678Z', correlationId: 'c', actorId: 'ä' };
   await h.log.append('awkward', [event]);
+  await h.visible();
   const [stored] = await h.log.readAll();
   expect(stored!.data).toEqual(JSON.parse(JSON.stringify(awkward)));
   return canonicalEventBytes(stored!);

@@ -31,8 +31,10 @@ async function fillSource(h: ChainHarness): Promise<void> {
       ...(i % 3 === 0 ? [newEvent('ReplyFinished', { i, nested: { a: [1, { b: null }] } })] : []),
     ]);
   }
+  await h.visible();
   await sealAll(h.log, h.chain, key, { batchSize: 8, checkpointEvery: 8 });
   await h.log.append('tail', [newEvent('Tested', { tail: true })]);
+  await h.visible();
   keys.set(h, key);
 }
 

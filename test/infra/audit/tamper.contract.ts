@@ -29,6 +29,7 @@ export function tamperContract(name: string, open: () => Promise<ChainHarness>):
         await h.log.append(`stream-${s}`, [newEvent('Tested', { n: s * 10 + 2, nested: { a: [1, 2, { b: 'c' }] } })]);
         await h.log.append(`stream-${s}`, [newEvent('Tested', { n: s * 10 + 3 }), newEvent('Tested', { n: s * 10 + 4 })]);
       }
+      await h.visible();
       await sealAll(h.log, h.chain, key, { batchSize: 10, checkpointEvery: 10 });
       events = await h.log.readAll({ maxCount: 1000 });
       expect(events).toHaveLength(30);
@@ -132,6 +133,7 @@ export function tamperContract(name: string, open: () => Promise<ChainHarness>):
     it('a checkpoint signed with another key is refused', async () => {
       const forger = signingKey();
       await h.log.append('stream-x', [newEvent('Tested', { n: 1 })]);
+      await h.visible();
       await sealAll(h.log, h.chain, forger, { checkpointEvery: 1 });
       expect(failure(await verify())).toMatchObject({ seq: 31, reason: 'bad-signature' });
       expect(await verifyChain({ log: h.log, chain: h.chain, publicKey: [publicKey, publicKeyPem(forger)] })).toMatchObject({ ok: true, headSeq: 31 });
@@ -154,6 +156,7 @@ export function tamperContract(name: string, open: () => Promise<ChainHarness>):
 
     it('the limit: the unsealed tail after the last checkpoint can be truncated unnoticed', async () => {
       await h.log.append('stream-tail', [newEvent('Tested', { n: 1 }), newEvent('Tested', { n: 2 })]);
+      await h.visible();
       expect(await verify()).toMatchObject({ ok: true, headSeq: 30, unsealedTail: 2 });
       const { events: table, position } = h.names;
       await h.sql(`DELETE FROM ${table} WHERE ${position} > ${h.kind === 'sqlite' ? '?' : '$1'}`, [pos(30).toString()]);
