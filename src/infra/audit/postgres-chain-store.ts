@@ -1,12 +1,10 @@
 import type pg from 'pg';
 import { createPool } from '../postgres-pool.ts';
 import { orUnavailable } from '../store-unavailable.ts';
-import { checkContinues, GENESIS_LINK, type ChainLink, type ChainStore, type SignedCheckpoint } from './chain-store.ts';
+import { ChainConflictError, checkContinues, GENESIS_LINK, type ChainLink, type ChainStore, type SignedCheckpoint } from './chain-store.ts';
 
 const STORE = 'chain store';
 const SCHEMA_LOCK = 1163282770;
-/** Held by appendLinks for its transaction: the head it checks cannot move before it commits. */
-const APPEND_LOCK = 1163282771;
 const SCHEMA_SQL = `
 CREATE TABLE IF NOT EXISTS evident_chain_links (
   seq bigint PRIMARY KEY,
@@ -85,19 +83,30 @@ export class PostgresChainStore implements ChainStore {
     return rows[0] ? toLink(rows[0]) : GENESIS_LINK;
   }
 
+  /**
+   * One statement, one round trip: it inserts only when the links continue the head it reads. Two
+   * sealers racing past that check both insert the same seq, and the primary key refuses the second.
+   */
   async appendLinks(links: readonly ChainLink[]): Promise<void> {
     if (links.length === 0) return;
-    if (this.closed) throw new Error('Chain store is closed');
-    await this.transaction(async (client) => {
-      await client.query('SELECT pg_advisory_xact_lock($1)', [APPEND_LOCK]);
-      const { rows } = await client.query<LinkRow>(`SELECT ${LINK_COLUMNS} FROM evident_chain_links ORDER BY seq DESC LIMIT 1`);
-      checkContinues(rows[0] ? toLink(rows[0]) : GENESIS_LINK, links);
-      await client.query(
-        `INSERT INTO evident_chain_links (seq, position, hash)
-         SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bytea[])`,
-        [links.map((l) => l.seq), links.map((l) => l.position.toString()), links.map((l) => Buffer.from(l.hash, 'hex'))],
+    const first = links[0]!;
+    checkContinues({ seq: first.seq - 1, position: first.position - 1n, hash: GENESIS_LINK.hash }, links);
+    let inserted: number;
+    try {
+      const result = await this.query(
+        `WITH head AS (SELECT seq, position FROM evident_chain_links ORDER BY seq DESC LIMIT 1)
+         INSERT INTO evident_chain_links (seq, position, hash)
+         SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bytea[])
+          WHERE COALESCE((SELECT seq FROM head), 0) = $4 AND COALESCE((SELECT position FROM head), 0) < $5`,
+        [links.map((l) => l.seq), links.map((l) => l.position.toString()), links.map((l) => Buffer.from(l.hash, 'hex')),
+          first.seq - 1, first.position.toString()],
       );
-    });
+      inserted = result.rowCount ?? 0;
+    } catch (error) {
+      if ((error as { code?: string }).code === '23505') throw new ChainConflictError(`Chain link seq ${first.seq} was written by another sealer`);
+      throw error;
+    }
+    if (inserted !== links.length) throw new ChainConflictError(`Chain links from seq ${first.seq} do not continue the stored head: another sealer has written`);
   }
 
   async links(afterSeq: number, max: number): Promise<ChainLink[]> {
