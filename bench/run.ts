@@ -2,6 +2,7 @@
 // BENCH_QUICK=1 shrinks the sizes (used by the smoke test). PostgreSQL rows need DATABASE_URL.
 import { benchPostgres, benchSqlite } from './event-store.bench.ts';
 import { benchApi } from './api.bench.ts';
+import { benchChain } from './chain.bench.ts';
 import { benchProjectionRebuild } from './projection.bench.ts';
 import { benchStartup } from './startup.bench.ts';
 import { benchIngestion } from './ingestion.bench.ts';
@@ -18,6 +19,7 @@ await benchStartup(sizes);
 await benchSqlite(sizes);
 if (process.env.DATABASE_URL) await benchPostgres(sizes, process.env.DATABASE_URL);
 else console.log('\n## PostgreSQL event store: skipped, DATABASE_URL is not set');
+await benchChain(sizes);
 await benchProjectionRebuild(sizes);
 await benchApi(sizes);
 await benchIngestion(sizes);

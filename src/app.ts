@@ -14,6 +14,8 @@ import { RetentionReactor } from './projections/retention-reactor.ts';
 import { OpenAiCompatibleProvider } from './infra/ai/openai-compatible.ts';
 import { ProviderRegistry } from './infra/ai/provider-registry.ts';
 import { ProviderError, type ChatProvider } from './infra/ai/provider.ts';
+import type { ChainStore } from './infra/audit/chain-store.ts';
+import { loadSigningKey, publicKeyPem } from './infra/audit/signing-key.ts';
 import { createBlindIndex } from './infra/blind-index.ts';
 import type { Config } from './infra/config.ts';
 import type { EventStore } from './infra/event-store/port.ts';
@@ -25,6 +27,7 @@ import { loadMasterKey } from './infra/personal-data/master-key.ts';
 import { createAppPubSub, type AppPubSub } from './infra/pubsub.ts';
 import { migrate } from './infra/read-db/migrations.ts';
 import type { ReadDb } from './infra/read-db/port.ts';
+import { ChainSealer } from './projections/chain-sealer.ts';
 import { ReplyReactor } from './projections/reply-reactor.ts';
 import { SessionWatch } from './projections/session-watch.ts';
 import { ProjectionRunner } from './projections/runner.ts';
@@ -33,7 +36,7 @@ import { ReembeddingReactor } from './projections/ingestion/reembedding-reactor.
 import { retrieve } from './projections/retrieval.ts';
 import { createVectorIndexer, type VectorIndexer } from './projections/vector-indexer.ts';
 import {
-  createCodec, createErasureScrubber, domainStore, MIGRATIONS_DIR, openKeyStore, openLog, openReadDb, readModelProjections,
+  createCodec, createErasureScrubber, domainStore, MIGRATIONS_DIR, openChainStore, openKeyStore, openLog, openReadDb, readModelProjections,
 } from './stores.ts';
 
 export { MIGRATIONS_DIR };
@@ -68,6 +71,12 @@ export interface App {
   /** Retention policy and legal holds (docs/audit.md); the reactor records expiries. */
   retention: RetentionCommands;
   retentionReactor: RetentionReactor;
+  /** The hash chain over the raw log and its signed checkpoints, sealed in the background (docs/audit.md). */
+  chain: ChainStore;
+  /** Seals the raw log into `chain`; waitFor(position) says when a position is covered. */
+  sealer: ChainSealer;
+  /** The public half of the checkpoint signing key (SPKI PEM): all `verify` needs. */
+  signingPublicKey(): string;
   /** A command context for an actor, with the real clock and UUIDv7 ids. */
   commandContext(actorId: string | null, requestId?: string | null): CommandContext;
   close(): Promise<void>;
@@ -91,11 +100,20 @@ export async function createApp(config: Config, logger: Logger, early: EarlyStor
     const log = await openLog(config);
     closers.push(() => log.close());
 
+    const chain = await openChainStore(config);
+    closers.push(() => chain.close());
+    const signingKey = loadSigningKey({ signingKey: config.chainSigningKey, dataDir: config.dataDir });
+
     const codec = createCodec(keyStore, masterKey);
     const store = domainStore(log, codec);
 
     const readDb: ReadDb = config.readDb === 'pglite' && earlyReadDb ? await earlyReadDb : await openReadDb(config);
     if (!earlyReadDb) closers.push(() => readDb.close());
+
+    // Seals the raw log as stored (ciphertext of personal fields), behind the writers.
+    const sealer = new ChainSealer({ log, chain, signingKey, leases: readDb, logger: logger.child({ component: 'chain' }) });
+    sealer.start();
+    closers.push(() => sealer.stop());
 
     const documentInfra = await openDocumentInfra(config, { codec, readDb });
     closers.push(() => documentInfra.close());
@@ -226,6 +244,7 @@ export async function createApp(config: Config, logger: Logger, early: EarlyStor
       conversationKnowledge: createConversationKnowledgeCommands({ store }),
       projectionCommands: createProjectionCommands({ store, projections }),
       pubsub: pubsubHandle.pubsub, replies, sessions, retention, retentionReactor, commandContext, close: closeAll,
+      chain, sealer, signingPublicKey: () => publicKeyPem(signingKey),
     };
   } catch (error) {
     await closeAll();

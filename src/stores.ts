@@ -3,6 +3,9 @@
 import { join } from 'node:path';
 import { domainUpcasting } from './domain/event-versions.ts';
 import { personalDataRules } from './domain/personal-data.ts';
+import type { ChainStore } from './infra/audit/chain-store.ts';
+import { PostgresChainStore } from './infra/audit/postgres-chain-store.ts';
+import { SqliteChainStore } from './infra/audit/sqlite-chain-store.ts';
 import type { BlobStore } from './infra/blob-store/port.ts';
 import type { Config } from './infra/config.ts';
 import type { EventStore } from './infra/event-store/port.ts';
@@ -49,6 +52,13 @@ export async function openLog(config: Config): Promise<EventStore> {
   return config.eventStore === 'postgres'
     ? await PostgresEventStore.open({ connectionString: config.databaseUrl! })
     : new SqliteEventStore(sqliteLogPath(config));
+}
+
+/** The hash chain over the log, kept beside it (the same SQLite file or PostgreSQL database). */
+export async function openChainStore(config: Config): Promise<ChainStore> {
+  return config.eventStore === 'postgres'
+    ? await PostgresChainStore.open(config.databaseUrl!)
+    : new SqliteChainStore(sqliteLogPath(config));
 }
 
 export async function openKeyStore(config: Config): Promise<KeyStore> {

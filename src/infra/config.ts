@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import proxyAddr from 'proxy-addr';
 import { z } from 'zod';
+import { parseSigningKey } from './audit/signing-key.ts';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -36,7 +37,7 @@ const corsOrigins = z.string().transform((value, ctx): string[] => {
 });
 
 /** Values a configuration error must never echo: passwords in URLs, keys. */
-const SECRET_VARIABLES = new Set(['DATABASE_URL', 'REDIS_URL', 'MASTER_KEY', 'OPENAI_API_KEY', 'OPENAI_BASE_URL', 'EMBEDDINGS_API_KEY', 'EMBEDDINGS_BASE_URL', 'EMBEDDINGS_PREVIOUS_API_KEY', 'EMBEDDINGS_PREVIOUS_BASE_URL', 'WEAVIATE_API_KEY', 'WEAVIATE_URL']);
+const SECRET_VARIABLES = new Set(['DATABASE_URL', 'REDIS_URL', 'MASTER_KEY', 'OPENAI_API_KEY', 'OPENAI_BASE_URL', 'EMBEDDINGS_API_KEY', 'EMBEDDINGS_BASE_URL', 'EMBEDDINGS_PREVIOUS_API_KEY', 'EMBEDDINGS_PREVIOUS_BASE_URL', 'WEAVIATE_API_KEY', 'WEAVIATE_URL', 'CHAIN_SIGNING_KEY']);
 
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -46,6 +47,14 @@ const schema = z.object({
   EVENT_STORE: z.enum(['sqlite', 'postgres']).optional(),
   READ_DB: z.enum(['pglite', 'postgres']).optional(),
   MASTER_KEY: z.string().refine((value) => Buffer.from(value, 'base64').length === 32, 'must be 32 bytes, base64-encoded (openssl rand -base64 32)').optional(),
+  CHAIN_SIGNING_KEY: z.string().refine((value) => {
+    try {
+      parseSigningKey(value, 'CHAIN_SIGNING_KEY');
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'must be an Ed25519 private key as PKCS#8 PEM (openssl genpkey -algorithm ed25519)').optional(),
   PROJECTION_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65_535).default(4000),
@@ -124,6 +133,8 @@ export interface Config {
   eventStore: 'sqlite' | 'postgres';
   readDb: 'pglite' | 'postgres';
   masterKey: string | undefined;
+  /** PKCS#8 PEM of the Ed25519 key that signs chain checkpoints; unset: DATA_DIR/chain-signing.pem. */
+  chainSigningKey: string | undefined;
   projectionBatchSize: number;
   host: string;
   port: number;
@@ -188,6 +199,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     // A key generated into one instance's data directory would leave the others unable to read personal data.
     throw new ConfigError('Invalid configuration: EVENT_STORE=postgres needs MASTER_KEY, shared by every instance (openssl rand -base64 32)');
   }
+  if (eventStore === 'postgres' && c.NODE_ENV === 'production' && !c.CHAIN_SIGNING_KEY) {
+    // Each instance would sign checkpoints with a key of its own, generated into its data directory.
+    throw new ConfigError('Invalid configuration: EVENT_STORE=postgres in production needs CHAIN_SIGNING_KEY, shared by every instance (openssl genpkey -algorithm ed25519)');
+  }
   if (c.EMBEDDINGS_BASE_URL && !c.EMBEDDINGS_MODEL) {
     throw new ConfigError('Invalid configuration: EMBEDDINGS_BASE_URL needs EMBEDDINGS_MODEL (the embedding model to ask for)');
   }
@@ -218,6 +233,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     eventStore,
     readDb,
     masterKey: c.MASTER_KEY,
+    chainSigningKey: c.CHAIN_SIGNING_KEY,
     projectionBatchSize: c.PROJECTION_BATCH_SIZE,
     host: c.HOST,
     port: c.PORT,

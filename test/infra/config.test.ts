@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/infra/config.ts';
 import { refusal } from '../support/refusal.ts';
@@ -26,10 +27,17 @@ describe('configuration', () => {
     [{ PORT: 'eighty' }, /^Invalid configuration: PORT/],
     [{ REDIS_URL: 'http://x' }, /REDIS_URL must be a redis/],
     [{ OPENAI_BASE_URL: 'ftp://x' }, /OPENAI_BASE_URL must be an http/],
+    [{ CHAIN_SIGNING_KEY: 'not a pem' }, /^Invalid configuration: CHAIN_SIGNING_KEY must be an Ed25519 private key/],
+    [{ DATABASE_URL: 'postgres://u@h/db', MASTER_KEY: KEY, NODE_ENV: 'production' }, /EVENT_STORE=postgres in production needs CHAIN_SIGNING_KEY/],
   ])('rejects %o with one clear line', (env, message) => {
     const error = refusal(() => loadConfig(env), ConfigError);
     expect(error.message).toMatch(message);
     expect(error.message).not.toContain('\n');
+  });
+
+  it('takes a chain signing key as PEM text, so production on PostgreSQL can start', () => {
+    const pem = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+    expect(loadConfig({ DATABASE_URL: 'postgres://u@h/db', MASTER_KEY: KEY, NODE_ENV: 'production', CHAIN_SIGNING_KEY: pem }).chainSigningKey).toBe(pem);
   });
 
   it('reads the server, session and provider settings', () => {
@@ -45,6 +53,7 @@ describe('configuration', () => {
       [{ DATABASE_URL: 'postgres://evident:s3cr3t-db-pw@db:99999/evident' }, 's3cr3t-db-pw', /^Invalid configuration: DATABASE_URL must be a postgres/],
       [{ DATABASE_URL: 'mysql://evident:s3cr3t-db-pw@db/evident' }, 's3cr3t-db-pw', /^Invalid configuration: DATABASE_URL must be a postgres/],
       [{ REDIS_URL: 'http://:s3cr3t-redis-pw@cache:6379' }, 's3cr3t-redis-pw', /^Invalid configuration: REDIS_URL/],
+      [{ CHAIN_SIGNING_KEY: '-----BEGIN PRIVATE KEY-----s3cr3t-signing' }, 's3cr3t-signing', /^Invalid configuration: CHAIN_SIGNING_KEY/],
       [{ MASTER_KEY: 'not-base64-s3cr3t-master' }, 's3cr3t-master', /^Invalid configuration: MASTER_KEY must be 32 bytes/],
       [{ OPENAI_BASE_URL: 'ftp://user:s3cr3t-key@host/v1' }, 's3cr3t-key', /^Invalid configuration: OPENAI_BASE_URL/],
     ];

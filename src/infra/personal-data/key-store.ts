@@ -24,6 +24,11 @@ export function ownerOfSubject(subjectId: string): string {
   return cut < 0 ? subjectId : subjectId.slice(0, cut);
 }
 
+/** One row of a key store as a backup holds it: a wrapped key, or an erasure tombstone. */
+export type KeyRecord =
+  | { kind: 'key'; subjectId: string; wrapped: Buffer; createdAt: string }
+  | { kind: 'erased'; subjectId: string; erasedAt: string };
+
 export interface KeyStore {
   /** The subject's wrapped key, or undefined when it never existed or has been erased. */
   get(subjectId: string): Promise<Buffer | undefined>;
@@ -44,6 +49,14 @@ export interface KeyStore {
    * `<owner>/…` also counts as erased once `<owner>` is, so no item key is made after the person's erasure.
    */
   deleteUnder(prefix: string): Promise<number>;
+
+  /** Every key (still wrapped by the master key) and every tombstone, ordered by subject, for a backup. */
+  list(): AsyncIterable<KeyRecord>;
+  /**
+   * Restores one record of a backup: a key is stored unless the subject has one or was erased; a
+   * tombstone is recorded and deletes any key of the subject.
+   */
+  putRaw(record: KeyRecord): Promise<void>;
   /** Erasure's last step, after the deletes: removes what the store's files still hold of deleted keys. */
   scrub?(): Promise<void>;
   close(): Promise<void>;

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { createPool } from '../postgres-pool.ts';
 import { orUnavailable } from '../store-unavailable.ts';
-import { SubjectErasedError, type KeyStore } from './key-store.ts';
+import { SubjectErasedError, type KeyRecord, type KeyStore } from './key-store.ts';
 
 const STORE = 'key store';
 
@@ -134,6 +134,45 @@ export class PostgresKeyStore implements KeyStore {
       [prefix],
     );
     return result.rows[0]?.n ?? 0;
+  }
+
+  async *list(): AsyncIterable<KeyRecord> {
+    this.check();
+    const iso = `to_char(%s AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+    for (let after = ''; ;) {
+      const { rows } = await this.query<{ subject_id: string; wrapped: Buffer; created_at: string }>(
+        `SELECT subject_id, wrapped, ${iso.replace('%s', 'created_at')} AS created_at FROM evident_subject_keys
+          WHERE subject_id COLLATE "C" > $1 ORDER BY subject_id COLLATE "C" LIMIT 500`, [after]);
+      if (rows.length === 0) break;
+      for (const row of rows) yield { kind: 'key', subjectId: row.subject_id, wrapped: row.wrapped, createdAt: row.created_at };
+      after = rows[rows.length - 1]!.subject_id;
+    }
+    for (let after = ''; ;) {
+      const { rows } = await this.query<{ subject_id: string; erased_at: string }>(
+        `SELECT subject_id, ${iso.replace('%s', 'erased_at')} AS erased_at FROM evident_erased_subjects
+          WHERE subject_id COLLATE "C" > $1 ORDER BY subject_id COLLATE "C" LIMIT 500`, [after]);
+      if (rows.length === 0) break;
+      for (const row of rows) yield { kind: 'erased', subjectId: row.subject_id, erasedAt: row.erased_at };
+      after = rows[rows.length - 1]!.subject_id;
+    }
+  }
+
+  async putRaw(record: KeyRecord): Promise<void> {
+    this.check();
+    if (record.kind === 'key') {
+      await this.query(
+        `INSERT INTO evident_subject_keys (subject_id, wrapped, created_at)
+         SELECT $1, $2, $3 WHERE NOT EXISTS (SELECT 1 FROM evident_erased_subjects WHERE subject_id = $1)
+         ON CONFLICT (subject_id) DO NOTHING`,
+        [record.subjectId, record.wrapped, record.createdAt]);
+    } else {
+      await this.query(
+        `WITH tombstone AS (
+           INSERT INTO evident_erased_subjects (subject_id, erased_at) VALUES ($1, $2) ON CONFLICT (subject_id) DO NOTHING
+         )
+         DELETE FROM evident_subject_keys WHERE subject_id = $1`,
+        [record.subjectId, record.erasedAt]);
+    }
   }
 
   /** Removes deleted keys' row versions now rather than at the next autovacuum (erasure's scrub). */

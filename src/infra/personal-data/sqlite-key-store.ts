@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import { ownerOfSubject, SubjectErasedError, type KeyStore } from './key-store.ts';
+import { ownerOfSubject, SubjectErasedError, type KeyRecord, type KeyStore } from './key-store.ts';
 
 export const SQLITE_KEY_STORE_FILE = 'keys.sqlite';
 
@@ -122,6 +122,43 @@ export class SqliteKeyStore implements KeyStore {
     }
     if (deleted > 0) this.checkpoint();
     return deleted;
+  }
+
+  async *list(): AsyncIterable<KeyRecord> {
+    for (let after = ''; ;) {
+      const rows = this.statement('SELECT subject_id, wrapped, created_at FROM subject_keys WHERE subject_id > ? ORDER BY subject_id LIMIT 500')
+        .all(after) as Array<{ subject_id: string; wrapped: unknown; created_at: string }>;
+      if (rows.length === 0) break;
+      for (const row of rows) yield { kind: 'key', subjectId: row.subject_id, wrapped: toBuffer(row.wrapped), createdAt: row.created_at };
+      after = rows[rows.length - 1]!.subject_id;
+    }
+    for (let after = ''; ;) {
+      const rows = this.statement('SELECT subject_id, erased_at FROM erased_subjects WHERE subject_id > ? ORDER BY subject_id LIMIT 500')
+        .all(after) as Array<{ subject_id: string; erased_at: string }>;
+      if (rows.length === 0) break;
+      for (const row of rows) yield { kind: 'erased', subjectId: row.subject_id, erasedAt: row.erased_at };
+      after = rows[rows.length - 1]!.subject_id;
+    }
+  }
+
+  async putRaw(record: KeyRecord): Promise<void> {
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      if (record.kind === 'key') {
+        if (!this.statement('SELECT 1 FROM erased_subjects WHERE subject_id = ?').get(record.subjectId)) {
+          this.statement('INSERT INTO subject_keys (subject_id, wrapped, created_at) VALUES (?, ?, ?) ON CONFLICT (subject_id) DO NOTHING')
+            .run(record.subjectId, record.wrapped, record.createdAt);
+        }
+      } else {
+        this.statement('DELETE FROM subject_keys WHERE subject_id = ?').run(record.subjectId);
+        this.statement('INSERT INTO erased_subjects (subject_id, erased_at) VALUES (?, ?) ON CONFLICT (subject_id) DO NOTHING')
+          .run(record.subjectId, record.erasedAt);
+      }
+      this.db.exec('COMMIT');
+    } catch (error) {
+      if (this.db.isTransaction) this.db.exec('ROLLBACK');
+      throw error;
+    }
   }
 
   /** Erasure's scrub: completes a checkpoint that a busy reader blocked at delete time. */
