@@ -1,7 +1,8 @@
 import type { CommandContext } from '../commands/context.ts';
 import { executeCommand, loadAggregate } from '../commands/execute-command.ts';
 import {
-  buildPrompt, conversationDecider, conversationStream, type ConversationCommand, type ConversationState, type ModelParams, type ReplySource, MAX_REPLY_SOURCES,
+  buildPrompt, conversationDecider, conversationStream, type ConversationCommand, type ConversationState, type ModelParams, type ReplySource,
+  type ReplyProvenance, MAX_REPLY_SOURCES,
 } from '../domain/conversation/conversation.ts';
 import { buildPromptWithSources, DEFAULT_MAX_SOURCE_CHARS, type PromptMessage } from '../domain/conversation/sources-prompt.ts';
 import { DomainError } from '../domain/decider.ts';
@@ -18,6 +19,7 @@ import { ReactorCheckpoints } from './processor/checkpoints.ts';
 import { LeaseLoop } from './processor/lease-loop.ts';
 import { ReplyDrafts } from './reply-drafts.ts';
 import type { ReplyKnowledge } from './reply-knowledge.ts';
+import { replyProvenance } from './reply-provenance.ts';
 import type { ProjectionRunner } from './runner.ts';
 import { Semaphore } from './processor/semaphore.ts';
 
@@ -287,6 +289,8 @@ export class ReplyReactor {
     let finishReason: string | null = null;
     let reportedModel: string | null = null;
     let sources: ReplySource[] = [];
+    /** Set once the prompt is about to be sent: a reply that fails before then has none. */
+    let provenance: ReplyProvenance | null = null;
     const coalescer = new DeltaCoalescer(this.options.deltaIntervalMs ?? 30, (delta, offset) =>
       this.publish(conversationId, { kind: 'DELTA', replyId, messageId: replyId, delta, offset }));
     const elapsed = () => Math.round(performance.now() - startedAt);
@@ -295,6 +299,9 @@ export class ReplyReactor {
       const { messages, sources: used } = await this.prompt(state, inReplyTo, replyId, controller.signal);
       sources = used;
       const resolved = await this.options.providers.resolveModel(model);
+      provenance = replyProvenance({
+        messages, history: state.history, requestedModel: resolved.model, params, sources, provider: resolved.provider,
+      });
       for await (const chunk of resolved.provider.streamChat({ model: resolved.model, messages, params, signal: controller.signal })) {
         if (chunk.type === 'delta') {
           firstTokenMs ??= elapsed();
@@ -311,12 +318,15 @@ export class ReplyReactor {
       outcome = {
         type: 'CompleteAssistantReply', conversationId, replyId, text, model: reportedModel, usage,
         timeToFirstTokenMs: firstTokenMs, latencyMs: elapsed(), finishReason, sources,
+        provenance: provenance && { ...provenance, providerModel: reportedModel },
       };
     } catch (error) {
       const reason = controller.signal.aborted ? controller.signal.reason : null;
       if (reason === 'cancel') {
         const { state } = await loadAggregate(this.options.store, conversationDecider, conversationStream(conversationId));
-        outcome = { type: 'CancelAssistantReply', conversationId, actorId: state.ownerId ?? '', replyId, partialText: text, latencyMs: elapsed() };
+        outcome = {
+          type: 'CancelAssistantReply', conversationId, actorId: state.ownerId ?? '', replyId, partialText: text, latencyMs: elapsed(), provenance,
+        };
       } else if (reason === 'shutdown' || reason === 'lease-lost') {
         outcome = { type: 'InterruptAssistantReply', conversationId, replyId, partialText: text };
       } else {
@@ -325,6 +335,7 @@ export class ReplyReactor {
           type: 'FailAssistantReply', conversationId, replyId, partialText: text, latencyMs: elapsed(),
           errorCode: isProviderError(error) ? error.code : 'INTERNAL_ERROR',
           errorMessage: isProviderError(error) ? error.message : 'The reply failed unexpectedly',
+          provenance,
         };
       }
     } finally {
