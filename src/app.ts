@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { createAccountCommands, type AccountCommands } from './commands/accounts.ts';
-import type { CommandContext } from './commands/context.ts';
+import { systemActor, type CommandContext } from './commands/context.ts';
 import { createConversationKnowledgeCommands, type ConversationKnowledgeCommands } from './commands/conversation-knowledge.ts';
 import { createConversationCommands, type ConversationCommands } from './commands/conversations.ts';
 import { createDocumentCommands, type DocumentCommands } from './commands/documents.ts';
@@ -38,6 +38,7 @@ import type { ReadDb } from './infra/read-db/port.ts';
 import { PostgresReadDb } from './infra/read-db/postgres-read-db.ts';
 import { conversationsProjection } from './projections/conversations-projection.ts';
 import { ReplyReactor } from './projections/reply-reactor.ts';
+import { SessionExpiry } from './projections/session-expiry.ts';
 import { SessionWatch } from './projections/session-watch.ts';
 import { ProjectionRunner } from './projections/runner.ts';
 import { usersProjection } from './projections/users-projection.ts';
@@ -77,6 +78,8 @@ export interface App {
   replies: ReplyReactor;
   /** Ends live subscriptions of sessions that end (logout, password change, deactivation, erasure, expiry). */
   sessions: SessionWatch;
+  /** Records SessionExpired for sessions whose expiry passed without a logout. */
+  sessionExpiry: SessionExpiry;
   /** A command context for an actor, with the real clock and UUIDv7 ids. */
   commandContext(actorId: string | null, requestId?: string | null): CommandContext;
   close(): Promise<void>;
@@ -179,7 +182,7 @@ export async function createApp(config: Config, logger: Logger, early: EarlyStor
     const conversations = createConversationCommands({
       store, models: providers, defaultModel: config.defaultModel,
       providerNotConfigured: () => new ProviderError('PROVIDER_NOT_CONFIGURED', 'No AI provider is configured: set OPENAI_BASE_URL (and OPENAI_API_KEY if it needs one)'),
-      requestCancel: (replyId) => pubsubHandle.pubsub.publish('replyControl', { replyId, action: 'cancel' }),
+      requestCancel: (replyId, by) => pubsubHandle.pubsub.publish('replyControl', { replyId, action: 'cancel', ...by }),
     });
 
     const commandContext = (actorId: string | null, requestId: string | null = null): CommandContext => ({
@@ -187,7 +190,7 @@ export async function createApp(config: Config, logger: Logger, early: EarlyStor
     });
     const replies = new ReplyReactor({
       store, readDb, projections, providers, pubsub: pubsubHandle.pubsub, logger: logger.child({ component: 'replies' }),
-      newContext: () => commandContext(null),
+      newContext: () => commandContext(systemActor('assistant-replies')),
       // Replies in conversations with knowledge attached are answered from it, with numbered sources.
       knowledge: {
         retrieve: async (query) => {
@@ -210,7 +213,7 @@ export async function createApp(config: Config, logger: Logger, early: EarlyStor
         overlapTokens: config.documents.overlapTokens, maxBlobBytes: config.documents.maxUploadBytes,
       },
       concurrency: config.documents.ingestionConcurrency, logger: logger.child({ component: 'ingestion' }),
-      newContext: () => commandContext(null),
+      newContext: () => commandContext(systemActor('ingestion')),
       onProgress: (progress) => void pubsubHandle.pubsub.publish('documentProgress', progress.documentId, { ...progress }),
     });
     ingestion.start();
@@ -220,7 +223,7 @@ export async function createApp(config: Config, logger: Logger, early: EarlyStor
       // switches to its space once every document is in it.
       const reembedding = new ReembeddingReactor({
         store, readDb, blobs: documentInfra.blobs, documents, embedder: documentInfra.embedder,
-        logger: logger.child({ component: 'reembedding' }), newContext: () => commandContext(null),
+        logger: logger.child({ component: 'reembedding' }), newContext: () => commandContext(systemActor('reembedding')),
         concurrency: config.documents.ingestionConcurrency,
         onProgress: (progress) => void pubsubHandle.pubsub.publish('documentProgress', progress.documentId, { ...progress }),
       });
@@ -231,6 +234,11 @@ export async function createApp(config: Config, logger: Logger, early: EarlyStor
     const sessions = new SessionWatch({ store, logger: logger.child({ component: 'sessions' }) });
     await sessions.start();
     closers.push(() => sessions.stop());
+    const sessionExpiry = new SessionExpiry({
+      store, readDb, logger: logger.child({ component: 'session-expiry' }), newContext: () => commandContext(systemActor('session-expiry')),
+    });
+    sessionExpiry.start();
+    closers.push(() => sessionExpiry.stop());
 
     return {
       config, logger, store, readDb, codec, projections, users, accounts, conversations, providers, documentInfra,
@@ -238,7 +246,7 @@ export async function createApp(config: Config, logger: Logger, early: EarlyStor
       knowledgeBases: createKnowledgeBaseCommands({ store }),
       conversationKnowledge: createConversationKnowledgeCommands({ store }),
       projectionCommands: createProjectionCommands({ store, projections }),
-      pubsub: pubsubHandle.pubsub, replies, sessions, commandContext, close: closeAll,
+      pubsub: pubsubHandle.pubsub, replies, sessions, sessionExpiry, commandContext, close: closeAll,
     };
   } catch (error) {
     await closeAll();
