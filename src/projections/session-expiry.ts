@@ -56,9 +56,14 @@ export class SessionExpiry {
       let progressed = false;
       for (const sessionId of ids) {
         if (signal?.aborted) return recorded;
-        const context = this.options.newContext();
+        const stream = sessionStream(sessionId);
+        const started = (await this.options.store.readStream(stream, { maxCount: 1 }))[0];
+        // The expiry follows from the start of the session: its cause, in its correlation.
+        const context = started
+          ? { ...this.options.newContext(), causationId: started.id, correlationId: started.metadata.correlationId }
+          : this.options.newContext();
         try {
-          const result = await executeCommand(this.options.store, sessionDecider, sessionStream(sessionId),
+          const result = await executeCommand(this.options.store, sessionDecider, stream,
             { type: 'ExpireSession', sessionId, now: context.now().toISOString() }, context);
           if (result.events.length > 0) {
             recorded++;
