@@ -5,6 +5,7 @@ import { DomainError } from '../domain/decider.ts';
 import type { EventStore } from '../infra/event-store/port.ts';
 import type { Logger } from '../infra/logger.ts';
 import type { ReadDb } from '../infra/read-db/port.ts';
+import { Wakeup } from '../infra/wakeup.ts';
 import { LeaseLoop } from './processor/lease-loop.ts';
 import { expiredOpenSessions } from './users-queries.ts';
 
@@ -30,6 +31,7 @@ export interface SessionExpiryOptions {
 export class SessionExpiry {
   private readonly options: SessionExpiryOptions;
   private readonly loop: LeaseLoop;
+  private readonly wake = new Wakeup();
 
   constructor(options: SessionExpiryOptions) {
     this.options = options;
@@ -82,15 +84,7 @@ export class SessionExpiry {
     while (!signal.aborted) {
       const count = await this.sweep(signal);
       if (count > 0) this.options.logger.info({ count }, 'expired sessions recorded');
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, this.options.intervalMs ?? 60_000);
-        function done() {
-          clearTimeout(timer);
-          signal.removeEventListener('abort', done);
-          resolve();
-        }
-        signal.addEventListener('abort', done, { once: true });
-      });
+      await this.wake.sleep(this.options.intervalMs ?? 60_000, signal);
     }
   }
 }
