@@ -1,5 +1,5 @@
 import { createAccountCommands, type AccountCommands } from './commands/accounts.ts';
-import type { CommandContext } from './commands/context.ts';
+import { systemActor, type CommandContext } from './commands/context.ts';
 import { createConversationKnowledgeCommands, type ConversationKnowledgeCommands } from './commands/conversation-knowledge.ts';
 import { createConversationCommands, type ConversationCommands } from './commands/conversations.ts';
 import { createDocumentCommands, type DocumentCommands } from './commands/documents.ts';
@@ -29,6 +29,7 @@ import { migrate } from './infra/read-db/migrations.ts';
 import type { ReadDb } from './infra/read-db/port.ts';
 import { ChainSealer } from './projections/chain-sealer.ts';
 import { ReplyReactor } from './projections/reply-reactor.ts';
+import { SessionExpiry } from './projections/session-expiry.ts';
 import { SessionWatch } from './projections/session-watch.ts';
 import { ProjectionRunner } from './projections/runner.ts';
 import { IngestionReactor } from './projections/ingestion/ingestion-reactor.ts';
@@ -77,6 +78,8 @@ export interface App {
   sealer: ChainSealer;
   /** The public half of the checkpoint signing key (SPKI PEM): all `verify` needs. */
   signingPublicKey(): string;
+  /** Records SessionExpired for sessions whose expiry passed without a logout. */
+  sessionExpiry: SessionExpiry;
   /** A command context for an actor, with the real clock and UUIDv7 ids. */
   commandContext(actorId: string | null, requestId?: string | null): CommandContext;
   close(): Promise<void>;
@@ -177,7 +180,7 @@ export async function createApp(config: Config, logger: Logger, early: EarlyStor
     const conversations = createConversationCommands({
       store, models: providers, defaultModel: config.defaultModel,
       providerNotConfigured: () => new ProviderError('PROVIDER_NOT_CONFIGURED', 'No AI provider is configured: set OPENAI_BASE_URL (and OPENAI_API_KEY if it needs one)'),
-      requestCancel: (replyId) => pubsubHandle.pubsub.publish('replyControl', { replyId, action: 'cancel' }),
+      requestCancel: (replyId, by) => pubsubHandle.pubsub.publish('replyControl', { replyId, action: 'cancel', ...by }),
     });
 
     const commandContext = (actorId: string | null, requestId: string | null = null): CommandContext => ({
@@ -185,7 +188,7 @@ export async function createApp(config: Config, logger: Logger, early: EarlyStor
     });
     const replies = new ReplyReactor({
       store, readDb, projections, providers, pubsub: pubsubHandle.pubsub, logger: logger.child({ component: 'replies' }),
-      newContext: () => commandContext(null),
+      newContext: () => commandContext(systemActor('assistant-replies')),
       // Replies in conversations with knowledge attached are answered from it, with numbered sources.
       knowledge: {
         retrieve: async (query) => {
@@ -208,7 +211,7 @@ export async function createApp(config: Config, logger: Logger, early: EarlyStor
         overlapTokens: config.documents.overlapTokens, maxBlobBytes: config.documents.maxUploadBytes,
       },
       concurrency: config.documents.ingestionConcurrency, logger: logger.child({ component: 'ingestion' }),
-      newContext: () => commandContext(null),
+      newContext: () => commandContext(systemActor('ingestion')),
       onProgress: (progress) => void pubsubHandle.pubsub.publish('documentProgress', progress.documentId, { ...progress }),
     });
     ingestion.start();
@@ -218,7 +221,7 @@ export async function createApp(config: Config, logger: Logger, early: EarlyStor
       // switches to its space once every document is in it.
       const reembedding = new ReembeddingReactor({
         store, readDb, blobs: documentInfra.blobs, documents, embedder: documentInfra.embedder,
-        logger: logger.child({ component: 'reembedding' }), newContext: () => commandContext(null),
+        logger: logger.child({ component: 'reembedding' }), newContext: () => commandContext(systemActor('reembedding')),
         concurrency: config.documents.ingestionConcurrency,
         onProgress: (progress) => void pubsubHandle.pubsub.publish('documentProgress', progress.documentId, { ...progress }),
       });
@@ -236,6 +239,11 @@ export async function createApp(config: Config, logger: Logger, early: EarlyStor
     const sessions = new SessionWatch({ store, logger: logger.child({ component: 'sessions' }) });
     await sessions.start();
     closers.push(() => sessions.stop());
+    const sessionExpiry = new SessionExpiry({
+      store, readDb, logger: logger.child({ component: 'session-expiry' }), newContext: () => commandContext(systemActor('session-expiry')),
+    });
+    sessionExpiry.start();
+    closers.push(() => sessionExpiry.stop());
 
     return {
       config, logger, store, readDb, codec, projections, users, accounts, conversations, providers, documentInfra,
@@ -243,7 +251,7 @@ export async function createApp(config: Config, logger: Logger, early: EarlyStor
       knowledgeBases: createKnowledgeBaseCommands({ store }),
       conversationKnowledge: createConversationKnowledgeCommands({ store }),
       projectionCommands: createProjectionCommands({ store, projections }),
-      pubsub: pubsubHandle.pubsub, replies, sessions, retention, retentionReactor, commandContext, close: closeAll,
+      pubsub: pubsubHandle.pubsub, replies, sessions, retention, retentionReactor, sessionExpiry, commandContext, close: closeAll,
       chain, sealer, signingPublicKey: () => publicKeyPem(signingKey),
     };
   } catch (error) {

@@ -42,13 +42,20 @@ function checkPassword(password: string, label = 'Password'): void {
 /** Where a login comes from when the transport does not say (in-process calls). */
 export const UNKNOWN_ADDRESS = 'unknown';
 
+/** Where a request comes from, as its transport tells: recorded encrypted on SessionStarted. */
+export interface ClientInfo {
+  clientAddress?: string | null;
+  userAgent?: string | null;
+}
+
 export function createAccountCommands({ store, emailClaims, emailKey, sessionTtlMs, throttle, addressKey }: AccountCommandsDeps) {
-  async function startSession(userId: string, context: CommandContext): Promise<StartedSession> {
+  async function startSession(userId: string, client: ClientInfo, context: CommandContext): Promise<StartedSession> {
     const sessionId = context.newId();
     const { token, tokenHash } = newSessionToken();
     const expiresAt = new Date(context.now().getTime() + sessionTtlMs).toISOString();
-    const result = await executeCommand(store, sessionDecider, sessionStream(sessionId),
-      { type: 'StartSession', sessionId, userId, tokenHash, expiresAt }, context);
+    const result = await executeCommand(store, sessionDecider, sessionStream(sessionId), {
+      type: 'StartSession', sessionId, userId, tokenHash, expiresAt, clientAddress: client.clientAddress ?? null, userAgent: client.userAgent ?? null,
+    }, context);
     return { token, sessionId, userId, expiresAt, position: result.position! };
   }
 
@@ -79,19 +86,28 @@ export function createAccountCommands({ store, emailClaims, emailKey, sessionTtl
      * address exists, and takes as long (a password is always verified against some hash). Attempts
      * are throttled per account and client address (src/infra/login-throttle.ts) before any check.
      */
-    async login(input: { email: string; password: string; clientAddress?: string | null }, context: CommandContext): Promise<StartedSession> {
-      let email: string;
+    async login(input: { email: string; password: string } & ClientInfo, context: CommandContext): Promise<StartedSession> {
+      let email: string | null;
       try {
         email = normalizeEmail(input.email);
       } catch {
-        throw new AccessError('UNAUTHENTICATED', INVALID_LOGIN);
+        email = null; // not an address anyone could have: still an attempt, throttled and recorded under the text as given
       }
-      const account = emailKey(email);
+      const attempted = email ?? (typeof input.email === 'string' ? input.email.trim().toLowerCase() : '');
+      const account = emailKey(attempted);
       const address = addressKey(input.clientAddress || UNKNOWN_ADDRESS);
       const decision = await throttle.attempt(account, address);
       if (!decision.allowed) {
         const wait = decision.retryAfterSeconds;
+        await executeCommand(store, loginAttemptDecider, loginAttemptsStream(account), {
+          type: 'RecordLoginThrottled', userId: email && await emailClaims.ownerOf(email), retryAfterSeconds: wait, at: context.now().toISOString(),
+        }, context);
         throw new AccessError('RATE_LIMITED', `Too many failed logins; try again in ${wait} seconds`, wait);
+      }
+      if (email === null) {
+        await verifyAgainstNothing(String(input.password));
+        await recordFailure(attempted, null, 'unknown_email', context);
+        throw new AccessError('UNAUTHENTICATED', INVALID_LOGIN);
       }
 
       const userId = await emailClaims.ownerOf(email);
@@ -106,9 +122,11 @@ export function createAccountCommands({ store, emailClaims, emailKey, sessionTtl
         throw new AccessError('UNAUTHENTICATED', INVALID_LOGIN);
       }
       await throttle.succeeded(account, address);
-      const session = await startSession(userId, context);
+      // From here on the person is known: they are the actor of their session.
+      const asUser: CommandContext = { ...context, actorId: userId };
+      const session = await startSession(userId, input, asUser);
       await executeCommand(store, loginAttemptDecider, loginAttemptsStream(emailKey(email)),
-        { type: 'RecordLoginSuccess', userId, sessionId: session.sessionId, at: context.now().toISOString() }, context);
+        { type: 'RecordLoginSuccess', userId, sessionId: session.sessionId, at: context.now().toISOString() }, asUser);
       return session;
     },
 
@@ -118,7 +136,7 @@ export function createAccountCommands({ store, emailClaims, emailKey, sessionTtl
     },
 
     /** A new password ends every session of the user (they started before it); the caller gets a fresh one. */
-    async changePassword(input: { userId: string; currentPassword: string; newPassword: string }, context: CommandContext): Promise<StartedSession> {
+    async changePassword(input: { userId: string; currentPassword: string; newPassword: string } & ClientInfo, context: CommandContext): Promise<StartedSession> {
       checkPassword(input.newPassword, 'New password');
       const { state } = await loadAggregate(store, userDecider, userStream(input.userId));
       if (!state.passwordHash || !(await verifyPassword(state.passwordHash, String(input.currentPassword)))) {
@@ -126,7 +144,7 @@ export function createAccountCommands({ store, emailClaims, emailKey, sessionTtl
       }
       const passwordHash = await hashPassword(input.newPassword);
       await executeCommand(store, userDecider, userStream(input.userId), { type: 'SetUserPassword', userId: input.userId, passwordHash }, context);
-      return startSession(input.userId, context);
+      return startSession(input.userId, input, context);
     },
   };
 }

@@ -11,6 +11,9 @@ export interface CommandContext {
   newId(): string;
 }
 
+/** The actor id of an action the platform takes by itself (a reactor, a sweep): `system:<component>`. */
+export const systemActor = (component: string): string => `system:${component}`;
+
 export function metadataFrom(context: CommandContext): EventMetadata {
   return {
     actorId: context.actorId,

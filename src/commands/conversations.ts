@@ -19,7 +19,7 @@ export interface ConversationCommandsDeps {
   /** Errors that say no provider is configured; thrown before anything is appended. */
   providerNotConfigured(): Error;
   /** Asks whichever instance generates the reply to stop it (it records the cancellation with the text so far). */
-  requestCancel(replyId: string): void;
+  requestCancel(replyId: string, by: { actorId: string; requestId: string | null }): void;
   cancelTimeoutMs?: number;
 }
 
@@ -77,7 +77,7 @@ export function createConversationCommands(deps: ConversationCommandsDeps) {
         throw new DomainError('NOT_FOUND', 'Reply not found');
       }
       if (state.activeReply?.replyId !== input.replyId) return null;
-      deps.requestCancel(input.replyId);
+      deps.requestCancel(input.replyId, { actorId: input.actorId, requestId: context.requestId });
       const deadline = Date.now() + (deps.cancelTimeoutMs ?? 3_000);
       while (Date.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 50));

@@ -1,5 +1,6 @@
 import { DomainError } from '../domain/decider.ts';
 import { parkingDecider, parkingStream } from '../domain/projection/parking.ts';
+import { rebuildDecider, rebuildStream } from '../domain/projection/rebuilds.ts';
 import type { EventStore } from '../infra/event-store/port.ts';
 import { EventUpcastError } from '../infra/event-store/upcasting-event-store.ts';
 import type { ProjectionRunner } from '../projections/runner.ts';
@@ -33,6 +34,22 @@ export function createProjectionCommands({ store, projections }: ProjectionComma
       }, context);
       projections.nudge(input.projection);
       return result;
+    },
+
+    /**
+     * Rebuilds a read model (ProjectionRunner.rebuild), recorded before it begins and once it is done.
+     * A rebuild refused by the runner (already rebuilding, or not run here) leaves its request in the log.
+     */
+    async rebuild(input: { projection: string }, context: CommandContext) {
+      if (!(await projections.status()).some((s) => s.name === input.projection)) {
+        throw new DomainError('NOT_FOUND', `No projection named "${input.projection}"`);
+      }
+      const stream = rebuildStream(input.projection);
+      await executeCommand(store, rebuildDecider, stream, { type: 'RequestProjectionRebuild', projection: input.projection }, context);
+      await projections.rebuild(input.projection);
+      const status = (await projections.status()).find((s) => s.name === input.projection);
+      return executeCommand(store, rebuildDecider, stream,
+        { type: 'RecordProjectionRebuilt', projection: input.projection, position: (status?.position ?? 0n).toString() }, context);
     },
   };
 }

@@ -1,10 +1,11 @@
 import { firstAdminDecider } from './account/first-admin.ts';
 import { loginAttemptDecider } from './account/login-attempts.ts';
-import { sessionDecider } from './account/session.ts';
+import { sessionDecider, sessionUpcasters } from './account/session.ts';
 import { conversationDecider, conversationUpcasters } from './conversation/conversation.ts';
 import { documentDecider } from './document/document.ts';
 import { knowledgeBaseDecider } from './knowledge-base/knowledge-base.ts';
 import { parkingDecider } from './projection/parking.ts';
+import { rebuildDecider } from './projection/rebuilds.ts';
 import { createUpcasterRegistry, type Upcaster } from './upcasting.ts';
 import { emailClaimDecider } from './user/email-claim.ts';
 import { userDecider } from './user/user.ts';
@@ -18,11 +19,12 @@ export const currentSchemaVersions: Readonly<Record<string, number>> = {
   ...sessionDecider.schemaVersions,
   ...conversationDecider.schemaVersions,
   ...parkingDecider.schemaVersions,
+  ...rebuildDecider.schemaVersions,
   ...documentDecider.schemaVersions,
   ...knowledgeBaseDecider.schemaVersions,
 };
 
 /** Every upcaster, oldest first. */
-export const upcasters: readonly Upcaster[] = [...conversationUpcasters];
+export const upcasters: readonly Upcaster[] = [...conversationUpcasters, ...sessionUpcasters];
 
 export const domainUpcasting = createUpcasterRegistry(currentSchemaVersions, upcasters);

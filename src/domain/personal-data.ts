@@ -1,4 +1,5 @@
 import type { PersonalFields } from './decider.ts';
+import { sessionPersonalData } from './account/session.ts';
 import { conversationPersonalData } from './conversation/conversation.ts';
 import { documentPersonalData } from './document/document.ts';
 import { knowledgeBasePersonalData } from './knowledge-base/knowledge-base.ts';
@@ -7,6 +8,7 @@ import { userPersonalData } from './user/user.ts';
 /** Every event type's personal fields, for the codec that encrypts them in the log. */
 export const personalDataRules: Readonly<Record<string, PersonalFields>> = {
   ...userPersonalData,
+  ...sessionPersonalData,
   ...conversationPersonalData,
   ...documentPersonalData,
   ...knowledgeBasePersonalData,

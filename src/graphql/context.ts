@@ -15,4 +15,6 @@ export interface GraphQLContext {
   requestId: string;
   /** The client's address, as the login throttle sees it; null when unknown (in-process calls). */
   clientAddress: string | null;
+  /** The User-Agent header, recorded (encrypted) on the sessions it starts; null when absent. */
+  userAgent?: string | null;
 }

@@ -92,6 +92,7 @@ export function createGraphQLHandler(app: App) {
         viewer: await viewerForToken(app.readDb, token),
         requestId: info?.requestId ?? uuidv7(),
         clientAddress: info?.clientAddress ?? null,
+        userAgent: request?.headers.get('user-agent') ?? null,
       };
     },
   });

@@ -8,7 +8,8 @@ import { Redis } from 'ioredis';
  */
 export type Topics = {
   conversation: [conversationId: string, payload: Record<string, unknown>];
-  replyControl: [payload: { replyId: string; action: 'cancel' | 'resync' }];
+  /** A cancel names who asked, and in which request, so the recorded cancellation carries them. */
+  replyControl: [payload: { replyId: string; action: 'cancel' | 'resync'; actorId?: string | null; requestId?: string | null }];
   /** Sessions that ended (logout, password change, deactivation, erasure): their live subscriptions end. */
   sessions: [payload: SessionsEnded];
   /** Live ingestion progress of a document (pages extracted, chunks embedded); stages themselves are events. */

@@ -27,16 +27,16 @@ async function finishReply(
   tx: SqlExecutor, conversationId: string, replyId: string, at: string,
   fields: { status: string; content: string | null; latencyMs?: number | null; usage?: unknown; timeToFirstTokenMs?: number | null;
     finishReason?: string | null; errorCode?: string | null; errorMessage?: string | null; model?: string; params?: unknown;
-    sources?: unknown },
+    sources?: unknown; provenance?: unknown },
 ): Promise<void> {
   await tx.query(
     `UPDATE messages SET status = $3, content = $4, latency_ms = $5, usage = $6::jsonb, time_to_first_token_ms = $7,
        finish_reason = $8, error_code = $9, error_message = $10, completed_at = $11,
-       model = COALESCE($12, model), params = COALESCE($13::jsonb, params), sources = $14::jsonb
+       model = COALESCE($12, model), params = COALESCE($13::jsonb, params), sources = $14::jsonb, provenance = $15::jsonb
      WHERE message_id = $2 AND conversation_id = $1`,
     [conversationId, replyId, fields.status, fields.content, ms(fields.latencyMs), json(fields.usage), ms(fields.timeToFirstTokenMs),
       fields.finishReason ?? null, fields.errorCode ?? null, fields.errorMessage ?? null, at, fields.model ?? null, json(fields.params),
-      JSON.stringify(Array.isArray(fields.sources) ? fields.sources : [])],
+      JSON.stringify(Array.isArray(fields.sources) ? fields.sources : []), json(fields.provenance)],
   );
   await touch(tx, conversationId, at, false);
 }
@@ -119,21 +119,21 @@ export const conversationsProjection: Projection = {
         await finishReply(tx, d.conversationId, d.replyId, at, {
           status: 'complete', content: personalField(recorded, 'text', d.text), latencyMs: d.latencyMs, usage: d.usage,
           timeToFirstTokenMs: d.timeToFirstTokenMs, finishReason: d.finishReason, model: d.model, params: d.params,
-          sources: d.sources,
+          sources: d.sources, provenance: d.provenance,
         });
         return;
       }
       case 'AssistantReplyCancelled': {
         const d = event.data;
         await finishReply(tx, d.conversationId, d.replyId, at,
-          { status: 'cancelled', content: personalField(recorded, 'partialText', d.partialText), latencyMs: d.latencyMs });
+          { status: 'cancelled', content: personalField(recorded, 'partialText', d.partialText), latencyMs: d.latencyMs, provenance: d.provenance });
         return;
       }
       case 'AssistantReplyFailed': {
         const d = event.data;
         await finishReply(tx, d.conversationId, d.replyId, at, {
           status: 'failed', content: personalField(recorded, 'partialText', d.partialText), latencyMs: d.latencyMs,
-          errorCode: d.errorCode, errorMessage: d.errorMessage,
+          errorCode: d.errorCode, errorMessage: d.errorMessage, provenance: d.provenance,
         });
         return;
       }

@@ -1,3 +1,4 @@
+import type { ReplyProvenance } from '../domain/conversation/conversation.ts';
 import type { SqlExecutor } from '../infra/read-db/port.ts';
 
 /** Reads of the conversations read model (tables of conversations-projection.ts); every read is scoped to its owner. */
@@ -38,6 +39,8 @@ export interface MessageRow {
   seq: string;
   /** The sources the reply's prompt held; [] for user messages and replies without any. */
   sources: MessageSourceRow[];
+  /** Where a finished reply came from; null for user messages, interrupted replies and replies recorded before it existed. */
+  provenance?: ReplyProvenance | null;
 }
 
 export interface MessageSourceRow {

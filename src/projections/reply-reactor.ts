@@ -1,7 +1,8 @@
 import type { CommandContext } from '../commands/context.ts';
 import { executeCommand, loadAggregate } from '../commands/execute-command.ts';
 import {
-  buildPrompt, conversationDecider, conversationStream, type ConversationCommand, type ConversationState, type ModelParams, type ReplySource, MAX_REPLY_SOURCES,
+  buildPrompt, conversationDecider, conversationStream, type ConversationCommand, type ConversationState, type ModelParams, type ReplySource,
+  type ReplyProvenance, MAX_REPLY_SOURCES,
 } from '../domain/conversation/conversation.ts';
 import { buildPromptWithSources, DEFAULT_MAX_SOURCE_CHARS, type PromptMessage } from '../domain/conversation/sources-prompt.ts';
 import { DomainError } from '../domain/decider.ts';
@@ -18,6 +19,7 @@ import { ReactorCheckpoints } from './processor/checkpoints.ts';
 import { LeaseLoop } from './processor/lease-loop.ts';
 import { ReplyDrafts } from './reply-drafts.ts';
 import type { ReplyKnowledge } from './reply-knowledge.ts';
+import { replyProvenance } from './reply-provenance.ts';
 import type { ProjectionRunner } from './runner.ts';
 import { Semaphore } from './processor/semaphore.ts';
 
@@ -84,8 +86,12 @@ export const DEFAULT_RETRIEVAL_TIMEOUT_MS = 10_000;
 /** Why a reply's generation was aborted here. */
 type AbortReason = 'cancel' | 'shutdown' | 'lease-lost';
 
+/** Who asked for a cancel, and in which request: the recorded cancellation is theirs. */
+interface CancelledBy { actorId: string | null; requestId: string | null }
+
 interface InFlight {
   controller: AbortController;
+  control: { cancelledBy: CancelledBy | null };
   done: Promise<void>;
   conversationId: string;
   /** The text streamed so far. */
@@ -134,9 +140,10 @@ export class ReplyReactor {
   }
 
   /** Cancels a reply if this instance is generating it; true when it was. */
-  cancelLocal(replyId: string): boolean {
+  cancelLocal(replyId: string, by: CancelledBy | null = null): boolean {
     const flight = this.inFlight.get(replyId);
     if (!flight) return false;
+    flight.control.cancelledBy ??= by;
     flight.controller.abort('cancel' satisfies AbortReason);
     return true;
   }
@@ -165,7 +172,9 @@ export class ReplyReactor {
     const feed = this.options.pubsub.subscribe('replyControl', { signal: controller.signal });
     void (async () => {
       for await (const message of feed) {
-        if (message?.action === 'cancel') this.cancelLocal(message.replyId);
+        if (message?.action === 'cancel') {
+          this.cancelLocal(message.replyId, { actorId: message.actorId ?? null, requestId: message.requestId ?? null });
+        }
         else if (message?.action === 'resync') this.resync(message.replyId);
       }
     })().catch((error) => this.options.logger.error({ err: error }, 'reply control feed failed'));
@@ -244,10 +253,18 @@ export class ReplyReactor {
       if (this.inFlight.has(row.message_id)) continue;
       await this.finish(row.conversation_id, row.message_id,
         { type: 'InterruptAssistantReply', conversationId: row.conversation_id, replyId: row.message_id, partialText: row.content ?? '' },
-        this.options.newContext());
+        await this.orphanContext(row.conversation_id, row.message_id));
       logger.warn({ replyId: row.message_id }, 'reply marked interrupted: its process stopped while generating');
     }
     return !signal.aborted;
+  }
+
+  /** An orphan's interruption is caused by (and correlated with) the start of the reply that never finished. */
+  private async orphanContext(conversationId: string, replyId: string): Promise<CommandContext> {
+    const context = this.options.newContext();
+    const events = await this.options.store.readStream(conversationStream(conversationId));
+    const started = events.find((e) => e.type === 'AssistantReplyStarted' && (e.data as { replyId?: string }).replyId === replyId);
+    return started ? { ...context, causationId: started.id, correlationId: started.metadata.correlationId } : context;
   }
 
   private async dispatch(event: RecordedEvent): Promise<void> {
@@ -269,15 +286,16 @@ export class ReplyReactor {
     this.publish(conversationId, { kind: 'REPLY_STARTED', replyId, messageId: replyId, inReplyTo: messageId, position: started.position?.toString() });
     const controller = new AbortController();
     const progress = { text: '' };
-    const done = this.generate(conversationId, replyId, state.model, started.state, messageId, controller, context, progress)
+    const control = { cancelledBy: null as CancelledBy | null };
+    const done = this.generate(conversationId, replyId, state.model, started.state, messageId, controller, context, progress, control)
       .catch((error) => this.options.logger.error({ err: error, replyId }, 'reply could not be recorded'))
       .finally(() => this.inFlight.delete(replyId));
-    this.inFlight.set(replyId, { controller, done, conversationId, text: () => progress.text });
+    this.inFlight.set(replyId, { controller, control, done, conversationId, text: () => progress.text });
   }
 
   private async generate(
     conversationId: string, replyId: string, model: string, state: ConversationState, inReplyTo: string,
-    controller: AbortController, context: CommandContext, progress: { text: string },
+    controller: AbortController, context: CommandContext, progress: { text: string }, control: { cancelledBy: CancelledBy | null },
   ): Promise<void> {
     const params: ModelParams = state.params;
     const startedAt = performance.now();
@@ -287,14 +305,20 @@ export class ReplyReactor {
     let finishReason: string | null = null;
     let reportedModel: string | null = null;
     let sources: ReplySource[] = [];
+    /** Set once the prompt is about to be sent: a reply that fails before then has none. */
+    let provenance: ReplyProvenance | null = null;
     const coalescer = new DeltaCoalescer(this.options.deltaIntervalMs ?? 30, (delta, offset) =>
       this.publish(conversationId, { kind: 'DELTA', replyId, messageId: replyId, delta, offset }));
     const elapsed = () => Math.round(performance.now() - startedAt);
     let outcome: ConversationCommand;
+    let recordAs = context;
     try {
       const { messages, sources: used } = await this.prompt(state, inReplyTo, replyId, controller.signal);
       sources = used;
       const resolved = await this.options.providers.resolveModel(model);
+      provenance = replyProvenance({
+        messages, history: state.history, requestedModel: resolved.model, params, sources, provider: resolved.provider,
+      });
       for await (const chunk of resolved.provider.streamChat({ model: resolved.model, messages, params, signal: controller.signal })) {
         if (chunk.type === 'delta') {
           firstTokenMs ??= elapsed();
@@ -311,12 +335,18 @@ export class ReplyReactor {
       outcome = {
         type: 'CompleteAssistantReply', conversationId, replyId, text, model: reportedModel, usage,
         timeToFirstTokenMs: firstTokenMs, latencyMs: elapsed(), finishReason, sources,
+        provenance: provenance && { ...provenance, providerModel: reportedModel },
       };
     } catch (error) {
       const reason = controller.signal.aborted ? controller.signal.reason : null;
       if (reason === 'cancel') {
+        // The person who cancelled is the actor, in their request; causation and correlation stay the message's.
+        const by = control.cancelledBy;
+        if (by?.actorId) recordAs = { ...context, actorId: by.actorId, requestId: by.requestId };
         const { state } = await loadAggregate(this.options.store, conversationDecider, conversationStream(conversationId));
-        outcome = { type: 'CancelAssistantReply', conversationId, actorId: state.ownerId ?? '', replyId, partialText: text, latencyMs: elapsed() };
+        outcome = {
+          type: 'CancelAssistantReply', conversationId, actorId: state.ownerId ?? '', replyId, partialText: text, latencyMs: elapsed(), provenance,
+        };
       } else if (reason === 'shutdown' || reason === 'lease-lost') {
         outcome = { type: 'InterruptAssistantReply', conversationId, replyId, partialText: text };
       } else {
@@ -325,13 +355,14 @@ export class ReplyReactor {
           type: 'FailAssistantReply', conversationId, replyId, partialText: text, latencyMs: elapsed(),
           errorCode: isProviderError(error) ? error.code : 'INTERNAL_ERROR',
           errorMessage: isProviderError(error) ? error.message : 'The reply failed unexpectedly',
+          provenance,
         };
       }
     } finally {
       coalescer.flush();
       this.drafts.forget(replyId);
     }
-    await this.finish(conversationId, replyId, outcome, context);
+    await this.finish(conversationId, replyId, outcome, recordAs);
   }
 
   /**

@@ -9,7 +9,7 @@ export const usersProjection: Projection = {
   name: 'users',
   tables: ['users', 'sessions'],
   eventTypes: ['UserRegistered', 'UserEmailChanged', 'UserDeactivated', 'UserDataErased', 'UserPasswordSet', 'UserRoleAssigned',
-    'SessionStarted', 'SessionEnded', 'LoginRecordsExpired'],
+    'SessionStarted', 'SessionEnded', 'SessionExpired', 'LoginRecordsExpired'],
   async handle(recorded, tx) {
     const event = { type: recorded.type, data: recorded.data } as UserEvent | SessionEvent | LoginRecordsExpired;
     const at = recorded.metadata.occurredAt;
@@ -49,6 +49,7 @@ export const usersProjection: Projection = {
         );
         return;
       case 'SessionEnded':
+      case 'SessionExpired':
         await tx.query('UPDATE sessions SET ended_at = $2 WHERE session_id = $1 AND ended_at IS NULL', [event.data.sessionId, at]);
         return;
       case 'LoginRecordsExpired':

@@ -39,3 +39,10 @@ export async function liveSession(db: SqlExecutor, tokenHash: string): Promise<L
   );
   return rows[0] ?? null;
 }
+
+/** Sessions past their expiry that no event has ended yet, soonest expired first. */
+export async function expiredOpenSessions(db: SqlExecutor, limit: number): Promise<string[]> {
+  const { rows } = await db.query<{ session_id: string }>(
+    'SELECT session_id FROM sessions WHERE ended_at IS NULL AND expires_at <= now() ORDER BY expires_at, session_id LIMIT $1', [limit]);
+  return rows.map((row) => row.session_id);
+}

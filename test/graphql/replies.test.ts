@@ -94,6 +94,7 @@ describe('GraphQL assistant replies (in process, fake provider)', () => {
       conversationId: conversation.id, ownerId: user.userId, replyId, text: expected, model: 'fake-slow', params: {},
       usage: reply.usage, timeToFirstTokenMs: reply.timeToFirstTokenMs, latencyMs: reply.latencyMs, finishReason: 'stop',
       sources: [], // no knowledge attached: the reply used no sources
+      provenance: expect.objectContaining({ requestedModel: 'fake-slow', providerModel: 'fake-slow', inReplyTo: [sent.id] }),
     });
   });
 

@@ -6,7 +6,7 @@ import type { RecordedEvent } from '../../src/infra/event-store/port.ts';
 import type { SqlExecutor } from '../../src/infra/read-db/port.ts';
 import { conversationsProjection } from '../../src/projections/conversations-projection.ts';
 
-const MIGRATIONS = ['0002_users.sql', '0004_conversations.sql', '0008_reply_sources.sql'];
+const MIGRATIONS = ['0002_users.sql', '0004_conversations.sql', '0008_reply_sources.sql', '0011_reply_provenance.sql'];
 const ids = { conversationId: 'c1', ownerId: 'u1' };
 const params = { temperature: 0.5, maxTokens: 100 };
 
@@ -123,7 +123,7 @@ describe('conversationsProjection', () => {
       message_id: 'm1', conversation_id: 'c1', owner_id: 'u1', role: 'user', content: '  Hi\n', status: 'complete',
       in_reply_to: null, model: null, params: null, usage: null, time_to_first_token_ms: null, latency_ms: null,
       finish_reason: null, error_code: null, error_message: null, created_at: at(2), completed_at: at(2), seq: expect.anything(),
-      sources: [],
+      sources: [], provenance: null,
     });
     expect(BigInt((await message('m1'))?.seq as bigint)).toBe(event.position);
     expect(await conversation()).toMatchObject({ message_count: 1, last_message_at: at(2), updated_at: at(2) });
@@ -253,5 +253,24 @@ describe('conversationsProjection: cited answers', () => {
     expect(await message('r2')).toMatchObject({ status: 'cancelled', sources: [] });
     // The first reply keeps its sources.
     expect(await message('r1')).toMatchObject({ sources });
+  });
+
+  it('a finished reply keeps its provenance; a reply recorded without one (or upcast from v2) has null', async () => {
+    await conversationsProjection.handle(record(started(), 1), tx);
+    await conversationsProjection.handle(record(sent('m1', 'Hi'), 2), tx);
+    await conversationsProjection.handle(record(replyStarted('r1', 'm1'), 3), tx);
+    const provenance = {
+      providerModel: 'gpt-4o-2024-08-06', requestedModel: 'gpt-4o', params, systemPromptSha256: null, promptSha256: 'a'.repeat(64),
+      inReplyTo: ['m1'], sources: [], provider: { id: 'openai', host: 'api.openai.com' },
+    };
+    await applyTwice(record({
+      type: 'AssistantReplyCompleted',
+      data: { ...ids, replyId: 'r1', text: 'Hello', model: 'gpt-4o', params, usage: null, timeToFirstTokenMs: 1, latencyMs: 2, finishReason: 'stop', sources: [], provenance },
+    }, 4));
+    expect(await message('r1')).toMatchObject({ provenance });
+    await conversationsProjection.handle(record(sent('m2', 'Again'), 5), tx);
+    await conversationsProjection.handle(record(replyStarted('r2', 'm2'), 6), tx);
+    await applyTwice(record({ type: 'AssistantReplyFailed', data: { ...ids, replyId: 'r2', partialText: '', errorCode: 'X', errorMessage: 'x', latencyMs: 4, provenance: null } }, 7));
+    expect(await message('r2')).toMatchObject({ status: 'failed', provenance: null });
   });
 });

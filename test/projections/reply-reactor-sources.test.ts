@@ -143,7 +143,10 @@ describe('reply reactor with attached knowledge (cited answers)', () => {
   async function recordedSources(conversationId: string, replyId: string): Promise<ReplySource[]> {
     const events = await t.app.store.readStream(conversationStream(conversationId));
     const completed = events.find((e) => e.type === 'AssistantReplyCompleted' && (e.data as { replyId: string }).replyId === replyId);
-    return (completed!.data as { sources: ReplySource[] }).sources;
+    const data = completed!.data as { sources: ReplySource[]; provenance: { sources: unknown[] } };
+    // The provenance names the same document versions, in the same order.
+    expect(data.provenance.sources).toEqual(data.sources.map((s) => ({ documentId: s.documentId, version: s.version, chunkId: s.chunkId })));
+    return data.sources;
   }
 
   it('retrieves for the newest message, numbers the sources in the prompt, and records them on the completed reply', async () => {

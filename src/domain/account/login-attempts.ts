@@ -10,11 +10,14 @@ export type LoginFailureReason = 'unknown_email' | 'bad_password' | 'inactive';
 
 export type LoginAttemptEvent =
   | DomainEvent<'LoginFailed', { userId: string | null; reason: LoginFailureReason; at: string }>
-  | DomainEvent<'LoginSucceeded', { userId: string; sessionId: string; at: string }>;
+  | DomainEvent<'LoginSucceeded', { userId: string; sessionId: string; at: string }>
+  /** Refused by the throttle before any check: neither a failure nor a success of the password. */
+  | DomainEvent<'LoginThrottled', { userId: string | null; retryAfterSeconds: number; at: string }>;
 
 export type LoginAttemptCommand =
   | { type: 'RecordLoginFailure'; userId: string | null; reason: LoginFailureReason; at: string }
-  | { type: 'RecordLoginSuccess'; userId: string; sessionId: string; at: string };
+  | { type: 'RecordLoginSuccess'; userId: string; sessionId: string; at: string }
+  | { type: 'RecordLoginThrottled'; userId: string | null; retryAfterSeconds: number; at: string };
 
 export interface LoginAttemptState {
   /** Failures since the last success. */
@@ -34,6 +37,8 @@ export const loginAttemptDecider: Decider<LoginAttemptCommand, LoginAttemptState
         return { failuresSinceSuccess: state.failuresSinceSuccess + 1 };
       case 'LoginSucceeded':
         return { failuresSinceSuccess: 0 };
+      case 'LoginThrottled':
+        return state;
     }
   },
 
@@ -45,8 +50,13 @@ export const loginAttemptDecider: Decider<LoginAttemptCommand, LoginAttemptState
         return [{ type: 'LoginFailed', data: { userId: command.userId, reason: command.reason, at: command.at } }];
       case 'RecordLoginSuccess':
         return [{ type: 'LoginSucceeded', data: { userId: command.userId, sessionId: command.sessionId, at: command.at } }];
+      case 'RecordLoginThrottled': {
+        const wait = command.retryAfterSeconds;
+        if (!Number.isSafeInteger(wait) || wait < 0) throw new DomainError('BAD_USER_INPUT', 'Retry-after must be a whole number of seconds');
+        return [{ type: 'LoginThrottled', data: { userId: command.userId, retryAfterSeconds: wait, at: command.at } }];
+      }
     }
   },
 
-  schemaVersions: { LoginFailed: 1, LoginSucceeded: 1 },
+  schemaVersions: { LoginFailed: 1, LoginSucceeded: 1, LoginThrottled: 1 },
 };

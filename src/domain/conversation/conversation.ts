@@ -54,6 +54,29 @@ export interface ReplySource {
   score: number;
 }
 
+/**
+ * Where a reply came from, in one place (docs/audit.md, "Reply provenance"): what was asked of which
+ * provider, and fingerprints of exactly what it was sent. The hashes are computed where the prompt is
+ * sent (the reply reactor); the domain only checks their shape.
+ */
+export interface ReplyProvenance {
+  /** The model id the provider reported; null when it reported none (or the reply ended before it said). */
+  providerModel: string | null;
+  /** The model id sent to the provider. */
+  requestedModel: string;
+  params: ModelParams;
+  /** sha256 (hex) of the system message's content as sent; null when the prompt had none. */
+  systemPromptSha256: string | null;
+  /** sha256 (hex) of the canonical JSON of the messages array sent to the provider. */
+  promptSha256: string;
+  /** Every user and assistant message the prompt held, oldest first. */
+  inReplyTo: string[];
+  /** The document versions the prompt quoted. */
+  sources: Array<{ documentId: string; version: number; chunkId: string }>;
+  /** The provider's id and the host of its base URL (never a key, path or credentials). */
+  provider: { id: string; host: string | null } | null;
+}
+
 export type ConversationStarted = DomainEvent<'ConversationStarted', Ids & {
   title: string; model: string; systemPrompt: string | null; params: ModelParams;
 }>;
@@ -71,16 +94,22 @@ export type UserMessageSent = DomainEvent<'UserMessageSent', Ids & { messageId: 
 export type AssistantReplyStarted = DomainEvent<'AssistantReplyStarted', Ids & {
   replyId: string; inReplyTo: string; model: string; params: ModelParams;
 }>;
-/** Version 2 added `sources` (empty for replies without knowledge, and for every version-1 event). */
+/**
+ * Version 2 added `sources` (empty for replies without knowledge, and for every version-1 event);
+ * version 3 added `provenance` (null for older events).
+ */
 export type AssistantReplyCompleted = DomainEvent<'AssistantReplyCompleted', Ids & {
   replyId: string; text: string; model: string; params: ModelParams; usage: TokenUsage | null;
   timeToFirstTokenMs: number | null; latencyMs: number; finishReason: string | null; sources: ReplySource[];
+  provenance: ReplyProvenance | null;
 }>;
+/** Version 2 added `provenance` (null for version 1, and when the reply ended before its prompt was sent). */
 export type AssistantReplyCancelled = DomainEvent<'AssistantReplyCancelled', Ids & {
-  replyId: string; partialText: string; latencyMs: number;
+  replyId: string; partialText: string; latencyMs: number; provenance: ReplyProvenance | null;
 }>;
+/** Version 2 added `provenance` (null for version 1, and when the reply failed before its prompt was sent). */
 export type AssistantReplyFailed = DomainEvent<'AssistantReplyFailed', Ids & {
-  replyId: string; partialText: string; errorCode: string; errorMessage: string; latencyMs: number;
+  replyId: string; partialText: string; errorCode: string; errorMessage: string; latencyMs: number; provenance: ReplyProvenance | null;
 }>;
 /** The process generating the reply died mid-stream (recorded on restart). */
 export type AssistantReplyInterrupted = DomainEvent<'AssistantReplyInterrupted', Ids & { replyId: string; partialText: string }>;
@@ -119,10 +148,13 @@ export type ConversationCommand =
       model?: string | null;
       usage: TokenUsage | null; timeToFirstTokenMs: number | null; latencyMs: number; finishReason: string | null;
       /** The sources the prompt held (none when the conversation has no knowledge attached). */
-      sources?: readonly ReplySource[] | null }
-  | { type: 'CancelAssistantReply'; conversationId: string; actorId: string; replyId: string; partialText: string; latencyMs: number }
+      sources?: readonly ReplySource[] | null;
+      /** Computed by the reply reactor; its params and sources are taken from the reply itself. */
+      provenance?: ReplyProvenance | null }
+  | { type: 'CancelAssistantReply'; conversationId: string; actorId: string; replyId: string; partialText: string; latencyMs: number;
+      provenance?: ReplyProvenance | null }
   | { type: 'FailAssistantReply'; conversationId: string; replyId: string; partialText: string;
-      errorCode: string; errorMessage: string; latencyMs: number }
+      errorCode: string; errorMessage: string; latencyMs: number; provenance?: ReplyProvenance | null }
   | { type: 'InterruptAssistantReply'; conversationId: string; replyId: string; partialText: string }
   /** Replaces the attached knowledge; whether each id exists and is the owner's is the command layer's check. */
   | { type: 'SetConversationKnowledge'; conversationId: string; actorId: string; knowledgeBaseIds: readonly string[]; documentIds: readonly string[] };
@@ -182,9 +214,12 @@ export const conversationPersonalData: Readonly<Record<string, PersonalFields>> 
   AssistantReplyInterrupted: { subjectField: 'ownerId', fields: ['partialText'], keyScope: CONVERSATION_KEY },
 };
 
-/** AssistantReplyCompleted v1 had no sources: it used none. */
+/** AssistantReplyCompleted v1 had no sources: it used none. Provenance was not recorded before: null. */
 export const conversationUpcasters: readonly Upcaster[] = [
   { type: 'AssistantReplyCompleted', fromVersion: 1, upcast: (data) => ({ ...(data as object), sources: [] }) },
+  { type: 'AssistantReplyCompleted', fromVersion: 2, upcast: (data) => ({ ...(data as object), provenance: null }) },
+  { type: 'AssistantReplyCancelled', fromVersion: 1, upcast: (data) => ({ ...(data as object), provenance: null }) },
+  { type: 'AssistantReplyFailed', fromVersion: 1, upcast: (data) => ({ ...(data as object), provenance: null }) },
 ];
 
 // --- validation -----------------------------------------------------------------------------------
@@ -225,6 +260,53 @@ export function normalizeSources(raw: readonly ReplySource[] | null | undefined)
       chunkId: checkId(source.chunkId, 'Source chunk id'), page, score: source.score,
     };
   });
+}
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+function sha256Hex(value: unknown, name: string, nullable: boolean): string | null {
+  if (nullable && (value === null || value === undefined)) return null;
+  if (typeof value !== 'string' || !SHA256_HEX.test(value)) throw bad(`${name} must be a lowercase sha256 hex digest`);
+  return value;
+}
+
+function shortLine(value: unknown, name: string, nullable: boolean): string | null {
+  if (nullable && (value === null || value === undefined)) return null;
+  const text = typeof value === 'string' ? sanitizeText(value).trim() : '';
+  if (text.length === 0 || text.length > MAX_MODEL_LENGTH) {
+    if (nullable) return null;
+    throw bad(`${name} must be 1 to ${MAX_MODEL_LENGTH} characters`);
+  }
+  return text;
+}
+
+/**
+ * Provenance comes from the reply reactor: a malformed one is a bug, refused rather than recorded.
+ * What the reply itself knows (its params, and for a completed reply its sources) is taken from it.
+ */
+export function normalizeProvenance(
+  raw: ReplyProvenance | null | undefined, reply: { params: ModelParams; model: string }, sources?: readonly ReplySource[],
+): ReplyProvenance | null {
+  if (raw === null || raw === undefined) return null;
+  if (typeof raw !== 'object') throw bad('Provenance must be an object');
+  if (!Array.isArray(raw.inReplyTo) || raw.inReplyTo.length > 100_000) throw bad('Provenance inReplyTo must be a list of message ids');
+  const provider = raw.provider === null || raw.provider === undefined ? null : {
+    id: shortLine(raw.provider.id, 'Provider id', false)!, host: shortLine(raw.provider.host, 'Provider host', true),
+  };
+  const quoted = sources
+    ? sources.map((s) => ({ documentId: s.documentId, version: s.version, chunkId: s.chunkId }))
+    : normalizeSources((Array.isArray(raw.sources) ? raw.sources : []).map((s, i) => ({ ...s, n: i + 1, page: null, score: 0 })))
+      .map((s) => ({ documentId: s.documentId, version: s.version, chunkId: s.chunkId }));
+  return {
+    providerModel: shortLine(raw.providerModel, 'Provider model', true),
+    requestedModel: shortLine(raw.requestedModel, 'Requested model', true) ?? reply.model,
+    params: reply.params,
+    systemPromptSha256: sha256Hex(raw.systemPromptSha256, 'systemPromptSha256', true),
+    promptSha256: sha256Hex(raw.promptSha256, 'promptSha256', false)!,
+    inReplyTo: raw.inReplyTo.map((id) => checkId(id, 'Provenance message id')),
+    sources: quoted,
+    provider,
+  };
 }
 
 function normalizeTitle(raw: string, fallback: string | null): string {
@@ -505,6 +587,7 @@ export const conversationDecider: Decider<ConversationCommand, ConversationState
         if (!reply) return [];
         const reported = typeof command.model === 'string' ? sanitizeText(command.model).trim() : '';
         const model = reported.length > 0 && reported.length <= MAX_MODEL_LENGTH ? reported : reply.model;
+        const sources = normalizeSources(command.sources);
         return [{
           type: 'AssistantReplyCompleted',
           data: {
@@ -513,28 +596,35 @@ export const conversationDecider: Decider<ConversationCommand, ConversationState
             timeToFirstTokenMs: optionalDuration(command.timeToFirstTokenMs, 'timeToFirstTokenMs'),
             latencyMs: duration(command.latencyMs, 'latencyMs'),
             finishReason: sanitizeOptionalText(command.finishReason),
-            sources: normalizeSources(command.sources),
+            sources,
+            provenance: normalizeProvenance(command.provenance, reply, sources),
           },
         }];
       }
 
       case 'CancelAssistantReply': {
         const ids = requireOwned(state, command.actorId);
-        if (!requireStreaming(state, command.replyId)) return [];
+        const reply = requireStreaming(state, command.replyId);
+        if (!reply) return [];
         return [{
           type: 'AssistantReplyCancelled',
-          data: { ...ids, replyId: command.replyId, partialText: replyText(command.partialText), latencyMs: duration(command.latencyMs, 'latencyMs') },
+          data: {
+            ...ids, replyId: command.replyId, partialText: replyText(command.partialText), latencyMs: duration(command.latencyMs, 'latencyMs'),
+            provenance: normalizeProvenance(command.provenance, reply),
+          },
         }];
       }
 
       case 'FailAssistantReply': {
         const ids = requireExisting(state);
-        if (!requireStreaming(state, command.replyId)) return [];
+        const reply = requireStreaming(state, command.replyId);
+        if (!reply) return [];
         return [{
           type: 'AssistantReplyFailed',
           data: {
             ...ids, replyId: command.replyId, partialText: replyText(command.partialText),
             errorCode: sanitizeText(String(command.errorCode)), errorMessage: sanitizeText(String(command.errorMessage)), latencyMs: duration(command.latencyMs, 'latencyMs'),
+            provenance: normalizeProvenance(command.provenance, reply),
           },
         }];
       }
@@ -563,9 +653,9 @@ export const conversationDecider: Decider<ConversationCommand, ConversationState
     ConversationExpired: 1,
     UserMessageSent: 1,
     AssistantReplyStarted: 1,
-    AssistantReplyCompleted: 2,
-    AssistantReplyCancelled: 1,
-    AssistantReplyFailed: 1,
+    AssistantReplyCompleted: 3,
+    AssistantReplyCancelled: 2,
+    AssistantReplyFailed: 2,
     AssistantReplyInterrupted: 1,
     ConversationKnowledgeAttached: 1,
   },

@@ -74,7 +74,7 @@ builder.mutationFields((t) => ({
     type: AuthPayload,
     args: { email: t.arg.string(), password: t.arg.string() },
     resolve: async (_root, args, context) => {
-      const session = await context.services.accounts.login({ ...args, clientAddress: context.clientAddress },
+      const session = await context.services.accounts.login({ ...args, clientAddress: context.clientAddress, userAgent: context.userAgent },
         context.services.commandContext(null, context.requestId));
       await settleAccount(context, session.position, 'SessionStarted');
       return session;
@@ -97,7 +97,8 @@ builder.mutationFields((t) => ({
     args: { currentPassword: t.arg.string(), newPassword: t.arg.string({ validate: password }) },
     resolve: async (_root, args, context) => {
       const viewer = context.viewer!;
-      const session = await context.services.accounts.changePassword({ userId: viewer.userId, ...args },
+      const session = await context.services.accounts.changePassword(
+        { userId: viewer.userId, ...args, clientAddress: context.clientAddress, userAgent: context.userAgent },
         context.services.commandContext(viewer.userId, context.requestId));
       await settleAccount(context, session.position, 'UserPasswordSet', 'SessionStarted');
       return session;

@@ -68,10 +68,11 @@ builder.mutationFields((t) => ({
     authScopes: { admin: true },
     args: { name: t.arg.string() },
     resolve: async (_root, args, context) => {
+      const viewer = requireViewer(context);
       const runner = context.services.projections;
       if (!(await runner.status()).some((s) => s.name === args.name)) throw clientError('NOT_FOUND', `No projection named "${args.name}"`);
       try {
-        await runner.rebuild(args.name);
+        await context.services.projectionCommands.rebuild({ projection: args.name }, context.services.commandContext(viewer.userId, context.requestId));
       } catch (error) {
         // A database outage is not a conflict: let it map to SERVICE_UNAVAILABLE.
         if (error instanceof StoreUnavailableError || isConnectionFailure(error)) throw error;

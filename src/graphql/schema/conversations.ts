@@ -4,6 +4,8 @@ import {
   MAX_ATTACHED_DOCUMENTS, MAX_ATTACHED_KNOWLEDGE_BASES, MAX_MESSAGE_LENGTH, MAX_MODEL_LENGTH, MAX_SYSTEM_PROMPT_LENGTH, MAX_TITLE_LENGTH,
 } from '../../domain/conversation/conversation.ts';
 import { builder } from '../builder.ts';
+import { ModelParameters } from './model-parameters.ts';
+import { ReplyProvenance } from './reply-provenance.ts';
 import type { GraphQLContext } from '../context.ts';
 import { clientError } from '../errors.ts';
 import type { ConversationState } from '../../domain/conversation/conversation.ts';
@@ -45,14 +47,6 @@ async function conversationAfterWrite(context: GraphQLContext, conversationId: s
 function messageById(context: GraphQLContext, messageId: string): Promise<MessageRow | null> {
   return ownedMessage(context.services.readDb, requireViewer(context).userId, messageId);
 }
-
-const ModelParameters = builder.objectRef<Record<string, number>>('ModelParameters').implement({
-  fields: (t) => ({
-    temperature: t.float({ nullable: true, resolve: (p) => p.temperature ?? null }),
-    topP: t.float({ nullable: true, resolve: (p) => p.topP ?? null }),
-    maxTokens: t.int({ nullable: true, resolve: (p) => p.maxTokens ?? null }),
-  }),
-});
 
 const ModelParametersInput = builder.inputType('ModelParametersInput', {
   fields: (t) => ({
@@ -109,6 +103,11 @@ export const Message = builder.objectRef<MessageRow>('Message').implement({
       type: [MessageSource],
       description: 'The sources the reply was given, cited in its text as [n]; empty for user messages and replies without knowledge',
       resolve: (m) => m.sources ?? [],
+    }),
+    provenance: t.field({
+      type: ReplyProvenance, nullable: true,
+      description: 'For finished replies: model, parameters, prompt hashes, the messages answered, sources; null for user messages and older replies',
+      resolve: (m) => m.provenance ?? null,
     }),
   }),
 });

@@ -16,6 +16,8 @@ export interface ModelInfo { id: string; provider: string; ownedBy: string | nul
 export interface ChatProvider {
   /** Stable identifier, e.g. 'openai'; also the prefix that forces this provider ('openai/gpt-4o'). */
   readonly id: string;
+  /** Where it is reached; only its host is ever recorded (reply provenance). */
+  readonly baseUrl?: string;
   listModels(signal?: AbortSignal): Promise<ModelInfo[]>;
   /** Yields deltas, then exactly one 'done'. Throws a ProviderError; breaking out of the loop aborts the request. */
   streamChat(request: ChatRequest): AsyncIterable<ChatChunk>;

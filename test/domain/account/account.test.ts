@@ -34,7 +34,10 @@ describe('RegisterAccount and passwords (User decider)', () => {
 
 describe('Session decider', () => {
   const spec = deciderSpec(sessionDecider);
-  const started = { type: 'SessionStarted' as const, data: { sessionId: 's1', userId: 'u1', tokenHash: TOKEN_HASH, expiresAt: '2030-01-01T00:00:00.000Z' } };
+  const started = {
+    type: 'SessionStarted' as const,
+    data: { sessionId: 's1', userId: 'u1', tokenHash: TOKEN_HASH, expiresAt: '2030-01-01T00:00:00.000Z', clientAddress: null, userAgent: null },
+  };
 
   it('starts a session with a token hash', () =>
     spec.given([]).when({ type: 'StartSession', sessionId: 's1', userId: 'u1', tokenHash: TOKEN_HASH, expiresAt: '2030-01-01T00:00:00.000Z' })
@@ -53,6 +56,22 @@ describe('Session decider', () => {
 
   it('someone else cannot end it', () =>
     spec.given([started]).when({ type: 'EndSession', sessionId: 's1', actorId: 'u2' }).thenFails('NOT_FOUND'));
+
+  it('records where it was started from, on one bounded line; blank is unknown', () =>
+    spec.given([]).when({
+      type: 'StartSession', sessionId: 's1', userId: 'u1', tokenHash: TOKEN_HASH, expiresAt: '2030-01-01T00:00:00.000Z',
+      clientAddress: ' 203.0.113.9 ', userAgent: `Agent\n${'x'.repeat(600)}`,
+    }).then([{ ...started, data: { ...started.data, clientAddress: '203.0.113.9', userAgent: `Agent ${'x'.repeat(494)}` } }]));
+
+  it('expires once its time has passed, unless it already ended', () => {
+    const expired = { type: 'SessionExpired' as const, data: { sessionId: 's1', userId: 'u1', expiresAt: '2030-01-01T00:00:00.000Z' } };
+    spec.given([started]).when({ type: 'ExpireSession', sessionId: 's1', now: '2029-12-31T23:59:59.999Z' }).then([]);
+    spec.given([started]).when({ type: 'ExpireSession', sessionId: 's1', now: '2030-01-01T00:00:00.000Z' }).then([expired]);
+    spec.given([started, expired]).when({ type: 'ExpireSession', sessionId: 's1', now: '2031-01-01T00:00:00.000Z' }).then([]);
+    spec.given([started, { type: 'SessionEnded', data: { sessionId: 's1', userId: 'u1', reason: 'logout' } }])
+      .when({ type: 'ExpireSession', sessionId: 's1', now: '2031-01-01T00:00:00.000Z' }).then([]);
+    spec.given([]).when({ type: 'ExpireSession', sessionId: 's1', now: '2031-01-01T00:00:00.000Z' }).thenFails('NOT_FOUND');
+  });
 });
 
 describe('First admin', () => {

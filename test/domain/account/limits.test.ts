@@ -9,7 +9,7 @@ import { sessionDecider, sessionStream, type SessionCommand, type SessionEvent }
 const hash = 'ab'.repeat(32);
 const start = (tokenHash = hash): SessionCommand =>
   ({ type: 'StartSession', sessionId: 's1', userId: 'u1', tokenHash, expiresAt: '2026-12-01T00:00:00.000Z' });
-const startedEvent: SessionEvent = { type: 'SessionStarted', data: { sessionId: 's1', userId: 'u1', tokenHash: hash, expiresAt: '2026-12-01T00:00:00.000Z' } };
+const startedEvent: SessionEvent = { type: 'SessionStarted', data: { sessionId: 's1', userId: 'u1', tokenHash: hash, expiresAt: '2026-12-01T00:00:00.000Z', clientAddress: null, userAgent: null } };
 const fold = (events: SessionEvent[]) => events.reduce(sessionDecider.evolve, sessionDecider.initialState());
 
 const refusal = (run: () => unknown) => refuse(run, DomainError);
@@ -35,9 +35,9 @@ describe('session rules', () => {
     const end = (actorId: string): SessionCommand => ({ type: 'EndSession', sessionId: 's1', actorId });
     expect(sessionDecider.decide(end('u1'), fold([startedEvent])))
       .toEqual([{ type: 'SessionEnded', data: { sessionId: 's1', userId: 'u1', reason: 'logout' } }]);
-    expect(fold([startedEvent])).toEqual({ status: 'active', userId: 'u1' });
+    expect(fold([startedEvent])).toEqual({ status: 'active', userId: 'u1', expiresAt: '2026-12-01T00:00:00.000Z' });
     const ended = fold([startedEvent, { type: 'SessionEnded', data: { sessionId: 's1', userId: 'u1', reason: 'logout' } }]);
-    expect(ended).toEqual({ status: 'ended', userId: 'u1' });
+    expect(ended).toEqual({ status: 'ended', userId: 'u1', expiresAt: '2026-12-01T00:00:00.000Z' });
     expect(sessionDecider.decide(end('u1'), ended)).toEqual([]);
     for (const [state, actor] of [[fold([startedEvent]), 'u2'], [ended, 'u2'], [fold([]), 'u1']] as const) {
       expect(refusal(() => sessionDecider.decide(end(actor), state))).toMatchObject({ code: 'NOT_FOUND', message: 'Session not found' });

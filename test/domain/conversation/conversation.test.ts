@@ -22,11 +22,11 @@ const completed = (replyId: string, text: string): ConversationEvent => ({
   type: 'AssistantReplyCompleted',
   data: {
     ...ids, replyId, text, model: 'gpt-4o', params: { temperature: 0.5 },
-    usage: { promptTokens: 10, completionTokens: 5, totalTokens: 15 }, timeToFirstTokenMs: 120, latencyMs: 900, finishReason: 'stop', sources: [],
+    usage: { promptTokens: 10, completionTokens: 5, totalTokens: 15 }, timeToFirstTokenMs: 120, latencyMs: 900, finishReason: 'stop', sources: [], provenance: null,
   },
 });
 const cancelled = (replyId: string): ConversationEvent =>
-  ({ type: 'AssistantReplyCancelled', data: { ...ids, replyId, partialText: 'Hal', latencyMs: 50 } });
+  ({ type: 'AssistantReplyCancelled', data: { ...ids, replyId, partialText: 'Hal', latencyMs: 50, provenance: null } });
 const archived: ConversationEvent = { type: 'ConversationArchived', data: ids };
 const deleted: ConversationEvent = { type: 'ConversationDeleted', data: ids };
 
@@ -271,7 +271,7 @@ describe('Conversation decider', () => {
       spec.given(streaming).when(cancel('r1')).then([cancelled('r1')]);
       spec.given(streaming).when(fail('r1')).then([{
         type: 'AssistantReplyFailed',
-        data: { ...ids, replyId: 'r1', partialText: 'Ha', errorCode: 'PROVIDER_ERROR', errorMessage: 'boom', latencyMs: 70 },
+        data: { ...ids, replyId: 'r1', partialText: 'Ha', errorCode: 'PROVIDER_ERROR', errorMessage: 'boom', latencyMs: 70, provenance: null },
       }]);
       spec.given(streaming).when(interrupt('r1')).then([{ type: 'AssistantReplyInterrupted', data: { ...ids, replyId: 'r1', partialText: 'H' } }]);
     });

@@ -127,9 +127,9 @@ describe('sources on a completed reply', () => {
 });
 
 describe('AssistantReplyCompleted versions', () => {
-  it('is at version 2, and ConversationKnowledgeAttached at 1', () => {
-    expect(conversationDecider.schemaVersions.AssistantReplyCompleted).toBe(2);
-    expect(currentSchemaVersions.AssistantReplyCompleted).toBe(2);
+  it('is at version 3, and ConversationKnowledgeAttached at 1', () => {
+    expect(conversationDecider.schemaVersions.AssistantReplyCompleted).toBe(3);
+    expect(currentSchemaVersions.AssistantReplyCompleted).toBe(3);
     expect(currentSchemaVersions.ConversationKnowledgeAttached).toBe(1);
   });
 
@@ -138,12 +138,17 @@ describe('AssistantReplyCompleted versions', () => {
       type: 'AssistantReplyCompleted', schemaVersion: 1, id: 'e1',
       data: { ...ids, replyId: 'r1', text: 'Hi', model: 'gpt-4o', params: {}, usage: null, timeToFirstTokenMs: null, latencyMs: 5, finishReason: 'stop' },
     };
-    expect(domainUpcasting.upcast(v1)).toEqual({ ...v1, schemaVersion: 2, data: { ...v1.data, sources: [] } });
+    expect(domainUpcasting.upcast(v1)).toEqual({ ...v1, schemaVersion: 3, data: { ...v1.data, sources: [], provenance: null } });
     expect(v1.data).not.toHaveProperty('sources'); // the stored event itself is left alone
   });
 
-  it('leaves a version-2 event as it is', () => {
+  it('reads a version-2 event (written before provenance existed) with null provenance', () => {
     const v2 = { type: 'AssistantReplyCompleted', schemaVersion: 2, data: { ...ids, replyId: 'r1', sources: [{ n: 1 }] } };
-    expect(domainUpcasting.upcast(v2)).toBe(v2);
+    expect(domainUpcasting.upcast(v2)).toEqual({ ...v2, schemaVersion: 3, data: { ...v2.data, provenance: null } });
+  });
+
+  it('leaves a version-3 event as it is', () => {
+    const v3 = { type: 'AssistantReplyCompleted', schemaVersion: 3, data: { ...ids, replyId: 'r1', sources: [], provenance: null } };
+    expect(domainUpcasting.upcast(v3)).toBe(v3);
   });
 });
