@@ -3,7 +3,7 @@ import { DomainError } from '../domain/decider.ts';
 import { documentDecider, documentStream } from '../domain/document/document.ts';
 import { checkId } from '../domain/identifiers.ts';
 import {
-  checkHoldTarget, legalHoldDecider, legalHoldStream, LOGIN_RECORDS_STREAM, RETENTION_POLICY_STREAM, retentionPolicyDecider,
+  checkHoldTarget, legalHoldDecider, legalHoldStream, LOGIN_RECORDS_STREAM, MAX_EXPIRED_SESSIONS, RETENTION_POLICY_STREAM, retentionPolicyDecider,
   type HoldTarget, type LegalHoldState, type LoginRecordsExpired, type RetentionKind, type RetentionPolicyState,
 } from '../domain/retention/retention.ts';
 import { userDecider, userStream } from '../domain/user/user.ts';
@@ -91,7 +91,10 @@ export function createRetentionCommands({ store, readDb }: RetentionCommandsDeps
       return executeCommand(store, documentDecider, documentStream(input.documentId), { type: 'ExpireDocument', ...input }, context);
     },
 
+    /** Records one batch from expireLoginRecords: 1 to MAX_EXPIRED_SESSIONS sessions. */
     async expireLoginRecords(event: LoginRecordsExpired, context: CommandContext): Promise<bigint> {
+      const count = event.data.sessions.length;
+      if (count === 0 || count > MAX_EXPIRED_SESSIONS) throw new Error(`A LoginRecordsExpired names 1 to ${MAX_EXPIRED_SESSIONS} sessions, not ${count}`);
       const result = await store.append(LOGIN_RECORDS_STREAM, [{
         id: context.newId(), type: event.type, schemaVersion: 1, data: event.data, metadata: metadataFrom(context),
       }]);

@@ -1,5 +1,6 @@
 import { documentStream, type DocumentExpired } from '../domain/document/document.ts';
 import type { ConversationExpired } from '../domain/conversation/conversation.ts';
+import type { LoginRecordsExpired } from '../domain/retention/retention.ts';
 import type { BlobStore } from '../infra/blob-store/port.ts';
 import type { EventStore, RecordedEvent } from '../infra/event-store/port.ts';
 import { itemSubject } from '../infra/personal-data/codec.ts';
@@ -30,7 +31,8 @@ async function blobsOf(store: EventStore, documentId: string): Promise<Set<strin
  * What an expiry does beyond the read-model rows (docs/audit.md): the item's own key is deleted, so
  * everything recorded under it reads as erased; an expired document's blobs go too (they are sealed
  * under the owner's key, and content-addressed per owner: a blob another live document of the same
- * owner names is kept). Runs in the erasure scrub, after the projections applied the expiries and
+ * owner names is kept); each expired login record's session key goes, so the client address and user
+ * agent its SessionStarted sealed read as erased. Runs in the erasure scrub, after the projections applied the expiries and
  * before the files are scrubbed; repeating it is harmless.
  */
 export function createExpiryShredder({ store, readDb, blobs, eraseKey }: ExpiryShredderDeps) {
@@ -48,6 +50,9 @@ export function createExpiryShredder({ store, readDb, blobs, eraseKey }: ExpiryS
           for (const hash of await blobsOf(store, other)) doomed.delete(hash);
         }
         for (const hash of doomed) await blobs.delete(d.ownerId, hash);
+      } else if (event.type === 'LoginRecordsExpired') {
+        const d = (event as unknown as LoginRecordsExpired).data;
+        for (const { userId, sessionId } of d.sessions) await eraseKey(itemSubject(userId, 'session', sessionId));
       }
     }
   };

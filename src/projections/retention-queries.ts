@@ -32,12 +32,6 @@ export async function listLegalHolds(db: SqlExecutor, options: { ownerId?: strin
   return rows.map((row) => ({ ...row, placed_seq: String(row.placed_seq), placed_at: new Date(row.placed_at).toISOString() }));
 }
 
-/** People under a person hold (their login records are kept). */
-export async function heldPeople(db: SqlExecutor): Promise<string[]> {
-  const { rows } = await db.query<{ target_id: string }>("SELECT target_id FROM legal_holds WHERE target = 'person'");
-  return rows.map((row) => row.target_id);
-}
-
 export interface ExpiryCandidate { id: string; ownerId: string; lastActivityAt: string }
 
 const HELD = (idColumn: string, ownerColumn: string, conversationHolds: boolean) => `NOT EXISTS (
@@ -62,12 +56,20 @@ export async function documentsIdleSince(db: SqlExecutor, cutoff: Date, limit: n
   return rows.map((row) => ({ id: row.id, ownerId: row.owner_id, lastActivityAt: new Date(row.at).toISOString() }));
 }
 
-/** Whether any session row ended before `cutoff` for someone not held (so a LoginRecordsExpired has work to do). */
-export async function loginRecordsEndedBefore(db: SqlExecutor, cutoff: Date, heldUserIds: readonly string[]): Promise<boolean> {
-  const { rows } = await db.query(
-    'SELECT 1 FROM sessions WHERE LEAST(ended_at, expires_at) < $1::timestamptz AND NOT (user_id = ANY($2::text[])) LIMIT 1',
-    [cutoff.toISOString(), [...heldUserIds]]);
-  return rows.length > 0;
+/**
+ * Sessions that ended (logged out, or ran out) before `cutoff`, of people under no person hold in the
+ * read model, by session id after `afterSessionId` (keyset paging, so a sweep moves on past each batch).
+ */
+export async function loginRecordsEndedBefore(
+  db: SqlExecutor, cutoff: Date, options: { afterSessionId?: string; limit: number },
+): Promise<Array<{ userId: string; sessionId: string }>> {
+  const { rows } = await db.query<{ user_id: string; session_id: string }>(
+    `SELECT s.user_id, s.session_id FROM sessions s
+     WHERE LEAST(s.ended_at, s.expires_at) < $1::timestamptz AND s.session_id > $2
+       AND NOT EXISTS (SELECT 1 FROM legal_holds h WHERE h.target = 'person' AND h.target_id = s.user_id)
+     ORDER BY s.session_id LIMIT $3`,
+    [cutoff.toISOString(), options.afterSessionId ?? '', options.limit]);
+  return rows.map((row) => ({ userId: row.user_id, sessionId: row.session_id }));
 }
 
 /** The documents of an owner still in the read model (an expired one is gone from it). */

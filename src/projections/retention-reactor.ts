@@ -1,7 +1,7 @@
 import type { CommandContext } from '../commands/context.ts';
 import type { RetentionCommands } from '../commands/retention.ts';
 import { DomainError } from '../domain/decider.ts';
-import { expireLoginRecords, expiryCutoff, expiryDue } from '../domain/retention/retention.ts';
+import { expireLoginRecords, expiryCutoff, expiryDue, MAX_EXPIRED_SESSIONS } from '../domain/retention/retention.ts';
 import { conversationStream } from '../domain/conversation/conversation.ts';
 import { documentStream } from '../domain/document/document.ts';
 import type { EventStore } from '../infra/event-store/port.ts';
@@ -10,7 +10,7 @@ import type { ReadDb } from '../infra/read-db/port.ts';
 import { Wakeup } from '../infra/wakeup.ts';
 import { LeaseLoop } from './processor/lease-loop.ts';
 import {
-  conversationsIdleSince, documentsIdleSince, heldPeople, loginRecordsEndedBefore, type ExpiryCandidate,
+  conversationsIdleSince, documentsIdleSince, loginRecordsEndedBefore, type ExpiryCandidate,
 } from './retention-queries.ts';
 
 const NAME = 'retention';
@@ -31,6 +31,8 @@ export interface RetentionReactorOptions {
   intervalMs?: number;
   leaseRetryMs?: number;
   errorBackoffMs?: number;
+  /** Sessions per LoginRecordsExpired, 1 to MAX_EXPIRED_SESSIONS (the default); tests make it small to see the batching. */
+  loginRecordsBatch?: number;
   /** Called after a sweep that recorded expiries (the app wakes the erasure scrub, which shreds and scrubs). */
   onExpired?(): void;
 }
@@ -114,14 +116,7 @@ export class RetentionReactor {
           return events.length > 0;
         });
     }
-    if (days.loginRecords !== null) {
-      const held = await heldPeople(this.options.readDb);
-      const [event] = expireLoginRecords({ policyDays: days.loginRecords, now, heldUserIds: held });
-      if (event && await loginRecordsEndedBefore(this.options.readDb, new Date(event.data.endedBefore), held)) {
-        await retention.expireLoginRecords(event, context);
-        result.loginRecords = 1;
-      }
-    }
+    if (days.loginRecords !== null) result.loginRecords = await this.expireLoginRecords(days.loginRecords, now, context);
     if (result.conversations + result.documents + result.loginRecords > 0) {
       logger.info({ ...result }, 'retention: expiries recorded');
       this.options.onExpired?.();
@@ -149,6 +144,37 @@ export class RetentionReactor {
       if (found.length < BATCH || expired === 0) break;
     }
     return count;
+  }
+
+  /**
+   * One LoginRecordsExpired per batch of sessions ended before the cutoff (the read model nominates,
+   * the hold streams have the last word on who is held); returns the number of events recorded. The
+   * batches are paged by session id, as the projection deletes the rows only after the append; a
+   * sweep that runs before it has may name a session again, which deletes and shreds nothing new.
+   */
+  private async expireLoginRecords(policyDays: number, now: Date, context: CommandContext): Promise<number> {
+    const { readDb, retention } = this.options;
+    const cutoff = expiryCutoff(now, policyDays);
+    const held = new Map<string, boolean>();
+    let after: string | undefined;
+    const limit = Math.min(Math.max(1, this.options.loginRecordsBatch ?? MAX_EXPIRED_SESSIONS), MAX_EXPIRED_SESSIONS);
+    let recorded = 0;
+    for (let batch = 0; batch < MAX_BATCHES_PER_SWEEP; batch++) {
+      const found = await loginRecordsEndedBefore(readDb, cutoff, { afterSessionId: after, limit });
+      if (found.length === 0) break;
+      after = found.at(-1)!.sessionId;
+      const due = [];
+      for (const session of found) {
+        if (!held.has(session.userId)) held.set(session.userId, await retention.personHeld(session.userId));
+        if (!held.get(session.userId)) due.push(session);
+      }
+      for (const event of expireLoginRecords({ policyDays, now, sessions: due })) {
+        await retention.expireLoginRecords(event, context);
+        recorded++;
+      }
+      if (found.length < limit) break;
+    }
+    return recorded;
   }
 
   /** Time of the stream's last event, null when it has none. */

@@ -53,11 +53,9 @@ export const usersProjection: Projection = {
         await tx.query('UPDATE sessions SET ended_at = $2 WHERE session_id = $1 AND ended_at IS NULL', [event.data.sessionId, at]);
         return;
       case 'LoginRecordsExpired':
-        // Retention: sessions that ended (logged out, or ran out) before the cutoff, except held people's.
-        await tx.query(
-          `DELETE FROM sessions WHERE LEAST(ended_at, expires_at) < $1::timestamptz
-             AND NOT (user_id = ANY($2::text[]))`,
-          [event.data.endedBefore, event.data.heldUserIds]);
+        // Retention: exactly the sessions the expiry names (the reactor left out held people's).
+        await tx.query('DELETE FROM sessions WHERE session_id = ANY($1::text[])',
+          [event.data.sessions.map((session) => session.sessionId)]);
         return;
     }
   },

@@ -2,7 +2,9 @@
 // shredded and its rows deleted and scrubbed, so no file under DATA_DIR (or, on PostgreSQL, no row)
 // holds its title or messages, while a newer conversation of the same person is intact and readable.
 // A held conversation is not expired, the person cannot be erased while it is held, and lifting the
-// hold lets expiry (and then erasure) proceed. The reactor runs on an injected clock: no sleeps.
+// hold lets expiry (and then erasure) proceed. Login records past their retention go with their
+// session's own key: the user agent a login recorded reads as erased in the log and its key is in no
+// file, while a newer session's and a held person's still read. The reactor runs on an injected clock: no sleeps.
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../../src/app.ts';
@@ -10,7 +12,7 @@ import { ERASED, itemSubject } from '../../src/infra/personal-data/codec.ts';
 import { RetentionReactor } from '../../src/projections/retention-reactor.ts';
 import { createLogger } from '../../src/infra/logger.ts';
 import {
-  eventually, fails, getConversation, newUser, ok, SEND, startConversation, startTestApp, type TestApp, type TestUser,
+  ENDPOINT, eventually, fails, getConversation, LOGIN, newUser, ok, SEND, startConversation, startTestApp, type TestApp, type TestUser,
 } from '../graphql/support.ts';
 import { findOnDisk, leaks, wrappedKey } from '../projections/erasure-support.ts';
 import { createTestDatabase, postgresSkipReason, type TestDatabase } from '../support/postgres.ts';
@@ -47,6 +49,27 @@ async function scrubbed(app: App): Promise<void> {
     const { rows } = await app.readDb.query<{ position: string }>("SELECT position FROM reactor_checkpoints WHERE name = 'erasure-scrub'");
     return rows[0] !== undefined && BigInt(rows[0].position) >= head;
   }, 'the scrub after the expiry', 60_000);
+}
+
+/** Logs the person in with a distinctive User-Agent; returns the session's token and id. */
+async function loginWithAgent(t: TestApp, person: TestUser, userAgent: string): Promise<{ token: string; sessionId: string }> {
+  const response = await t.yoga.fetch(ENDPOINT, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json', 'user-agent': userAgent },
+    body: JSON.stringify({ query: LOGIN, variables: { email: person.email, password: person.password } }),
+  });
+  const { data } = await response.json() as { data: { login: { token: string } } };
+  const started = await eventually(async () => {
+    const events = await t.app.store.readAll({ filter: { eventTypes: ['SessionStarted'] } });
+    return events.find((e) => (e.data as { userAgent: unknown }).userAgent === userAgent);
+  }, 'the SessionStarted with the user agent');
+  return { token: data.login.token, sessionId: (started.data as { sessionId: string }).sessionId };
+}
+
+/** The SessionStarted of a session, read (and decrypted) through the app's store. */
+async function sessionStarted(app: App, sessionId: string) {
+  const [started] = await app.store.readStream(`session-${sessionId}`);
+  return { data: started!.data as { userAgent: string; clientAddress: string | null }, erasedFields: started!.erasedFields ?? [] };
 }
 
 async function rowsOf(app: App, conversationId: string): Promise<number> {
@@ -167,6 +190,79 @@ for (const backend of backends()) {
       expect(log.map((e) => [e.type, e.metadata.actorId])).toEqual([
         ['RetentionPolicySet', admin.userId], ['LegalHoldPlaced', admin.userId], ['LegalHoldLifted', admin.userId],
       ]);
+    });
+
+    it('expires old login records with their session keys: the user agent is unreadable, newer and held sessions keep theirs', { timeout: 300_000 }, async () => {
+      if (backend.postgres) db = await createTestDatabase();
+      t = await startTestApp({ env: db ? { DATABASE_URL: db.url, MASTER_KEY: randomBytes(32).toString('base64') } : {} });
+      const test = t;
+      const admin = await newUser(test.yoga);
+      const person = await newUser(test.yoga);
+      const heldPerson = await newUser(test.yoga);
+      const oldAgent = mark('OldAgent/');
+      const heldAgent = mark('HeldAgent/');
+      const freshAgent = mark('FreshAgent/');
+
+      const old = await loginWithAgent(test, person, oldAgent);
+      const held = await loginWithAgent(test, heldPerson, heldAgent);
+      for (const session of [old, held]) expect(await ok(test.yoga, 'mutation { logout }', {}, session.token)).toEqual({ logout: true });
+      await eventually(async () => {
+        const { rows } = await test.app.readDb.query('SELECT 1 FROM sessions WHERE session_id = ANY($1::text[]) AND ended_at IS NOT NULL',
+          [[old.sessionId, held.sessionId]]);
+        return rows.length === 2;
+      }, 'the logouts in the read model');
+      const boundary = Date.now();
+      await eventually(async () => Date.now() > boundary + 1, 'the clock to move past the boundary', 5_000);
+      const fresh = await loginWithAgent(test, person, freshAgent);
+
+      const oldSubject = itemSubject(person.userId, 'session', old.sessionId);
+      const freshSubject = itemSubject(person.userId, 'session', fresh.sessionId);
+      const keyRows = (subject: string) => test.app.readDb.query('SELECT 1 FROM evident_subject_keys WHERE subject_id = $1', [subject]);
+      // Each session has a key of its own, and its user agent is sealed under it.
+      const oldKey = backend.postgres ? null : wrappedKey(test.dataDir, oldSubject);
+      const freshKey = backend.postgres ? null : wrappedKey(test.dataDir, freshSubject);
+      if (backend.postgres) expect((await keyRows(oldSubject)).rows).toHaveLength(1);
+
+      await ok(test.yoga, SET_POLICY, { input: { loginRecordsDays: 30 } }, admin.token);
+      await ok(test.yoga, PLACE, { input: { target: 'PERSON', targetId: heldPerson.userId, reason: 'Case 2026-18' } }, admin.token);
+      const reactor = new RetentionReactor({
+        store: test.app.store, readDb: test.app.readDb, retention: test.app.retention, now: () => new Date(boundary + 30 * DAY_MS),
+        newContext: () => test.app.commandContext(null), logger: createLogger('silent', false),
+      });
+      expect(await reactor.sweep()).toEqual({ conversations: 0, documents: 0, loginRecords: 1 });
+      const [expired] = await eventually(async () => {
+        const events = await test.app.store.readAll({ filter: { eventTypes: ['LoginRecordsExpired'] } });
+        return events.length > 0 && events;
+      }, 'LoginRecordsExpired in $all');
+      expect(expired!.data).toEqual({
+        endedBefore: new Date(boundary).toISOString(), retentionDays: 30, sessions: [{ userId: person.userId, sessionId: old.sessionId }],
+      });
+      await scrubbed(test.app);
+
+      // The old session: no row, its fields read as erased in the log, its key is gone.
+      const sessionRows = async (sessionId: string) =>
+        (await test.app.readDb.query('SELECT 1 FROM sessions WHERE session_id = $1', [sessionId])).rows.length;
+      expect(await sessionRows(old.sessionId)).toBe(0);
+      expect(await sessionStarted(test.app, old.sessionId)).toEqual({
+        data: expect.objectContaining({ userAgent: ERASED, clientAddress: expect.toBeOneOf([ERASED, null]) }),
+        erasedFields: expect.arrayContaining(['userAgent']),
+      });
+      // The newer session and the held person's are intact.
+      expect((await sessionStarted(test.app, fresh.sessionId)).data.userAgent).toBe(freshAgent);
+      expect((await sessionStarted(test.app, held.sessionId)).data.userAgent).toBe(heldAgent);
+      expect(await sessionRows(fresh.sessionId)).toBe(1);
+      expect(await sessionRows(held.sessionId)).toBe(1);
+      if (backend.postgres) {
+        expect((await keyRows(oldSubject)).rows).toEqual([]);
+        expect((await keyRows(freshSubject)).rows).toHaveLength(1);
+      } else {
+        await test.app.readDb.exec('CHECKPOINT');
+        expect(leaks(test.dataDir, [oldAgent, oldKey!])).toEqual({});
+        // The same scan finds the fresh session's key: it can fail.
+        expect(findOnDisk(test.dataDir, [freshKey!]).get(freshKey!)).not.toEqual([]);
+      }
+      // Nothing more is due.
+      expect(await reactor.sweep()).toEqual({ conversations: 0, documents: 0, loginRecords: 0 });
     });
   });
 }

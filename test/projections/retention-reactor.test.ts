@@ -94,18 +94,28 @@ describe('RetentionReactor', () => {
     expect((freshUploaded!.data as { name: string }).name).toBe('fresh.txt');
     expect(await count(app, 'document_chunks WHERE document_id = $1', [fresh.documentId])).toBeGreaterThan(0);
 
-    // Login records: every session ended long before; the held person's stay.
+    // Login records: every session ended long before; the held person's stay. One event per batch (of one here).
     const sessionsOf = (userId: string) => count(app, 'sessions WHERE user_id = $1', [userId]);
     expect(await sessionsOf(owner.userId)).toBeGreaterThan(0);
+    const { rows: due } = await app.readDb.query<{ user_id: string; session_id: string }>(
+      'SELECT user_id, session_id FROM sessions WHERE user_id <> $1 ORDER BY session_id', [heldPerson.userId]);
+    expect(due.length).toBeGreaterThan(1);
     await app.retention.setPolicy({ documents: null, loginRecords: 30 }, asAdmin());
     now = new Date(Date.now() + 1000 * DAY_MS);
-    expect(await reactor.sweep()).toEqual({ conversations: 0, documents: 0, loginRecords: 1 });
-    const [expired] = await eventually(async () => {
+    const batched = new RetentionReactor({
+      store: app.store, readDb: app.readDb, retention: app.retention, now: () => now, loginRecordsBatch: 1,
+      newContext: () => app.commandContext(null), logger: createLogger('silent', false),
+    });
+    expect(await batched.sweep()).toEqual({ conversations: 0, documents: 0, loginRecords: due.length });
+    const expired = await eventually(async () => {
       const events = await app.store.readAll({ filter: { eventTypes: ['LoginRecordsExpired'] } });
-      return events.length > 0 && events;
+      return events.length === due.length && events;
     }, 'LoginRecordsExpired in $all');
-    expect(expired!.data).toEqual({ endedBefore: new Date(now.getTime() - 30 * DAY_MS).toISOString(), retentionDays: 30, heldUserIds: [heldPerson.userId] });
-    expect(expired!.metadata.actorId).toBeNull();
+    const endedBefore = new Date(now.getTime() - 30 * DAY_MS).toISOString();
+    expect(expired.map((e) => e.data)).toEqual(due.map((row) => ({
+      endedBefore, retentionDays: 30, sessions: [{ userId: row.user_id, sessionId: row.session_id }],
+    })));
+    expect(expired.map((e) => e.metadata.actorId)).toEqual(due.map(() => null));
     await eventually(async () => (await sessionsOf(owner.userId)) === 0, 'the sessions deleted');
     expect(await sessionsOf(admin.userId)).toBe(0);
     expect(await sessionsOf(heldPerson.userId)).toBeGreaterThan(0);

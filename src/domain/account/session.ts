@@ -6,7 +6,9 @@ import type { Upcaster } from '../upcasting.ts';
  * A login session. The bearer token itself never enters the log: only its sha256, which is enough to
  * recognise the token and useless to anyone who reads the log.
  * SessionStarted version 2 added where it was started from: the client address and user agent, both
- * personal data (encrypted with the user's key); null when unknown, and for version-1 events.
+ * personal data; null when unknown, and for version-1 events. They are sealed under the session's own
+ * key, `<userId>/session/<sessionId>`, so login-record retention can shred them (values recorded before
+ * that stay under the user's key and go when the user is erased).
  */
 export type SessionEvent =
   | DomainEvent<'SessionStarted', {
@@ -35,7 +37,7 @@ export const MAX_CLIENT_ADDRESS_LENGTH = 100;
 export const MAX_USER_AGENT_LENGTH = 500;
 
 export const sessionPersonalData: Readonly<Record<string, PersonalFields>> = {
-  SessionStarted: { subjectField: 'userId', fields: ['clientAddress', 'userAgent'] },
+  SessionStarted: { subjectField: 'userId', fields: ['clientAddress', 'userAgent'], keyScope: { kind: 'session', field: 'sessionId' } },
 };
 
 export const sessionUpcasters: readonly Upcaster[] = [

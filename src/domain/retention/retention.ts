@@ -153,18 +153,29 @@ export function expiryDue(input: { policyDays: number | null; lastActivityAt: st
 }
 
 /**
- * Login records (sessions) that ended before `endedBefore` are removed from the read models, except
- * those of the held people (their ids are pseudonymous). Recorded on one stream, by the system.
+ * Login records (sessions) that ended (logged out, or ran out) before `endedBefore`, held people's
+ * excluded: each event names the sessions it covers, at most MAX_EXPIRED_SESSIONS per event. The users
+ * projection deletes exactly those rows and the expiry shredder deletes each session's own key
+ * (`<userId>/session/<sessionId>`), so its client address and user agent read as erased. Recorded on
+ * one stream, by the system. The ids are pseudonymous.
  */
-export type LoginRecordsExpired = DomainEvent<'LoginRecordsExpired', { endedBefore: string; retentionDays: number; heldUserIds: string[] }>;
+export interface ExpiredSession { userId: string; sessionId: string }
+export type LoginRecordsExpired = DomainEvent<'LoginRecordsExpired', { endedBefore: string; retentionDays: number; sessions: ExpiredSession[] }>;
 export const LOGIN_RECORDS_STREAM = 'retention-login-records';
+export const MAX_EXPIRED_SESSIONS = 1000;
 
-export function expireLoginRecords(input: { policyDays: number | null; now: Date; heldUserIds: readonly string[] }): LoginRecordsExpired[] {
+/** The events expiring `sessions` (duplicates dropped), in batches of at most MAX_EXPIRED_SESSIONS; none when kept forever. */
+export function expireLoginRecords(input: { policyDays: number | null; now: Date; sessions: readonly ExpiredSession[] }): LoginRecordsExpired[] {
   if (input.policyDays === null) return [];
-  return [{
-    type: 'LoginRecordsExpired',
-    data: { endedBefore: expiryCutoff(input.now, input.policyDays).toISOString(), retentionDays: input.policyDays, heldUserIds: [...new Set(input.heldUserIds)].sort() },
-  }];
+  const endedBefore = expiryCutoff(input.now, input.policyDays).toISOString();
+  const unique = new Map<string, ExpiredSession>();
+  for (const { userId, sessionId } of input.sessions) unique.set(sessionId, { userId, sessionId });
+  const sessions = [...unique.values()];
+  const events: LoginRecordsExpired[] = [];
+  for (let i = 0; i < sessions.length; i += MAX_EXPIRED_SESSIONS) {
+    events.push({ type: 'LoginRecordsExpired', data: { endedBefore, retentionDays: input.policyDays, sessions: sessions.slice(i, i + MAX_EXPIRED_SESSIONS) } });
+  }
+  return events;
 }
 
 /** The event types whose rows the projections delete and whose traces the erasure scrub removes. */

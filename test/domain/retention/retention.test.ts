@@ -3,7 +3,7 @@ import { conversationDecider, type ConversationEvent } from '../../../src/domain
 import { documentDecider, type DocumentEvent } from '../../../src/domain/document/document.ts';
 import { DomainError } from '../../../src/domain/decider.ts';
 import {
-  expireLoginRecords, expiryCutoff, expiryDue, KEEP_FOREVER, legalHoldDecider, MAX_HOLD_REASON_LENGTH, MAX_RETENTION_DAYS,
+  expireLoginRecords, expiryCutoff, expiryDue, KEEP_FOREVER, legalHoldDecider, MAX_EXPIRED_SESSIONS, MAX_HOLD_REASON_LENGTH, MAX_RETENTION_DAYS,
   refuseErasureUnderHold, retentionPolicyDecider, type LegalHoldEvent, type LegalHoldState, type RetentionPolicyEvent,
 } from '../../../src/domain/retention/retention.ts';
 import { deciderSpec } from '../../support/decider-spec.ts';
@@ -95,11 +95,18 @@ describe('expiry', () => {
     expect(expiryDue({ policyDays: 30, lastActivityAt: 'not a time', held: false, now })).toBe(false);
   });
 
-  it('login records: sessions ended before the cutoff go, except the held people\'s', () => {
-    expect(expireLoginRecords({ policyDays: null, now, heldUserIds: [] })).toEqual([]);
-    expect(expireLoginRecords({ policyDays: 90, now, heldUserIds: ['u2', 'u1', 'u2'] })).toEqual([{
-      type: 'LoginRecordsExpired', data: { endedBefore: '2026-04-01T12:00:00.000Z', retentionDays: 90, heldUserIds: ['u1', 'u2'] },
+  it('login records: the sessions named, in batches of at most MAX_EXPIRED_SESSIONS, once each', () => {
+    const sessions = [{ userId: 'u1', sessionId: 's1' }, { userId: 'u2', sessionId: 's2' }, { userId: 'u1', sessionId: 's1' }];
+    expect(expireLoginRecords({ policyDays: null, now, sessions })).toEqual([]);
+    expect(expireLoginRecords({ policyDays: 90, now, sessions: [] })).toEqual([]);
+    expect(expireLoginRecords({ policyDays: 90, now, sessions })).toEqual([{
+      type: 'LoginRecordsExpired',
+      data: { endedBefore: '2026-04-01T12:00:00.000Z', retentionDays: 90, sessions: [{ userId: 'u1', sessionId: 's1' }, { userId: 'u2', sessionId: 's2' }] },
     }]);
+    const many = Array.from({ length: MAX_EXPIRED_SESSIONS * 2 + 1 }, (_, i) => ({ userId: `u${i % 7}`, sessionId: `s${i}` }));
+    const events = expireLoginRecords({ policyDays: 90, now, sessions: many });
+    expect(events.map((e) => e.data.sessions.length)).toEqual([MAX_EXPIRED_SESSIONS, MAX_EXPIRED_SESSIONS, 1]);
+    expect(events.flatMap((e) => e.data.sessions)).toEqual(many);
   });
 
   it('a conversation expires once, and is gone afterwards; not while a reply is being written', () => {

@@ -2,6 +2,7 @@
 // without its owner, while values recorded under the owner's key before still read.
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { sessionPersonalData } from '../../../src/domain/account/session.ts';
 import type { NewEvent, RecordedEvent } from '../../../src/infra/event-store/port.ts';
 import { ERASED, itemSubject, PersonalDataCodec, PersonalDataError, type PersonalDataRules } from '../../../src/infra/personal-data/codec.ts';
 import { SubjectErasedError } from '../../../src/infra/personal-data/key-store.ts';
@@ -67,5 +68,30 @@ describe('PersonalDataCodec item keys', () => {
 
   it('needs the item field', async () => {
     await expect(codec.encode(newEvent('UserMessageSent', { ownerId: 'u1', content: 'x' }))).rejects.toBeInstanceOf(PersonalDataError);
+  });
+
+  it('SessionStarted: new sessions are sealed under their own key, ones recorded before stay readable under the user key', async () => {
+    expect(sessionPersonalData.SessionStarted).toEqual({
+      subjectField: 'userId', fields: ['clientAddress', 'userAgent'], keyScope: { kind: 'session', field: 'sessionId' },
+    });
+    const session = (sessionId: string, userAgent: string) => newEvent('SessionStarted', {
+      sessionId, userId: 'u1', tokenHash: 'a'.repeat(64), expiresAt: '2026-12-31T00:00:00.000Z', clientAddress: '192.0.2.7', userAgent,
+    });
+    const before = new PersonalDataCodec({ keyStore, masterKey, rules: { SessionStarted: { subjectField: 'userId', fields: ['clientAddress', 'userAgent'] } } });
+    const sessions = new PersonalDataCodec({ keyStore, masterKey, rules: sessionPersonalData });
+    const old = await before.encode(session('s0', 'Old Agent'));
+    const s1 = await sessions.encode(session('s1', 'Agent One'));
+    const s2 = await sessions.encode(session('s2', 'Agent Two'));
+    expect(subjectOf((old.data as { userAgent: string }).userAgent)).toBe('u1');
+    expect(subjectOf((s1.data as { userAgent: string }).userAgent)).toBe(itemSubject('u1', 'session', 's1'));
+    expect(await sessions.erase(itemSubject('u1', 'session', 's1'))).toBe(true);
+    const read1 = await sessions.decode(recorded(s1));
+    expect(read1.data).toMatchObject({ clientAddress: ERASED, userAgent: ERASED });
+    expect(read1.erasedFields).toEqual(['clientAddress', 'userAgent']);
+    expect((await sessions.decode(recorded(s2))).data).toMatchObject({ clientAddress: '192.0.2.7', userAgent: 'Agent Two' });
+    expect((await sessions.decode(recorded(old))).data).toMatchObject({ userAgent: 'Old Agent' });
+    expect(await sessions.erase('u1')).toBe(true);
+    expect((await sessions.decode(recorded(old))).data).toMatchObject({ userAgent: ERASED });
+    expect((await sessions.decode(recorded(s2))).data).toMatchObject({ userAgent: ERASED });
   });
 });
