@@ -123,6 +123,18 @@ describe('evident verify / seal / export / import', () => {
     const wrong = await verifyJson(['--public-key', other], env);
     expect(wrong.code).toBe(1);
     expect(wrong.body).toMatchObject({ ok: false, reason: 'bad-signature' });
+    // After a key rotation both public keys are given.
+    const both = await verifyJson(['--public-key', other, '--public-key', keyFile], env);
+    expect(both.body).toMatchObject({ ok: true, headHash: own.headHash });
+
+    // The walk-through of docs/audit.md: an export imported into an empty embedded store of the auditor's own.
+    const auditCopy = join(scratch, 'audit-copy');
+    await runJson(['export', '--out', auditCopy], w.env);
+    const auditEnv = { DATA_DIR: join(scratch, 'audit') };
+    const imported = await runJson<{ events: number; headHash: string; target: string }>(['import', '--from', auditCopy], auditEnv);
+    expect(imported).toMatchObject({ events: totalEvents, headHash: own.headHash, target: 'sqlite' });
+    const auditVerified = await verifyJson(['--public-key', keyFile], auditEnv);
+    expect(auditVerified.body).toMatchObject({ ok: true, events: totalEvents, headHash: own.headHash, unsealedTail: 0 });
   });
 
   it.skipIf(pgSkip !== undefined)('export → import into an empty PostgreSQL database: same head hash, same read models', { timeout: 600_000 }, async () => {

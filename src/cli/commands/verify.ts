@@ -19,22 +19,22 @@ export function register(program: Command, ctx: CliContext): void {
   program.command('verify')
     .description('check the tamper-evidence chain: recompute every event\'s hash and check the stored links and signed checkpoints (exit 1 at the first break)')
     .addOption(new Option('--from <where>', 'recompute from the first event, or trust the last signed checkpoint and go on from there').choices(['start', 'last-checkpoint']).default('start'))
-    .option('--public-key <file>', 'the signer\'s public key (SPKI PEM), e.g. from --export-public-key; default: derived from the configured or embedded signing key')
+    .option('--public-key <file>', 'the signer\'s public key (SPKI PEM), e.g. from --export-public-key; repeat for a rotated key. Default: derived from the configured or embedded signing key', (file: string, files: string[]) => [...files, file], [] as string[])
     .option('--export-public-key', 'print the public key (SPKI PEM) of the configured or embedded signing key, and check nothing')
-    .action(async (options: { from: 'start' | 'last-checkpoint'; publicKey?: string; exportPublicKey?: boolean }) => {
+    .action(async (options: { from: 'start' | 'last-checkpoint'; publicKey: string[]; exportPublicKey?: boolean }) => {
       if (options.exportPublicKey) {
-        if (options.publicKey) throw usageError('--export-public-key prints the configured key: not with --public-key');
+        if (options.publicKey.length > 0) throw usageError('--export-public-key prints the configured key: not with --public-key');
         exportPublicKey(ctx);
         return;
       }
-      const given = options.publicKey !== undefined ? publicKeyFromFile(options.publicKey) : null;
+      const given = options.publicKey.map(publicKeyFromFile);
       const log = await ctx.log();
       const chain = await ctx.chain();
       let keys: KeyObject[];
       let keySource: string;
-      if (given) {
-        keys = [given];
-        keySource = options.publicKey!;
+      if (given.length > 0) {
+        keys = given;
+        keySource = options.publicKey.join(', ');
       } else {
         const own = configuredSigningKey(ctx);
         if (own) {
