@@ -7,6 +7,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { DatabaseSync } from 'node:sqlite';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tableHash } from '../../src/cli/read-models.ts';
 import { SIGNING_KEY_FILE } from '../../src/infra/audit/signing-key.ts';
@@ -178,6 +179,21 @@ describe('evident verify / seal / export / import', () => {
       expect(a.messages!.rows).toBeGreaterThan(0);
       expect(a.users!.rows).toBeGreaterThan(0);
       expect(b).toEqual(a);
+
+      // A row edited in PostgreSQL: verify on the target fails at that position.
+      const client = new pg.Client({ connectionString: target.url });
+      await client.connect();
+      let position: string;
+      try {
+        const { rows } = await client.query<{ position: string }>(`UPDATE evident_events SET data = jsonb_set(data, '{title}', '"Something else"')
+          WHERE global_position = (SELECT global_position FROM evident_events WHERE type = 'ConversationRenamed' LIMIT 1) RETURNING global_position::text AS position`);
+        position = rows[0]!.position;
+      } finally {
+        await client.end();
+      }
+      const broken = await verifyJson([], env);
+      expect(broken.code).toBe(1);
+      expect(broken.body).toMatchObject({ ok: false, reason: 'hash-mismatch', position });
     } finally {
       await source?.close();
       await imported?.close();
@@ -200,6 +216,36 @@ describe('evident verify / seal / export / import', () => {
     await runJson(['export', '--out', dir], w.env);
     expectOneLine(await runCli(['import', '--from', dir], w.env), 2, /^evident: The target event log is not empty/);
     expectOneLine(await runCli(['import', '--from', dir, '--keys'], w.env), 2, /has no keys\.ndjson/);
+  });
+
+  it('a row deleted or two rows reordered in events.sqlite make verify fail at that position', { timeout: 300_000 }, async () => {
+    const tamper = async (name: string, change: (db: DatabaseSync, a: number, b: number) => void) => {
+      const copy = join(scratch, name);
+      cpSync(w.dataDir, copy, { recursive: true });
+      const db = new DatabaseSync(join(copy, 'events.sqlite'));
+      try {
+        const [a, b] = (db.prepare('SELECT position FROM events ORDER BY position LIMIT 2 OFFSET 10').all() as Array<{ position: number }>).map((r) => Number(r.position));
+        change(db, a!, b!);
+        return { env: { DATA_DIR: copy }, a: a!, b: b! };
+      } finally {
+        db.close();
+      }
+    };
+    const deleted = await tamper('deleted', (db, a) => db.prepare('DELETE FROM events WHERE position = ?').run(a));
+    const afterDelete = await verifyJson([], deleted.env);
+    expect(afterDelete.code).toBe(1);
+    expect(afterDelete.body).toMatchObject({ ok: false, reason: 'missing-event', position: String(deleted.a) });
+
+    const swapped = await tamper('swapped', (db, a, b) => {
+      db.exec('BEGIN');
+      db.prepare('UPDATE events SET position = -1 WHERE position = ?').run(a);
+      db.prepare('UPDATE events SET position = ? WHERE position = ?').run(a, b);
+      db.prepare('UPDATE events SET position = ? WHERE position = -1').run(b);
+      db.exec('COMMIT');
+    });
+    const afterSwap = await verifyJson([], swapped.env);
+    expect(afterSwap.code).toBe(1);
+    expect(afterSwap.body).toMatchObject({ ok: false, reason: 'hash-mismatch', position: String(swapped.a) });
   });
 
   it('a row edited in events.sqlite makes verify fail at that position (and export refuse)', { timeout: 300_000 }, async () => {
