@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import type { ChainStore } from '../infra/audit/chain-store.ts';
 import { join } from 'node:path';
 import { openBlobStore, openDocumentInfra, type DocumentInfra } from '../app-documents.ts';
 import type { CommandContext } from '../commands/context.ts';
@@ -16,7 +17,7 @@ import { migrate } from '../infra/read-db/migrations.ts';
 import type { ReadDb } from '../infra/read-db/port.ts';
 import type { Projection } from '../projections/projection.ts';
 import {
-  createCodec, domainStore, MIGRATIONS_DIR, openKeyStore, openLog, openReadDb, pgliteReadDbDir, readModelProjections, sqliteLogPath,
+  createCodec, domainStore, MIGRATIONS_DIR, openChainStore, openKeyStore, openLog, openReadDb, pgliteReadDbDir, readModelProjections, sqliteLogPath,
 } from '../stores.ts';
 import { CliError, EXIT, unavailable } from './errors.ts';
 import type { Output } from './output.ts';
@@ -38,6 +39,8 @@ export interface CliContext {
    */
   log(): Promise<EventStore>;
   keyStore(): Promise<KeyStore>;
+  /** The hash chain over the log (beside it: the same SQLite file or PostgreSQL database). Exit 3 when there is no log. */
+  chain(): Promise<ChainStore>;
   /** The master key, or null when none is configured or stored (personal fields cannot be read). */
   masterKey(): Buffer | null;
   /** Null when there is no master key. */
@@ -123,6 +126,12 @@ export function createCliContext(options: { out: Output; env?: NodeJS.ProcessEnv
       const log = await opening('event log', () => openLog(c));
       closers.push(() => log.close());
       return log;
+    }),
+    chain: once(async () => {
+      await ctx.log(); // the same checks; the SQLite chain lives in the log's file
+      const chain = await opening('chain store', () => openChainStore(getConfig()));
+      closers.push(() => chain.close());
+      return chain;
     }),
     keyStore: once(async () => {
       const c = getConfig();

@@ -11,15 +11,19 @@ import * as asOf from './commands/as-of.ts';
 import * as deactivate from './commands/deactivate.ts';
 import * as erase from './commands/erase.ts';
 import * as events from './commands/events.ts';
+import * as exportLog from './commands/export.ts';
+import * as importLog from './commands/import.ts';
 import * as projections from './commands/projections.ts';
 import * as replay from './commands/replay.ts';
+import * as seal from './commands/seal.ts';
+import * as verify from './commands/verify.ts';
 
 export interface CliCommand {
   register(program: Command, ctx: CliContext): void;
 }
 
 /** Every command, in the order `--help` lists them. Adding a command: one module, one line here. */
-export const COMMANDS: readonly CliCommand[] = [events, projections, replay, asOf, erase, deactivate];
+export const COMMANDS: readonly CliCommand[] = [events, projections, replay, asOf, verify, seal, exportLog, importLog, erase, deactivate];
 
 const DOMAIN_EXIT: Record<string, number> = { NOT_FOUND: EXIT.notFound };
 
