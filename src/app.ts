@@ -33,7 +33,7 @@ import { PostgresKeyStore } from './infra/personal-data/postgres-key-store.ts';
 import { createAppPubSub, type AppPubSub } from './infra/pubsub.ts';
 import { SqliteKeyStore } from './infra/personal-data/sqlite-key-store.ts';
 import { migrate } from './infra/read-db/migrations.ts';
-import { PgliteReadDb } from './infra/read-db/pglite-read-db.ts';
+import { PgliteWorkerReadDb } from './infra/read-db/pglite-worker-read-db.ts';
 import type { ReadDb } from './infra/read-db/port.ts';
 import { PostgresReadDb } from './infra/read-db/postgres-read-db.ts';
 import { conversationsProjection } from './projections/conversations-projection.ts';
@@ -110,7 +110,7 @@ export async function createApp(config: Config, logger: Logger, early: EarlyStor
 
     const readDb: ReadDb = config.readDb === 'postgres'
       ? await PostgresReadDb.open({ connectionString: config.databaseUrl! })
-      : await (earlyReadDb ?? PgliteReadDb.open({ dataDir: join(config.dataDir, 'read-models') }));
+      : await (earlyReadDb ?? PgliteWorkerReadDb.open({ dataDir: join(config.dataDir, 'read-models') }));
     if (!earlyReadDb) closers.push(() => readDb.close());
 
     const documentInfra = await openDocumentInfra(config, { codec, readDb });
