@@ -5,8 +5,8 @@
 // The bundle is a cache, made by `npm install` and remade by the launcher when a source file is
 // newer; `node src/main.ts` always runs the sources directly.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -18,7 +18,7 @@ export const BUNDLE = join(OUT_DIR, 'main.mjs');
 /** Worker threads the server starts, bundled beside it; the server finds them through EVIDENT_SERVER_BUNDLE_DIR. */
 const WORKERS = { 'pglite-worker': join(ROOT, 'src/infra/read-db/pglite-worker.ts') };
 const MANIFEST = join(OUT_DIR, 'manifest.json');
-const FORMAT = 3;
+const FORMAT = 4;
 
 // Left as separate modules: native addons, packages that find files or workers beside their own
 // code (PGlite's WebAssembly, pino's transports, tesseract's data, llama.cpp's binaries), and those
@@ -71,6 +71,9 @@ export async function buildServerBundle() {
   mkdirSync(OUT_DIR, { recursive: true });
   const result = await build({
     entryPoints: { ...WORKERS, main: ENTRY }, outdir: OUT_DIR, outExtension: { '.js': '.mjs' }, write: false,
+    // The modules main imports with import() become chunks loaded when imported: the configuration
+    // and the early start (the read database's worker) run before the rest of the server has loaded.
+    splitting: true, chunkNames: 'chunk-[hash]',
     bundle: true, platform: 'node', format: 'esm', target: 'node24',
     external: EXTERNAL, metafile: true, logLevel: 'error', legalComments: 'none', plugins: [lazySources, keepModuleUrls],
     define: { EVIDENT_SERVER_BUNDLE_DIR: JSON.stringify(pathToFileURL(`${OUT_DIR}/`).href) },
@@ -78,17 +81,37 @@ export async function buildServerBundle() {
     banner: { js: "import { createRequire as __evidentCreateRequire } from 'node:module'; const require = __evidentCreateRequire(import.meta.url);" },
   }).finally(() => stop()); // esbuild's service process must not outlive the build: the server runs on in this process
   const inputs = Object.keys(result.metafile.inputs).filter((input) => !input.includes('node_modules/')).map((input) => join(ROOT, input));
-  // Each file written beside its place and renamed into it; the workers before the server that starts them.
-  const outputs = result.outputFiles.sort((a, b) => Number(a.path === BUNDLE) - Number(b.path === BUNDLE));
+  // Each file written beside its place and renamed into it: chunks first (named by their content,
+  // so never rewritten with other content), then the workers, then the server that starts them.
+  const rank = (path) => (path === BUNDLE ? 2 : basename(path).startsWith('chunk-') ? 0 : 1);
+  const outputs = result.outputFiles.sort((a, b) => rank(a.path) - rank(b.path));
   for (const output of outputs) {
     const temp = `${output.path}.${randomBytes(4).toString('hex')}.tmp`;
     writeFileSync(temp, output.contents);
     renameSync(temp, output.path);
   }
+  pruneOldChunks(new Set(outputs.map((output) => output.path)));
   const manifestTemp = `${MANIFEST}.${randomBytes(4).toString('hex')}.tmp`;
   writeFileSync(manifestTemp, JSON.stringify({ format: FORMAT, node: process.version, root: ROOT, startedAt, inputs: [...inputs, join(ROOT, 'package-lock.json')] }));
   renameSync(manifestTemp, MANIFEST);
   return BUNDLE;
+}
+
+/**
+ * Removes chunks of earlier builds. A server started from one still loads its chunks as it goes
+ * (a module imported with the first document), so only chunks unused for a day are removed.
+ */
+function pruneOldChunks(current) {
+  const dayAgo = Date.now() - 24 * 60 * 60 * 1000;
+  for (const name of readdirSync(OUT_DIR)) {
+    const path = join(OUT_DIR, name);
+    if (!name.startsWith('chunk-') || current.has(path)) continue;
+    try {
+      if (statSync(path).mtimeMs < dayAgo) rmSync(path, { force: true });
+    } catch {
+      // removed meanwhile by another build
+    }
+  }
 }
 
 /** True when the bundle exists and none of the files it was made from (nor the lockfile) changed since. */

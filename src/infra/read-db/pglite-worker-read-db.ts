@@ -161,10 +161,12 @@ export class PgliteWorkerReadDb implements ReadDb {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (!this.stopped) {
-      this.worker.ref();
-      await this.call({ op: 'close' });
+    try {
+      if (!this.stopped) await this.call({ op: 'close' });
+    } finally {
+      // The database is closed (its files written): the thread is not needed any more.
+      await this.worker.terminate();
+      await this.exited;
     }
-    await this.exited;
   }
 }

@@ -118,7 +118,7 @@ async function serve(): Promise<void> {
         void db.close().then(
           () => port.postMessage({ type: 'reply', id: call.id, ok: true, value: undefined } satisfies WorkerReply),
           (error: unknown) => port.postMessage({ type: 'reply', id: call.id, ok: false, error: serializeError(error) } satisfies WorkerReply),
-        ).finally(() => port.close()); // the thread ends once the reply is out
+        ); // the main thread then ends this thread
         break;
     }
   });
