@@ -215,7 +215,10 @@ export function reembeddingSuite(name: string, open: () => Promise<{ db: ReadDb;
       logged.length = 0;
       r.start();
       try {
-        await until(async () => server.requests.filter((q) => (q.body as { model?: string }).model === 'fake-embed-wrong-dim').length >= 2, 'a retry after the back-off');
+        // Wait for the second failure to be handled (logged), not only received by the server: stopping in
+        // between aborts that attempt before it logs.
+        await until(async () => server.requests.filter((q) => (q.body as { model?: string }).model === 'fake-embed-wrong-dim').length >= 2
+          && logged.filter((line) => line.includes('re-embedding a document failed')).length >= 2, 'a retry after the back-off, logged');
       } finally {
         await r.stop();
       }
