@@ -170,7 +170,7 @@ describe('evident verify / seal / export / import', () => {
       expectOneLine(await runCli(['import', '--from', dir], env), 2, /^evident: The target event log is not empty/);
 
       // The read models built on PostgreSQL from the imported log equal the embedded ones.
-      const replayed = await runCli(['replay'], env);
+      const replayed = await runCli(['replay', '--as', w.admin.email], env);
       expect(replayed.code, replayed.stderr).toBe(0);
       source = await PgliteReadDb.open({ dataDir: join(w.dataDir, 'read-models') });
       imported = await PostgresReadDb.open({ connectionString: target.url });

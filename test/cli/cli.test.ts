@@ -148,8 +148,14 @@ describe('evident CLI (SQLite log, PGlite read models)', () => {
     expect(conversations.differences).toEqual([{ key: JSON.stringify([w.conversationId]), kind: 'changed' }]);
     expect(report.tables.filter((t) => !t.equal).map((t) => t.table)).toEqual(['conversations']);
 
-    const rebuilt = await runJson<{ rebuilt: Array<{ projection: string; rows: Record<string, number> }> }>(['replay', 'conversations'], w.env);
+    // Rebuilding the live read models is an operator action: it needs --as and is recorded with that actor.
+    expectOneLine(await runCli(['replay', 'conversations'], w.env), 2, /--as/);
+    const rebuilt = await runJson<{ rebuilt: Array<{ projection: string; rows: Record<string, number> }> }>(['replay', 'conversations', '--as', w.admin.email], w.env);
     expect(rebuilt.rebuilt).toEqual([expect.objectContaining({ projection: 'conversations', rows: { conversations: 1, messages: 4 } })]);
+    for (const type of ['ProjectionRebuildRequested', 'ProjectionRebuilt']) {
+      const recorded = (await runJson<{ events: EventJson[] }>(['events', '--type', type], w.env)).events;
+      expect(recorded.map((e) => [e.data, e.metadata.actorId])).toEqual([[expect.objectContaining({ projection: 'conversations' }), w.admin.userId]]);
+    }
     const human = await runCli(['replay', '--compare'], w.env);
     expect(human.code, human.stderr).toBe(0);
     expect(human.stdout).toContain('The live read models equal a replay of the log.');

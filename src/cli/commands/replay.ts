@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { createProjectionCommands } from '../../commands/projections.ts';
 import { migrate } from '../../infra/read-db/migrations.ts';
 import { PgliteReadDb } from '../../infra/read-db/pglite-read-db.ts';
 import type { ReadDb } from '../../infra/read-db/port.ts';
@@ -11,7 +12,8 @@ import { ProjectionRunner } from '../../projections/runner.ts';
 import { quoteIdent } from '../../projections/rebuild.ts';
 import { MIGRATIONS_DIR } from '../../stores.ts';
 import type { CliContext } from '../context.ts';
-import { EXIT, notFound, unavailable } from '../errors.ts';
+import { EXIT, notFound, unavailable, usageError } from '../errors.ts';
+import { resolveOperator } from '../operator.ts';
 import { buildIntoSchema, differences, primaryKey, rowHashes, tableHash, type RowDifference } from '../read-models.ts';
 
 const DIFF_KEYS = 10;
@@ -133,7 +135,9 @@ async function compare(ctx: CliContext, projections: Projection[], all: boolean,
 }
 
 /** Rebuilds live read models through the projection runner's own rebuild (fresh tables swapped in with the checkpoint). */
-async function rebuild(ctx: CliContext, all: Projection[], selected: Projection[]): Promise<void> {
+async function rebuild(ctx: CliContext, all: Projection[], selected: Projection[], as: string | undefined): Promise<void> {
+  if (as === undefined) throw usageError('replay without --compare rebuilds the live read models: name the operator with --as <admin email or id>');
+  const operator = await resolveOperator(ctx, as);
   const readDb = await ctx.readDb();
   const store = await ctx.store();
   const runner = new ProjectionRunner({
@@ -152,7 +156,8 @@ async function rebuild(ctx: CliContext, all: Projection[], selected: Projection[
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    await runner.rebuild(projection.name);
+    // Through the projection commands, so the rebuild is recorded in the log with the operator as actor.
+    await createProjectionCommands({ store, projections: runner }).rebuild({ projection: projection.name }, ctx.commandContext(operator.userId));
     const position = (await runner.status()).find((s) => s.name === projection.name)!.position.toString();
     const rows: Record<string, number> = {};
     for (const table of projection.tables) rows[table] = (await tableHash(readDb, 'public', table)).rows;
@@ -171,10 +176,11 @@ export function register(program: Command, ctx: CliContext): void {
     .argument('[projection...]', 'projections to replay (default: all)')
     .option('--compare', 'do not touch the live read models: build scratch copies and compare content hashes')
     .option('--diff', 'with --compare: list the first differing primary keys of each table that differs')
-    .action(async (names: string[], options: { compare?: boolean; diff?: boolean }) => {
+    .option('--as <admin>', 'without --compare: the operator (an active admin, by email or id) recorded as the rebuild\'s actor')
+    .action(async (names: string[], options: { compare?: boolean; diff?: boolean; as?: string }) => {
       const all = await ctx.readModels();
       const selected = select(all, names);
       if (options.compare) await compare(ctx, selected, names.length === 0, options.diff === true);
-      else await rebuild(ctx, all, selected);
+      else await rebuild(ctx, all, selected, options.as);
     });
 }
