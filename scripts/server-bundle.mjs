@@ -4,21 +4,17 @@
 //
 // The bundle is a cache, made by `npm install` and remade by the launcher when a source file is
 // newer; `node src/main.ts` always runs the sources directly.
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const ENTRY = join(ROOT, 'src/main.ts');
-// One bundle per checkout: checkouts sharing one node_modules (git worktrees, a symlinked
-// node_modules) would otherwise run each other's bundle, since each checks only the files it lists.
-const OUT_DIR = join(ROOT, 'node_modules/.cache/evident/server', createHash('sha256').update(ROOT).digest('hex').slice(0, 12));
+const OUT_DIR = join(ROOT, 'node_modules/.cache/evident/server');
 export const BUNDLE = join(OUT_DIR, 'main.mjs');
-/** Worker threads the server starts, bundled beside it; the server finds them through EVIDENT_SERVER_BUNDLE_DIR. */
-const WORKERS = { 'pglite-worker': join(ROOT, 'src/infra/read-db/pglite-worker.ts') };
 const MANIFEST = join(OUT_DIR, 'manifest.json');
-const FORMAT = 4;
+const FORMAT = 1;
 
 // Left as separate modules: native addons, packages that find files or workers beside their own
 // code (PGlite's WebAssembly, pino's transports, tesseract's data, llama.cpp's binaries), and those
@@ -50,15 +46,13 @@ const lazySources = {
 /**
  * Our modules find files next to themselves (migrations, SQL, worker scripts) through
  * import.meta.url; in the bundle each keeps its own source location, so those paths stay right.
- * None of them is the program being run there (import.meta.main), even inside a worker's bundle.
  */
 const keepModuleUrls = {
   name: 'keep-module-urls',
   setup(build) {
     build.onLoad({ filter: /\.ts$/ }, (args) => {
       const source = readFileSync(args.path, 'utf8');
-      const contents = source.replaceAll('import.meta.url', JSON.stringify(pathToFileURL(args.path).href)).replaceAll('import.meta.main', 'false');
-      return { contents, loader: 'ts' };
+      return { contents: source.replaceAll('import.meta.url', JSON.stringify(pathToFileURL(args.path).href)), loader: 'ts' };
     });
   },
 };
@@ -69,58 +63,27 @@ export async function buildServerBundle() {
   // Sources edited while the build reads them must count as newer than the bundle.
   const startedAt = Date.now();
   mkdirSync(OUT_DIR, { recursive: true });
+  const temp = `${BUNDLE}.${randomBytes(4).toString('hex')}.tmp`;
   const result = await build({
-    entryPoints: { ...WORKERS, main: ENTRY }, outdir: OUT_DIR, outExtension: { '.js': '.mjs' }, write: false,
-    // The modules main imports with import() become chunks loaded when imported: the configuration
-    // and the early start (the read database's worker) run before the rest of the server has loaded.
-    splitting: true, chunkNames: 'chunk-[hash]',
-    bundle: true, platform: 'node', format: 'esm', target: 'node24',
+    entryPoints: [ENTRY], outfile: temp, bundle: true, platform: 'node', format: 'esm', target: 'node24',
     external: EXTERNAL, metafile: true, logLevel: 'error', legalComments: 'none', plugins: [lazySources, keepModuleUrls],
-    define: { EVIDENT_SERVER_BUNDLE_DIR: JSON.stringify(pathToFileURL(`${OUT_DIR}/`).href) },
     // CommonJS packages inside an ES module bundle still call require() for Node's built-ins.
     banner: { js: "import { createRequire as __evidentCreateRequire } from 'node:module'; const require = __evidentCreateRequire(import.meta.url);" },
   }).finally(() => stop()); // esbuild's service process must not outlive the build: the server runs on in this process
   const inputs = Object.keys(result.metafile.inputs).filter((input) => !input.includes('node_modules/')).map((input) => join(ROOT, input));
-  // Each file written beside its place and renamed into it: chunks first (named by their content,
-  // so never rewritten with other content), then the workers, then the server that starts them.
-  const rank = (path) => (path === BUNDLE ? 2 : basename(path).startsWith('chunk-') ? 0 : 1);
-  const outputs = result.outputFiles.sort((a, b) => rank(a.path) - rank(b.path));
-  for (const output of outputs) {
-    const temp = `${output.path}.${randomBytes(4).toString('hex')}.tmp`;
-    writeFileSync(temp, output.contents);
-    renameSync(temp, output.path);
-  }
-  pruneOldChunks(new Set(outputs.map((output) => output.path)));
+  renameSync(temp, BUNDLE);
   const manifestTemp = `${MANIFEST}.${randomBytes(4).toString('hex')}.tmp`;
-  writeFileSync(manifestTemp, JSON.stringify({ format: FORMAT, node: process.version, root: ROOT, startedAt, inputs: [...inputs, join(ROOT, 'package-lock.json')] }));
+  writeFileSync(manifestTemp, JSON.stringify({ format: FORMAT, node: process.version, startedAt, inputs: [...inputs, join(ROOT, 'package-lock.json')] }));
   renameSync(manifestTemp, MANIFEST);
   return BUNDLE;
-}
-
-/**
- * Removes chunks of earlier builds. A server started from one still loads its chunks as it goes
- * (a module imported with the first document), so only chunks unused for a day are removed.
- */
-function pruneOldChunks(current) {
-  const dayAgo = Date.now() - 24 * 60 * 60 * 1000;
-  for (const name of readdirSync(OUT_DIR)) {
-    const path = join(OUT_DIR, name);
-    if (!name.startsWith('chunk-') || current.has(path)) continue;
-    try {
-      if (statSync(path).mtimeMs < dayAgo) rmSync(path, { force: true });
-    } catch {
-      // removed meanwhile by another build
-    }
-  }
 }
 
 /** True when the bundle exists and none of the files it was made from (nor the lockfile) changed since. */
 export function serverBundleIsFresh() {
   try {
     const manifest = JSON.parse(readFileSync(MANIFEST, 'utf8'));
-    if (manifest.format !== FORMAT || manifest.node !== process.version || manifest.root !== ROOT) return false;
+    if (manifest.format !== FORMAT || manifest.node !== process.version) return false;
     statSync(BUNDLE);
-    for (const name of Object.keys(WORKERS)) statSync(join(OUT_DIR, `${name}.mjs`));
     return manifest.inputs.every((input) => statSync(input).mtimeMs < manifest.startedAt);
   } catch {
     return false; // no bundle, no manifest, or a source file gone

@@ -52,16 +52,14 @@ try {
 } catch (error) {
   await fatal('start failed')(error);
 }
-const [{ createApp }, { startServer }, { buildSchema }] = await Promise.all([import('./app.ts'), import('./graphql/server.ts'), import('./graphql/schema.ts')]);
+const [{ createApp }, { startServer }] = await Promise.all([import('./app.ts'), import('./graphql/server.ts')]);
 
 let stopping = false;
 const appReady = createApp(config, logger, early).catch(fatal('start failed'));
-// Built while createApp waits for the stores (the read database opens in its worker thread).
-const schema = buildSchema();
 const serving = appReady.then(async (app) => {
   if (stopping) return undefined; // a signal came during the start: shutdown() takes it from here
   await new Promise<void>((resolve) => (held ? held.close(() => resolve()) : resolve()));
-  return startServer(app, { port: config.port, host: config.host, schema }).catch(async (error: unknown) => {
+  return startServer(app, { port: config.port, host: config.host }).catch(async (error: unknown) => {
     await app.close();
     return fatal(`could not listen on ${config.host}:${config.port}`)(error);
   });

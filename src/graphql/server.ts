@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { GraphQLError, type GraphQLSchema } from 'graphql';
+import { GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { createYoga, type GraphiQLOptions } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
@@ -49,7 +49,8 @@ async function renderOfflineGraphiQL(options?: GraphiQLOptions): Promise<string>
   return renderGraphiQL(options);
 }
 
-export function createGraphQLHandler(app: App, schema = buildSchema()) {
+export function createGraphQLHandler(app: App) {
+  const schema = buildSchema();
   const { logger } = app;
   const limits = app.config.graphql;
   const yoga = createYoga<Record<string, unknown>, GraphQLContext>({
@@ -122,8 +123,8 @@ function refuseOversizedMultipart(maxUploadBytes: number) {
 }
 
 /** express + graphql-yoga over HTTP and SSE, and graphql-ws over WebSocket, sharing one envelop pipeline. */
-export async function startServer(app: App, options: { port: number; host: string; schema?: GraphQLSchema }): Promise<RunningServer> {
-  const yoga = createGraphQLHandler(app, options.schema);
+export async function startServer(app: App, options: { port: number; host: string }): Promise<RunningServer> {
+  const yoga = createGraphQLHandler(app);
   const trust = compileTrust(app.config.trustProxy);
   const web = express();
   web.disable('x-powered-by');

@@ -1,16 +1,6 @@
-import { createRequire } from 'node:module';
-import type { Redis } from 'ioredis';
-import type * as Limiters from 'rate-limiter-flexible';
-import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+import { Redis } from 'ioredis';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { LoginThrottleSettings } from './config.ts';
-import { newRedisClient } from './redis-client.ts';
-
-// The package's index loads every store it supports (cluster, Mongo, MySQL, …), a noticeable part of
-// a start: only the limiters used here are loaded, the Redis one when Redis is configured.
-const load = createRequire(import.meta.url);
-const RateLimiterMemory = load('rate-limiter-flexible/lib/RateLimiterMemory.js') as typeof Limiters.RateLimiterMemory;
-const RateLimiterRes = load('rate-limiter-flexible/lib/RateLimiterRes.js') as typeof Limiters.RateLimiterRes;
-type RateLimiterRes = Limiters.RateLimiterRes;
 
 /**
  * Slows password guessing without letting a guesser lock the owner out:
@@ -63,7 +53,7 @@ export function createLoginThrottle({ settings, redisUrl, onRedisError }: LoginT
   let redis: Redis | undefined;
   let make: (limit: Limit) => RateLimiterAbstract;
   if (redisUrl) {
-    const client = newRedisClient(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 2_000, lazyConnect: false });
+    const client = new Redis(redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 2_000, lazyConnect: false });
     let failing = false;
     client.on('error', (error: Error) => {
       if (!failing) onRedisError?.(error); // once per outage, not once per reconnect attempt
@@ -71,7 +61,6 @@ export function createLoginThrottle({ settings, redisUrl, onRedisError }: LoginT
     });
     client.on('ready', () => { failing = false; });
     redis = client;
-    const RateLimiterRedis = load('rate-limiter-flexible/lib/RateLimiterRedis.js') as typeof Limiters.RateLimiterRedis;
     make = (limit) => new RateLimiterRedis({
       storeClient: client, keyPrefix: `evident:login:${limit.name}`, points: limit.points, duration: limit.duration,
       rejectIfRedisNotReady: true,

@@ -1,13 +1,4 @@
-import { createRequire } from 'node:module';
-import type pg from 'pg';
-
-const load = createRequire(import.meta.url);
-let driver: typeof pg | undefined;
-
-/** node-postgres, loaded when PostgreSQL is first used: the embedded default never needs it at start. */
-export function pgDriver(): typeof pg {
-  return driver ??= load('pg') as typeof pg;
-}
+import pg from 'pg';
 
 /** How long getting a connection may take before the request fails as unavailable, instead of hanging. */
 export const CONNECT_TIMEOUT_MS = 5_000;
@@ -39,7 +30,7 @@ export function connectionConfig(connectionString: string, types?: pg.CustomType
  * drops a broken client when it is released (it is no longer queryable) or found broken while idle.
  */
 export function createPool(options: PoolOptions): pg.Pool {
-  const pool = new (pgDriver().Pool)({ ...connectionConfig(options.connectionString, options.types), max: options.max });
+  const pool = new pg.Pool({ ...connectionConfig(options.connectionString, options.types), max: options.max });
   pool.on('connect', (client) => {
     client.on('error', () => { /* seen by the query in flight, if any; the pool drops the client */ });
   });

@@ -1,6 +1,5 @@
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
-import type { Redis } from 'ioredis';
-import { newRedisClient } from './redis-client.ts';
+import { Redis } from 'ioredis';
 
 /**
  * Topics of the real-time channel. Payloads must be JSON (they cross Redis): no bigints, no Dates.
@@ -141,8 +140,8 @@ export function createAppPubSub(redisUrl: string | undefined, onError: (error: u
   if (!redisUrl) return { pubsub: new AppPubSub(new EventTarget()), close: async () => {} };
   // No auto-pipelining: it defers commands a tick, so a QUIT at shutdown could overtake the last PUBLISH.
   const options = { maxRetriesPerRequest: null, lazyConnect: false } as const;
-  const publishClient = newRedisClient(redisUrl, options);
-  const subscribeClient = newRedisClient(redisUrl, options);
+  const publishClient = new Redis(redisUrl, options);
+  const subscribeClient = new Redis(redisUrl, options);
   for (const client of [publishClient, subscribeClient]) client.on('error', () => { /* ioredis reconnects by itself */ });
   const eventTarget = createRedisEventTarget<CustomEvent>({
     publishClient: handlingCommandErrors(publishClient, onError),

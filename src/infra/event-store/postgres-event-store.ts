@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import type pg from 'pg';
+import pg from 'pg';
 import { DuplicateEventIdError, InvalidEventError, WrongExpectedRevisionError } from './errors.ts';
-import { connectionConfig, createPool, pgDriver } from '../postgres-pool.ts';
+import { connectionConfig, createPool } from '../postgres-pool.ts';
 import { orUnavailable, toStoreError } from '../store-unavailable.ts';
 import { Wakeup } from '../wakeup.ts';
 import { pollingSubscription } from './polling-subscription.ts';
@@ -77,7 +77,7 @@ export class PostgresEventStore implements EventStore {
   /** Opens the LISTEN connection; once it breaks, it is reopened with back-off until the store is closed. */
   private async listen(): Promise<void> {
     if (this.closed) return;
-    const client = new (pgDriver().Client)(connectionConfig(this.options.connectionString));
+    const client = new pg.Client(connectionConfig(this.options.connectionString));
     let lost = false;
     const lose = () => {
       if (lost) return;

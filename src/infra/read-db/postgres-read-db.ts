@@ -1,5 +1,5 @@
-import type pg from 'pg';
-import { connectionConfig, createPool, pgDriver } from '../postgres-pool.ts';
+import pg from 'pg';
+import { connectionConfig, createPool } from '../postgres-pool.ts';
 import { isConnectionFailure, orUnavailable, StoreUnavailableError, toStoreError } from '../store-unavailable.ts';
 import { ReadDbClosedError, TransactionAbortedError } from './errors.ts';
 import type { Lease, QueryResult, ReadDb, SqlExecutor } from './port.ts';
@@ -175,7 +175,7 @@ export class PostgresReadDb implements ReadDb {
   private connectLeases(): Promise<LeaseConnection> {
     if (!this.leaseConnection) {
       const pending = (async () => {
-        const client = new (pgDriver().Client)(connectionConfig(this.options.connectionString, pgCustomTypes));
+        const client = new pg.Client(connectionConfig(this.options.connectionString, pgCustomTypes));
         const connection = new LeaseConnection(client);
         const lose = () => {
           if (this.leaseConnection === pending) this.leaseConnection = undefined;

@@ -1,6 +1,5 @@
 import { types as pgliteTypes } from '@electric-sql/pglite';
-import type pg from 'pg';
-import { pgDriver } from '../postgres-pool.ts';
+import pg from 'pg';
 
 /**
  * The JS types both read-db adapters return, so a read model behaves the same on PGlite and on
@@ -39,19 +38,17 @@ export const TYPE_OIDS = {
 type TextParser = (text: string) => unknown;
 
 const keepText: TextParser = (text) => text;
-// node-postgres' own parsers, looked up when first needed (pgDriver loads the driver).
-let pgTimestamptz: ((text: string) => Date | number) | undefined;
-let pgBytea: ((text: string) => Buffer) | undefined;
+const pgTimestamptz = pg.types.getTypeParser(TYPE_OIDS.timestamptz, 'text') as (text: string) => Date | number;
+const pgBytea = pg.types.getTypeParser(TYPE_OIDS.bytea, 'text') as (text: string) => Buffer;
 
 function timestamptzToIso(text: string): string {
-  pgTimestamptz ??= pgDriver().types.getTypeParser(TYPE_OIDS.timestamptz, 'text') as (text: string) => Date | number;
   const parsed = pgTimestamptz(text);
   return parsed instanceof Date && !Number.isNaN(parsed.getTime()) ? parsed.toISOString() : text;
 }
 
 /** Element parsers by type oid (text format). */
 export const SCALAR_PARSERS: Readonly<Record<number, TextParser>> = {
-  [TYPE_OIDS.bytea]: (text) => (pgBytea ??= pgDriver().types.getTypeParser(TYPE_OIDS.bytea, 'text') as (text: string) => Buffer)(text),
+  [TYPE_OIDS.bytea]: (text) => pgBytea(text),
   [TYPE_OIDS.int8]: keepText,
   [TYPE_OIDS.date]: keepText,
   [TYPE_OIDS.timestamp]: keepText,
@@ -89,6 +86,6 @@ export const pgCustomTypes: pg.CustomTypesConfig = {
       const parser = TEXT_PARSERS[oid];
       if (parser) return parser;
     }
-    return pgDriver().types.getTypeParser(oid, format ?? 'text');
+    return pg.types.getTypeParser(oid, format ?? 'text');
   }) as pg.CustomTypesConfig['getTypeParser'],
 };
