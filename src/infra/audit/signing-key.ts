@@ -1,8 +1,7 @@
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
-import {
-  closeSync, existsSync, fchmodSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync,
-} from 'node:fs';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { publishKeyFileOnce } from '../key-file.ts';
 
 export const SIGNING_KEY_FILE = 'chain-signing.pem';
 
@@ -44,38 +43,10 @@ export function loadSigningKey(options: LoadSigningKeyOptions): KeyObject {
   return createKeyFile(options.dataDir, path);
 }
 
-/** Fresh key to a temp file (fsynced, 0600), published with link(2) so racing starts agree on one key. */
+/** A fresh key into the data directory, or the one another process published there first. */
 function createKeyFile(dataDir: string, path: string): KeyObject {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const { privateKey } = generateKeyPairSync('ed25519');
-  const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
-  const temp = join(dataDir, `.${SIGNING_KEY_FILE}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  const fd = openSync(temp, 'wx', 0o600);
-  try {
-    fchmodSync(fd, 0o600);
-    writeSync(fd, pem);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    try {
-      linkSync(temp, path);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'EEXIST') return parseSigningKey(readFileSync(path, 'utf8'), path);
-      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw error;
-      if (existsSync(path)) return parseSigningKey(readFileSync(path, 'utf8'), path);
-      renameSync(temp, path);
-    }
-  } finally {
-    try {
-      unlinkSync(temp);
-    } catch {
-      // already renamed into place
-    }
-  }
-  return privateKey;
+  const pem = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+  return parseSigningKey(publishKeyFileOnce(dataDir, SIGNING_KEY_FILE, pem), path);
 }
 
 /** A public key from a KeyObject (public or private) or PEM text (SPKI public, or PKCS#8 private). */

@@ -1,9 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import {
-  closeSync, existsSync, fchmodSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync,
-  writeSync,
-} from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { publishKeyFileOnce } from '../key-file.ts';
 
 export const MASTER_KEY_BYTES = 32;
 export const MASTER_KEY_FILE = 'master.key';
@@ -41,52 +39,8 @@ export function loadMasterKey(options: LoadMasterKeyOptions): Buffer {
   return createMasterKeyFile(options.dataDir, path);
 }
 
-/**
- * Writes a fresh key to a temp file (fsynced, 0600), then publishes it with link(2), which fails
- * when the target already exists: two processes starting at once both end up using the first key
- * published, never one each. Filesystems without hard links fall back to rename.
- */
+/** A fresh key into the data directory, or the one another process published there first. */
 function createMasterKeyFile(dataDir: string, path: string): Buffer {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const key = randomBytes(MASTER_KEY_BYTES);
-  const temp = join(dataDir, `.${MASTER_KEY_FILE}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  const fd = openSync(temp, 'wx', 0o600);
-  try {
-    fchmodSync(fd, 0o600); // the umask may have narrowed it further, but never widens it past 0600
-    writeSync(fd, `${key.toString('base64')}\n`);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    try {
-      linkSync(temp, path);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'EEXIST') return decodeMasterKey(readFileSync(path, 'utf8'), path);
-      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw error;
-      if (existsSync(path)) return decodeMasterKey(readFileSync(path, 'utf8'), path);
-      renameSync(temp, path);
-    }
-  } finally {
-    try {
-      unlinkSync(temp);
-    } catch {
-      // already renamed into place
-    }
-  }
-  syncDirectory(dataDir);
-  return key;
-}
-
-function syncDirectory(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = openSync(dir, 'r');
-    fsyncSync(fd);
-  } catch {
-    // not supported on every platform (Windows); the file itself is already fsynced
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
+  const stored = publishKeyFileOnce(dataDir, MASTER_KEY_FILE, `${randomBytes(MASTER_KEY_BYTES).toString('base64')}\n`);
+  return decodeMasterKey(stored, path);
 }
