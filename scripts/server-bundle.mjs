@@ -4,14 +4,15 @@
 //
 // The bundle is a cache, made by `npm install` and remade by the launcher when a source file is
 // newer; `node src/main.ts` always runs the sources directly.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const ENTRY = join(ROOT, 'src/main.ts');
-const OUT_DIR = join(ROOT, 'node_modules/.cache/evident/server');
+// One bundle per checkout: git worktrees that share one node_modules must not run each other's code.
+const OUT_DIR = join(ROOT, 'node_modules/.cache/evident/server', createHash('sha256').update(ROOT).digest('hex').slice(0, 12));
 export const BUNDLE = join(OUT_DIR, 'main.mjs');
 const MANIFEST = join(OUT_DIR, 'manifest.json');
 const FORMAT = 1;
