@@ -7,6 +7,8 @@ import { pino } from 'pino';
 import type { ChainStore } from '../src/infra/audit/chain-store.ts';
 import { PostgresChainStore } from '../src/infra/audit/postgres-chain-store.ts';
 import { SqliteChainStore } from '../src/infra/audit/sqlite-chain-store.ts';
+import type { SealWorkerTarget } from '../src/infra/audit/seal-worker.ts';
+import { SealerThread } from '../src/infra/audit/sealer-thread.ts';
 import { verifyChain } from '../src/infra/audit/verify.ts';
 import { PostgresEventStore } from '../src/infra/event-store/postgres-event-store.ts';
 import type { EventStore, NewEvent } from '../src/infra/event-store/port.ts';
@@ -54,14 +56,15 @@ async function readRate(store: EventStore): Promise<number> {
  * Appends with and without the sealer running, alternating runs so that drift hits both alike; then
  * verify over everything appended, against a plain read of $all.
  */
-async function measure(title: string, log: EventStore, chain: ChainStore, sizes: ChainSizes): Promise<void> {
+async function measure(title: string, log: EventStore, chain: ChainStore, target: SealWorkerTarget, sizes: ChainSizes): Promise<void> {
   const signingKey = generateKeyPairSync('ed25519').privateKey;
   const logger = pino({ level: 'silent' });
   const without: number[] = [];
   const withSealer: number[] = [];
   for (let run = 0; run < sizes.runs; run++) {
     without.push(await appendRate(log, 16, sizes.appends * 4));
-    const sealer = new ChainSealer({ log, chain, signingKey, leases: freeLease, logger });
+    // As the app runs it: reading and hashing in the sealer's own thread.
+    const sealer = new ChainSealer({ log, chain, signingKey, leases: freeLease, logger, batches: new SealerThread(target) });
     sealer.start();
     // First the backlog of the run without it: what is measured is the sealer keeping up, as in service.
     await sealer.waitFor(await log.headPosition(), 120_000);
@@ -95,7 +98,7 @@ export async function benchChain(sizes: ChainSizes, databaseUrl = process.env.DA
     const file = join(dir, 'events.sqlite');
     const log = new SqliteEventStore(file);
     const chain = new SqliteChainStore(file);
-    await measure('Tamper evidence, SQLite (hash chain sealed behind the writers)', log, chain, sizes);
+    await measure('Tamper evidence, SQLite (hash chain sealed behind the writers)', log, chain, { eventStore: 'sqlite', path: file }, sizes);
     await chain.close();
     await log.close();
   } finally {
@@ -114,7 +117,7 @@ export async function benchChain(sizes: ChainSizes, databaseUrl = process.env.DA
   try {
     const log = await PostgresEventStore.open({ connectionString: url.toString() });
     const chain = await PostgresChainStore.open(url.toString());
-    await measure('Tamper evidence, PostgreSQL (hash chain sealed behind the writers)', log, chain, sizes);
+    await measure('Tamper evidence, PostgreSQL (hash chain sealed behind the writers)', log, chain, { eventStore: 'postgres', url: url.toString() }, sizes);
     await chain.close();
     await log.close();
   } finally {

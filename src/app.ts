@@ -28,6 +28,7 @@ import { createAppPubSub, type AppPubSub } from './infra/pubsub.ts';
 import { migrate } from './infra/read-db/migrations.ts';
 import type { ReadDb } from './infra/read-db/port.ts';
 import { ChainSealer } from './projections/chain-sealer.ts';
+import { SealerThread } from './infra/audit/sealer-thread.ts';
 import { ReplyReactor } from './projections/reply-reactor.ts';
 import { SessionExpiry } from './projections/session-expiry.ts';
 import { SessionWatch } from './projections/session-watch.ts';
@@ -37,7 +38,7 @@ import { ReembeddingReactor } from './projections/ingestion/reembedding-reactor.
 import { retrieve } from './projections/retrieval.ts';
 import { createVectorIndexer, type VectorIndexer } from './projections/vector-indexer.ts';
 import {
-  createCodec, createErasureScrubber, domainStore, MIGRATIONS_DIR, openChainStore, openKeyStore, openLog, openReadDb, readModelProjections,
+  createCodec, createErasureScrubber, domainStore, MIGRATIONS_DIR, openChainStore, openKeyStore, openLog, openReadDb, readModelProjections, sealerTarget,
 } from './stores.ts';
 
 export { MIGRATIONS_DIR };
@@ -114,7 +115,11 @@ export async function createApp(config: Config, logger: Logger, early: EarlyStor
     if (!earlyReadDb) closers.push(() => readDb.close());
 
     // Seals the raw log as stored (ciphertext of personal fields), behind the writers.
-    const sealer = new ChainSealer({ log, chain, signingKey, leases: readDb, logger: logger.child({ component: 'chain' }) });
+    // Its reading and hashing run in a thread of its own (SealerThread), beside the writers.
+    const chainLogger = logger.child({ component: 'chain' });
+    const sealer = new ChainSealer({
+      log, chain, signingKey, leases: readDb, logger: chainLogger, batches: new SealerThread(sealerTarget(config), chainLogger),
+    });
     sealer.start();
     closers.push(() => sealer.stop());
 

@@ -6,6 +6,7 @@ import { personalDataRules } from './domain/personal-data.ts';
 import type { ChainStore } from './infra/audit/chain-store.ts';
 import { PostgresChainStore } from './infra/audit/postgres-chain-store.ts';
 import { SqliteChainStore } from './infra/audit/sqlite-chain-store.ts';
+import type { SealWorkerTarget } from './infra/audit/seal-worker.ts';
 import type { BlobStore } from './infra/blob-store/port.ts';
 import type { Config } from './infra/config.ts';
 import type { EventStore } from './infra/event-store/port.ts';
@@ -59,6 +60,13 @@ export async function openChainStore(config: Config): Promise<ChainStore> {
   return config.eventStore === 'postgres'
     ? await PostgresChainStore.open(config.databaseUrl!)
     : new SqliteChainStore(sqliteLogPath(config));
+}
+
+/** Where the sealer's own thread finds the log and the chain (SealerThread). */
+export function sealerTarget(config: Config): SealWorkerTarget {
+  return config.eventStore === 'postgres'
+    ? { eventStore: 'postgres', url: config.databaseUrl! }
+    : { eventStore: 'sqlite', path: sqliteLogPath(config) };
 }
 
 export async function openKeyStore(config: Config): Promise<KeyStore> {

@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
-import { chainHash } from '../infra/audit/chain-hash.ts';
 import { ChainConflictError, type ChainLink, type ChainStore } from '../infra/audit/chain-store.ts';
 import { signCheckpoint } from '../infra/audit/checkpoint-signature.ts';
+import { SealInThread, type BatchSealer } from '../infra/audit/seal-batch.ts';
 import { keyIdOf } from '../infra/audit/signing-key.ts';
 import type { EventStore } from '../infra/event-store/port.ts';
 import type { Logger } from '../infra/logger.ts';
@@ -15,6 +15,11 @@ export interface ChainSealerOptions {
   /** The raw log (ciphertext of personal fields): never the encrypting or upcasting wrappers. */
   log: EventStore;
   chain: ChainStore;
+  /**
+   * Who reads, hashes and links the events (default: this thread, with `log` and `chain`). The app
+   * passes a SealerThread, so that work runs beside the writers; the sealer closes it when it stops.
+   */
+  batches?: BatchSealer;
   signingKey: KeyObject;
   /** Where the lease comes from (the read database, as for every reactor). */
   leases: Pick<ReadDb, 'tryLease'>;
@@ -48,12 +53,14 @@ export class ChainSealer {
   private readonly advanced = new Wakeup();
   private readonly keyId: string;
   private readonly now: () => Date;
+  private readonly batches: BatchSealer;
   private sealedHead: ChainLink | undefined;
 
   constructor(options: ChainSealerOptions) {
     this.options = options;
     this.keyId = keyIdOf(options.signingKey);
     this.now = options.now ?? (() => new Date());
+    this.batches = options.batches ?? new SealInThread(options.log, options.chain);
     this.loop = new LeaseLoop({
       db: options.leases,
       leaseName: `reactor:${NAME}`,
@@ -80,6 +87,7 @@ export class ChainSealer {
 
   async stop(): Promise<void> {
     await this.loop.stop();
+    await this.batches.close();
   }
 
   /** Waits until the chain covers `position` (sealed here or by another instance); false on timeout. */
@@ -123,20 +131,14 @@ export class ChainSealer {
       logger.debug({ seq: head.seq, position: head.position.toString() }, 'chain checkpoint signed');
     };
     while (!signal.aborted) {
-      const events = await log.readAll({ after: head.position, maxCount: batchSize });
-      if (signal.aborted) break;
-      if (events.length > 0) {
-        let hash: Buffer = Buffer.from(head.hash, 'hex');
-        const links = events.map((event, i): ChainLink => {
-          hash = chainHash(hash, event);
-          return { seq: head.seq + i + 1, position: event.position, hash: hash.toString('hex') };
-        });
-        await chain.appendLinks(links);
-        head = links[links.length - 1]!;
+      // Asking the log first keeps a caught-up sealer cheap (and its thread unstarted until there is work).
+      const step = (await log.headPosition()) > head.position ? await this.batches.sealNext(head, batchSize) : { head, count: 0 };
+      if (step.count > 0) {
+        head = step.head;
         this.sealedHead = head;
         this.advanced.fire();
       }
-      const caughtUp = events.length < batchSize;
+      const caughtUp = step.count < batchSize;
       const due = head.seq - checkpointSeq >= every
         || (caughtUp && head.seq > checkpointSeq && this.now().getTime() - checkpointAt >= intervalMs);
       if (due && !signal.aborted) await checkpoint();

@@ -7,6 +7,7 @@ import pg from 'pg';
 import type { ChainStore } from '../../../src/infra/audit/chain-store.ts';
 import { PostgresChainStore } from '../../../src/infra/audit/postgres-chain-store.ts';
 import { SqliteChainStore } from '../../../src/infra/audit/sqlite-chain-store.ts';
+import type { SealWorkerTarget } from '../../../src/infra/audit/seal-worker.ts';
 import type { EventStore } from '../../../src/infra/event-store/port.ts';
 import { PostgresEventStore } from '../../../src/infra/event-store/postgres-event-store.ts';
 import { SqliteEventStore } from '../../../src/infra/event-store/sqlite-event-store.ts';
@@ -28,6 +29,8 @@ export interface ChainHarness {
    * older transaction in the cluster has finished, and other suites keep transactions open.
    */
   visible(): Promise<void>;
+  /** Where a SealerThread finds the same log and chain. */
+  target: SealWorkerTarget;
   /** A second chain store over the same storage (another instance). */
   openChain(): Promise<ChainStore>;
   dispose(): Promise<void>;
@@ -42,7 +45,7 @@ export async function sqliteHarness(): Promise<ChainHarness> {
   db.exec('PRAGMA busy_timeout = 10000');
   const others: ChainStore[] = [];
   return {
-    kind: 'sqlite', log, chain,
+    kind: 'sqlite', log, chain, target: { eventStore: 'sqlite', path: file },
     async sql(text, params = []) {
       return db.prepare(text).all(...(params as Array<string | number | bigint | null | Uint8Array>)) as Array<Record<string, unknown>>;
     },
@@ -71,7 +74,7 @@ export async function postgresHarness(): Promise<ChainHarness> {
   await client.connect();
   const others: ChainStore[] = [];
   return {
-    kind: 'postgres', log, chain,
+    kind: 'postgres', log, chain, target: { eventStore: 'postgres', url: database.url },
     async sql(text, params = []) {
       return (await client.query(text, params)).rows as Array<Record<string, unknown>>;
     },
