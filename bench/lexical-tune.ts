@@ -5,37 +5,10 @@
 // (TUNE_VARIANTS=0,9 picks variants by number, TUNE_K1 / TUNE_B override the grid). Variant 0 is the
 // tokenizer with repeated query terms counted (the ranking before 2026-12-02); the last one is the
 // product's ranking now (each distinct query term once).
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { stemmer } from 'stemmer';
 import { eng } from 'stopword';
 import { tokenize } from '../src/infra/retrieval/lexical/tokenize.ts';
-
-const SCIFACT_DIR = process.env.SCIFACT_DIR ?? ['../../shared/datasets/scifact/', '../../../shared/datasets/scifact/']
-  .map((relative) => new URL(relative, import.meta.url).pathname)
-  .find((dir) => existsSync(join(dir, 'corpus.jsonl'))) ?? '';
-
-type Qrels = Map<string, Map<string, number>>;
-const readJsonl = <T>(path: string): T[] => readFileSync(path, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as T);
-function readQrels(split: string): Qrels {
-  const qrels: Qrels = new Map();
-  for (const line of readFileSync(join(SCIFACT_DIR, 'qrels', `${split}.tsv`), 'utf8').split(/\r?\n/).slice(1)) {
-    const [query, doc, score] = line.split('\t');
-    if (!query || !doc) continue;
-    if (!qrels.has(query)) qrels.set(query, new Map());
-    qrels.get(query)!.set(doc, Number(score));
-  }
-  return qrels;
-}
-function ndcgAt(k: number, qrels: Qrels, ranked: Map<string, string[]>): number {
-  let sum = 0;
-  for (const [query, judged] of qrels) {
-    const dcg = (ranked.get(query) ?? []).slice(0, k).reduce((acc, doc, i) => acc + (judged.get(doc) ?? 0) / Math.log2(i + 2), 0);
-    const ideal = [...judged.values()].sort((a, b) => b - a).slice(0, k).reduce((acc, g, i) => acc + g / Math.log2(i + 2), 0);
-    sum += ideal > 0 ? dcg / ideal : 0;
-  }
-  return sum / qrels.size;
-}
+import { ndcgAt, readCorpus, readQrels, readQueries, SCIFACT_DIR } from './beir.ts';
 
 // Lucene's EnglishAnalyzer stop set (33 words).
 const LUCENE = ['a', 'an', 'and', 'are', 'as', 'at', 'be', 'but', 'by', 'for', 'if', 'in', 'into', 'is', 'it', 'no', 'not', 'of', 'on', 'or', 'such', 'that', 'the', 'their', 'then', 'there', 'these', 'they', 'this', 'to', 'was', 'will', 'with'];
@@ -121,10 +94,9 @@ function search(index: Index, query: string[], k1: number, b: number, limit = 10
   return top.map((d) => index.ids[d]!);
 }
 
-const corpus = readJsonl<{ _id: string; title?: string; text?: string }>(join(SCIFACT_DIR, 'corpus.jsonl'))
-  .map((d) => ({ id: String(d._id), text: `${d.title ?? ''}\n${d.text ?? ''}` }));
-const queries = new Map(readJsonl<{ _id: string; text: string }>(join(SCIFACT_DIR, 'queries.jsonl')).map((q) => [String(q._id), q.text]));
-const train = readQrels('train');
+const corpus = readCorpus(SCIFACT_DIR).map((d) => ({ id: d.id, text: `${d.title}\n${d.text}` }));
+const queries = readQueries(SCIFACT_DIR);
+const train = readQrels(SCIFACT_DIR, 'train');
 const K1 = (process.env.TUNE_K1 ?? '0.6,0.8,0.9,1.0,1.2,1.4,1.6,1.8').split(',').map(Number);
 const B = (process.env.TUNE_B ?? '0.3,0.4,0.5,0.6,0.75,0.9').split(',').map(Number);
 const only = process.env.TUNE_VARIANTS?.split(',').map(Number);

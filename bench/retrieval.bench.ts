@@ -2,7 +2,7 @@
 // each beside PostgreSQL full-text search (ts_rank_cd) measured in the same run.
 // SCIFACT_DIR overrides the dataset folder; BENCH_TUNE=1 also grid-searches k1/b on train.
 // The dataset is CC BY-NC: it is read from its folder, never copied into the repository.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { MIGRATIONS_DIR } from '../src/app.ts';
 import { migrate } from '../src/infra/read-db/migrations.ts';
@@ -11,54 +11,11 @@ import type { ReadDb } from '../src/infra/read-db/port.ts';
 import { addChunks, DEFAULT_B, DEFAULT_K1, searchLexical } from '../src/infra/retrieval/lexical/lexical-index.ts';
 import { fuseRrf } from '../src/infra/retrieval/fusion.ts';
 import type { IndexedChunk, RankedChunk } from '../src/infra/retrieval/types.ts';
+import { ndcgAt, readCorpus, readQrels, readQueries, SCIFACT_DIR, type BeirDoc, type Qrels } from './beir.ts';
 import { hashedBagOfWords, TEST_EMBEDDER_MODEL_ID } from '../test/support/test-embedder.ts';
 
-/** SCIFACT_DIR, else ../shared/datasets/scifact beside the checkout (or beside its parent, for a worktree). */
-const SCIFACT_DIR = process.env.SCIFACT_DIR ?? ['../../shared/datasets/scifact/', '../../../shared/datasets/scifact/']
-  .map((relative) => new URL(relative, import.meta.url).pathname)
-  .find((dir) => existsSync(join(dir, 'corpus.jsonl'))) ?? new URL('../../shared/datasets/scifact/', import.meta.url).pathname;
 const OWNER = 'bench-owner';
 const PUBLISHED_BM25 = 0.665;
-
-interface BeirDoc { id: string; title: string; text: string }
-type Qrels = Map<string, Map<string, number>>;
-
-function readJsonl<T>(path: string): T[] {
-  return readFileSync(path, 'utf8').split('\n').filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as T);
-}
-
-function readCorpus(dir: string): BeirDoc[] {
-  return readJsonl<{ _id: string; title?: string; text?: string }>(join(dir, 'corpus.jsonl'))
-    .map((d) => ({ id: String(d._id), title: d.title ?? '', text: d.text ?? '' }));
-}
-
-function readQueries(dir: string): Map<string, string> {
-  return new Map(readJsonl<{ _id: string; text: string }>(join(dir, 'queries.jsonl')).map((q) => [String(q._id), q.text]));
-}
-
-function readQrels(dir: string, split: string): Qrels {
-  const qrels: Qrels = new Map();
-  for (const line of readFileSync(join(dir, 'qrels', `${split}.tsv`), 'utf8').split(/\r?\n/).slice(1)) {
-    const [query, doc, score] = line.split('\t');
-    if (!query || !doc) continue;
-    if (!qrels.has(query)) qrels.set(query, new Map());
-    qrels.get(query)!.set(doc, Number(score));
-  }
-  return qrels;
-}
-
-/** nDCG@k as trec_eval computes it (gain = relevance grade, log2 discount), averaged over judged queries. */
-function ndcgAt(k: number, qrels: Qrels, ranked: Map<string, string[]>): number {
-  let sum = 0;
-  for (const [query, judged] of qrels) {
-    const dcg = (ranked.get(query) ?? []).slice(0, k)
-      .reduce((acc, doc, i) => acc + (judged.get(doc) ?? 0) / Math.log2(i + 2), 0);
-    const ideal = [...judged.values()].sort((a, b) => b - a).slice(0, k)
-      .reduce((acc, grade, i) => acc + grade / Math.log2(i + 2), 0);
-    sum += ideal > 0 ? dcg / ideal : 0;
-  }
-  return sum / qrels.size;
-}
 
 function chunkOf(doc: BeirDoc, copy = 0): IndexedChunk {
   return {
