@@ -21,6 +21,17 @@ try {
 const { createLogger } = await import('./infra/logger.ts');
 const logger = createLogger(config.logLevel);
 
+// Read and checked before the port is taken: a wrong certificate path fails at once.
+const { readTlsFiles } = await import('./infra/tls.ts');
+let tls;
+try {
+  tls = readTlsFiles(config);
+} catch (error) {
+  logger.fatal(`TLS: ${(error as Error).message}`);
+  logger.flush();
+  process.exit(1);
+}
+
 /** Binds the port and keeps it while the stores open, so that a busy port fails at once, not after the migrations. */
 function holdPort(port: number, host: string): Promise<Server> {
   return new Promise((resolve, reject) => {
@@ -59,7 +70,7 @@ const appReady = createApp(config, logger, early).catch(fatal('start failed'));
 const serving = appReady.then(async (app) => {
   if (stopping) return undefined; // a signal came during the start: shutdown() takes it from here
   await new Promise<void>((resolve) => (held ? held.close(() => resolve()) : resolve()));
-  return startServer(app, { port: config.port, host: config.host }).catch(async (error: unknown) => {
+  return startServer(app, { port: config.port, host: config.host, tls }).catch(async (error: unknown) => {
     await app.close();
     return fatal(`could not listen on ${config.host}:${config.port}`)(error);
   });

@@ -1,4 +1,6 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { TlsFiles } from '../infra/tls.ts';
 import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { GraphQLError } from 'graphql';
@@ -123,7 +125,8 @@ function refuseOversizedMultipart(maxUploadBytes: number) {
 }
 
 /** express + graphql-yoga over HTTP and SSE, and graphql-ws over WebSocket, sharing one envelop pipeline. */
-export async function startServer(app: App, options: { port: number; host: string }): Promise<RunningServer> {
+/** With `tls` (readTlsFiles), HTTPS and wss:// on the same port; without, plain HTTP (e.g. behind a TLS-terminating proxy). */
+export async function startServer(app: App, options: { port: number; host: string; tls?: TlsFiles }): Promise<RunningServer> {
   const yoga = createGraphQLHandler(app);
   const trust = compileTrust(app.config.trustProxy);
   const web = express();
@@ -149,7 +152,8 @@ export async function startServer(app: App, options: { port: number; host: strin
   });
   web.use(GRAPHQL_PATH, yoga as unknown as express.RequestHandler);
 
-  const server: Server = createServer(web);
+  // Old protocol versions and weak ciphers are left to Node's defaults (TLS 1.2 at least, OpenSSL's cipher list).
+  const server: Server = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, web) : createServer(web);
   const sockets = new WebSocketServer({ server, path: GRAPHQL_PATH, maxPayload: MAX_REQUEST_BYTES });
   const wsServer = useServer<Record<string, unknown>, { request: IncomingMessage }>({
     execute: (args) => inScope(args.rootValue, (root) => root.execute(args)),
@@ -186,7 +190,7 @@ export async function startServer(app: App, options: { port: number; host: strin
   const { port } = server.address() as AddressInfo;
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   return {
-    url: `http://${host}:${port}${GRAPHQL_PATH}`,
+    url: `${options.tls ? 'https' : 'http'}://${host}:${port}${GRAPHQL_PATH}`,
     port,
     async close() {
       await wsServer.dispose();

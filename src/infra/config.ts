@@ -73,6 +73,8 @@ const schema = z.object({
   GRAPHQL_MAX_DIRECTIVES: count(0, 10_000, 50),
   CORS_ORIGINS: corsOrigins.optional(),
   TRUST_PROXY: trustProxy.optional(),
+  TLS_CERT_FILE: z.string().min(1).optional(),
+  TLS_KEY_FILE: z.string().min(1).optional(),
   LOGIN_LIMIT_PER_ACCOUNT_ADDRESS: count(1, 1_000_000, 5),
   LOGIN_LIMIT_PER_ADDRESS: count(1, 1_000_000, 100),
   LOGIN_LIMIT_PER_ACCOUNT: count(1, 1_000_000, 20),
@@ -148,6 +150,8 @@ export interface Config {
   corsOrigins: string[];
   /** Express `trust proxy`: which proxies' X-Forwarded-For is believed for the client address. */
   trustProxy: boolean | number | string[];
+  /** Serve HTTPS with this certificate chain and key (PEM files); unset: plain HTTP. */
+  tls: { certFile: string; keyFile: string } | undefined;
   loginThrottle: LoginThrottleSettings;
   /** Longest wait for a provider's response headers (for a model listing, the whole answer). */
   providerConnectTimeoutMs: number;
@@ -222,6 +226,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if ((c.EMBEDDINGS_PREVIOUS_BASE_URL || c.EMBEDDINGS_PREVIOUS_API_KEY) && !c.EMBEDDINGS_PREVIOUS_MODEL) {
     throw new ConfigError('Invalid configuration: EMBEDDINGS_PREVIOUS_BASE_URL and EMBEDDINGS_PREVIOUS_API_KEY need EMBEDDINGS_PREVIOUS_MODEL');
   }
+  if ((c.TLS_CERT_FILE === undefined) !== (c.TLS_KEY_FILE === undefined)) {
+    throw new ConfigError('Invalid configuration: TLS_CERT_FILE and TLS_KEY_FILE must be set together (HTTPS needs both the certificate and its key)');
+  }
   if (c.CHUNK_OVERLAP_TOKENS >= c.CHUNK_TOKENS) {
     throw new ConfigError(`Invalid configuration: CHUNK_OVERLAP_TOKENS must be less than CHUNK_TOKENS (got ${c.CHUNK_OVERLAP_TOKENS} and ${c.CHUNK_TOKENS})`);
   }
@@ -253,6 +260,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     corsOrigins: c.CORS_ORIGINS ?? [],
     trustProxy: c.TRUST_PROXY ?? false,
+    tls: c.TLS_CERT_FILE && c.TLS_KEY_FILE ? { certFile: resolve(c.TLS_CERT_FILE), keyFile: resolve(c.TLS_KEY_FILE) } : undefined,
     loginThrottle: {
       perAccountAndAddress: c.LOGIN_LIMIT_PER_ACCOUNT_ADDRESS,
       perAddress: c.LOGIN_LIMIT_PER_ADDRESS,

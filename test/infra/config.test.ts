@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/infra/config.ts';
@@ -187,5 +188,14 @@ describe('configuration of documents and retrieval', () => {
     expect(error.message).not.toContain('secret');
     const previous = refusal(() => loadConfig({ EMBEDDINGS_GGUF_PATH: '/n.gguf', EMBEDDINGS_PREVIOUS_MODEL: 'o', EMBEDDINGS_PREVIOUS_BASE_URL: 'ftp://user:secret@e' }), ConfigError);
     expect(previous.message).not.toContain('secret');
+  });
+
+  it('serves HTTPS only with both TLS files, given as paths resolved from the working directory', () => {
+    expect(loadConfig({}).tls).toBeUndefined();
+    expect(loadConfig({ TLS_CERT_FILE: '/etc/evident/cert.pem', TLS_KEY_FILE: 'key.pem' }).tls)
+      .toEqual({ certFile: '/etc/evident/cert.pem', keyFile: resolve('key.pem') });
+    for (const half of [{ TLS_CERT_FILE: '/c.pem' }, { TLS_KEY_FILE: '/k.pem' }]) {
+      expect(() => loadConfig(half)).toThrow(/TLS_CERT_FILE and TLS_KEY_FILE must be set together/);
+    }
   });
 });
