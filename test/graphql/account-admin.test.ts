@@ -379,6 +379,23 @@ describe.each(ADAPTERS)('accounts and admin API on $name', (adapter) => {
       });
     });
 
+    it('rebuilding the users and signup read models reproduces them (sessions with their client fields, invites with their uses)', async () => {
+      const snapshot = async () => ({
+        sessions: (await t.app.readDb.query('SELECT session_id, client_address, user_agent, ended_at, ended_reason FROM sessions ORDER BY session_id')).rows,
+        users: (await t.app.readDb.query('SELECT user_id, email, display_name, role, status, credentials_position FROM users ORDER BY user_id')).rows,
+        invites: (await t.app.readDb.query('SELECT * FROM invites ORDER BY invite_id')).rows,
+        policy: (await t.app.readDb.query('SELECT * FROM signup_policy')).rows,
+      });
+      const before = await snapshot();
+      expect(before.invites.length).toBeGreaterThan(0);
+      expect(before.sessions.some((s) => s.user_agent !== null)).toBe(true);
+      const REBUILD = 'mutation($name: String!) { rebuildProjection(name: $name) { name lastError } }';
+      for (const name of ['users', 'signup']) {
+        expect((await ok<{ rebuildProjection: { lastError: string | null } }>(t.yoga, REBUILD, { name }, admin.token)).rebuildProjection.lastError).toBeNull();
+      }
+      expect(await snapshot()).toEqual(before);
+    });
+
     it('the new events are in the audit log without secrets, and in the person\'s own export', async () => {
       const person = await newUser(t.yoga);
       const token = (await ok<{ issuePasswordReset: { token: string } }>(t.yoga, ISSUE_RESET, { id: person.userId }, admin.token)).issuePasswordReset.token;
