@@ -1,3 +1,4 @@
+import { createAccountAdminCommands, type AccountAdminCommands } from './commands/account-admin.ts';
 import { createAccountCommands, type AccountCommands } from './commands/accounts.ts';
 import { systemActor, type CommandContext } from './commands/context.ts';
 import { createConversationKnowledgeCommands, type ConversationKnowledgeCommands } from './commands/conversation-knowledge.ts';
@@ -30,6 +31,7 @@ import type { ReadDb } from './infra/read-db/port.ts';
 import { ChainSealer } from './projections/chain-sealer.ts';
 import { SealerThread } from './infra/audit/sealer-thread.ts';
 import { ReplyReactor } from './projections/reply-reactor.ts';
+import { otherActiveAdmins } from './projections/users-queries.ts';
 import { SessionExpiry } from './projections/session-expiry.ts';
 import { SessionWatch } from './projections/session-watch.ts';
 import { ProjectionRunner } from './projections/runner.ts';
@@ -55,6 +57,8 @@ export interface App {
   projections: ProjectionRunner;
   users: UserCommands;
   accounts: AccountCommands;
+  /** Roles, reactivation, password resets, session revocation, the sign-up policy and invites (docs/accounts.md). */
+  accountAdmin: AccountAdminCommands;
   conversations: ConversationCommands;
   documents: DocumentCommands;
   /** The vector index kept from DocumentIndexed events; activeSpace() is the one retrieval searches. */
@@ -254,6 +258,7 @@ export async function createApp(config: Config, logger: Logger, early: EarlyStor
       config, logger, store, readDb, codec, projections, users, accounts, conversations, providers, documentInfra,
       documents, vectorIndexer,
       knowledgeBases: createKnowledgeBaseCommands({ store }),
+      accountAdmin: createAccountAdminCommands({ store, otherActiveAdmins: (userId) => otherActiveAdmins(readDb, userId) }),
       conversationKnowledge: createConversationKnowledgeCommands({ store }),
       projectionCommands: createProjectionCommands({ store, projections }),
       pubsub: pubsubHandle.pubsub, replies, sessions, retention, retentionReactor, sessionExpiry, commandContext, close: closeAll,

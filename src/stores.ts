@@ -34,6 +34,7 @@ import { ERASURE_EVENT, ErasureScrubber } from './projections/erasure-scrub.ts';
 import type { Projection } from './projections/projection.ts';
 import type { ProjectionRunner } from './projections/runner.ts';
 import { usersProjection } from './projections/users-projection.ts';
+import { signupProjection } from './projections/signup-projection.ts';
 import type { VectorIndexer } from './projections/vector-indexer.ts';
 
 export const MIGRATIONS_DIR = new URL('../migrations/', import.meta.url).pathname;
@@ -94,7 +95,7 @@ export async function openReadDb(config: Config): Promise<ReadDb> {
 
 /** Every read model kept by the projection runner, in the order they are started. */
 export function readModelProjections(deps: { blobs: BlobStore }): Projection[] {
-  return [usersProjection, conversationsProjection, documentsProjection, createDocumentChunksProjection({ blobs: deps.blobs }), retentionProjection, auditProjection];
+  return [usersProjection, conversationsProjection, documentsProjection, createDocumentChunksProjection({ blobs: deps.blobs }), retentionProjection, signupProjection, auditProjection];
 }
 
 export interface ErasureScrubberDeps {

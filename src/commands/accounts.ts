@@ -1,6 +1,7 @@
 import { firstAdminDecider, FIRST_ADMIN_STREAM } from '../domain/account/first-admin.ts';
 import { loginAttemptDecider, loginAttemptsStream, type LoginFailureReason } from '../domain/account/login-attempts.ts';
 import { sessionDecider, sessionStream } from '../domain/account/session.ts';
+import { refuseUnlessOpen, SIGNUP_POLICY_STREAM, signupPolicyDecider } from '../domain/account/signup-policy.ts';
 import { DomainError } from '../domain/decider.ts';
 import { normalizeDisplayName, normalizeEmail, userDecider, userStream, type UserRole } from '../domain/user/user.ts';
 import type { EventStore } from '../infra/event-store/port.ts';
@@ -12,6 +13,7 @@ import type { CommandContext } from './context.ts';
 import type { EmailClaims } from './email-claims.ts';
 import { AccessError } from './errors.ts';
 import { executeCommand, loadAggregate } from './execute-command.ts';
+import { parseSecret } from '../infra/one-time-secrets.ts';
 
 export interface AccountCommandsDeps {
   store: EventStore;
@@ -64,16 +66,39 @@ export function createAccountCommands({ store, emailClaims, emailKey, sessionTtl
       { type: 'RecordLoginFailure', userId, reason, at: context.now().toISOString() }, context);
   }
 
+  /** Whether the sign-up policy admits this registration: redeems the invite when it needs one (race-safe use count). */
+  async function admit(input: { userId: string; inviteCode?: string | null }, context: CommandContext): Promise<void> {
+    const { state } = await loadAggregate(store, signupPolicyDecider, SIGNUP_POLICY_STREAM);
+    if (state.mode !== 'invite_only' || !input.inviteCode) {
+      refuseUnlessOpen(state);
+      return;
+    }
+    const invite = parseSecret('invite', input.inviteCode);
+    if (!invite) throw new DomainError('INVITE_INVALID', 'The invite code is invalid, expired or used up');
+    await executeCommand(store, signupPolicyDecider, SIGNUP_POLICY_STREAM, {
+      type: 'RedeemInvite', inviteId: invite.id, codeHash: invite.hash, userId: input.userId, now: context.now().toISOString(),
+    }, context);
+  }
+
   return {
-    /** The first account ever registered becomes admin; everyone after is a member. */
-    async register(input: { userId: string; email: string; password: string; displayName: string }, context: CommandContext) {
+    /**
+     * The first account ever registered becomes admin, whatever the sign-up policy; everyone after is a
+     * member, admitted by the policy (open, invite-only with a code, or closed).
+     */
+    async register(input: { userId: string; email: string; password: string; displayName: string; inviteCode?: string | null }, context: CommandContext) {
       const email = normalizeEmail(input.email);
       normalizeDisplayName(input.displayName); // refused before the address is claimed: nothing half-written
       checkPassword(input.password);
+      if ((await loadAggregate(store, firstAdminDecider, FIRST_ADMIN_STREAM)).state.adminId !== null) {
+        // Refused before the (costly) hash when sign-up is closed; decided for good below.
+        const { state } = await loadAggregate(store, signupPolicyDecider, SIGNUP_POLICY_STREAM);
+        if (state.mode === 'closed') refuseUnlessOpen(state);
+      }
       const passwordHash = await hashPassword(input.password);
       return emailClaims.holding(email, input.userId, context, async () => {
         const claim = await executeCommand(store, firstAdminDecider, FIRST_ADMIN_STREAM, { type: 'ClaimFirstAdmin', userId: input.userId }, context);
         const role: UserRole = claim.events.length > 0 ? 'admin' : 'member';
+        if (role === 'member') await admit(input, context);
         const result = await executeCommand(store, userDecider, userStream(input.userId), {
           type: 'RegisterAccount', userId: input.userId, email, displayName: input.displayName, passwordHash, role,
         }, context);
@@ -145,6 +170,26 @@ export function createAccountCommands({ store, emailClaims, emailKey, sessionTtl
       const passwordHash = await hashPassword(input.newPassword);
       await executeCommand(store, userDecider, userStream(input.userId), { type: 'SetUserPassword', userId: input.userId, passwordHash }, context);
       return startSession(input.userId, input, context);
+    },
+
+    /**
+     * Sets a new password with a one-time token an admin issued (no login needed). The new password
+     * ends every session of the user (UserPasswordSet); the token cannot be used again. No session is
+     * started: the person logs in with the new password.
+     */
+    async resetPassword(input: { token: string; newPassword: string }, context: CommandContext) {
+      checkPassword(input.newPassword, 'New password');
+      const secret = parseSecret('reset', input.token);
+      if (!secret) throw new DomainError('RESET_TOKEN_INVALID', 'The password reset link is invalid or has expired');
+      const { state } = await loadAggregate(store, userDecider, userStream(secret.id));
+      if (state.reset?.tokenHash !== secret.hash) {
+        // Refused before the costly hash; the decider decides for good (and under a concurrent use).
+        throw new DomainError('RESET_TOKEN_INVALID', 'The password reset link is invalid or has expired');
+      }
+      const passwordHash = await hashPassword(input.newPassword);
+      return executeCommand(store, userDecider, userStream(secret.id), {
+        type: 'ResetPassword', userId: secret.id, tokenHash: secret.hash, passwordHash, now: context.now().toISOString(),
+      }, { ...context, actorId: context.actorId ?? secret.id });
     },
   };
 }

@@ -13,7 +13,8 @@ export interface Decider<Command, State, Event extends DomainEvent> {
   schemaVersions: Readonly<Record<Event['type'], number>>;
 }
 
-export type DomainErrorCode = 'BAD_USER_INPUT' | 'CONFLICT' | 'NOT_FOUND' | 'FORBIDDEN' | 'LEGAL_HOLD';
+export type DomainErrorCode = 'BAD_USER_INPUT' | 'CONFLICT' | 'NOT_FOUND' | 'FORBIDDEN' | 'LEGAL_HOLD'
+  | 'SIGNUP_CLOSED' | 'INVITE_INVALID' | 'RESET_TOKEN_INVALID';
 
 export class DomainError extends Error {
   readonly code: DomainErrorCode;

@@ -1,6 +1,7 @@
 import { firstAdminDecider } from './account/first-admin.ts';
 import { loginAttemptDecider } from './account/login-attempts.ts';
 import { sessionDecider, sessionUpcasters } from './account/session.ts';
+import { signupPolicyDecider } from './account/signup-policy.ts';
 import { conversationDecider, conversationUpcasters } from './conversation/conversation.ts';
 import { documentDecider } from './document/document.ts';
 import { knowledgeBaseDecider } from './knowledge-base/knowledge-base.ts';
@@ -17,6 +18,7 @@ export const currentSchemaVersions: Readonly<Record<string, number>> = {
   ...firstAdminDecider.schemaVersions,
   ...loginAttemptDecider.schemaVersions,
   ...sessionDecider.schemaVersions,
+  ...signupPolicyDecider.schemaVersions,
   ...conversationDecider.schemaVersions,
   ...parkingDecider.schemaVersions,
   ...rebuildDecider.schemaVersions,

@@ -11,7 +11,7 @@ import { StoreUnavailableError } from '../infra/store-unavailable.ts';
 /** Stable `extensions.code` values clients can rely on (ARCHITECTURE.md §8). */
 export type ErrorCode =
   | 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'BAD_USER_INPUT' | 'CONFLICT' | 'RATE_LIMITED'
-  | 'LEGAL_HOLD' | 'PROVIDER_NOT_CONFIGURED' | 'MODEL_NOT_FOUND' | 'PROVIDER_UNAVAILABLE' | 'SERVICE_UNAVAILABLE' | 'INTERNAL_SERVER_ERROR';
+  | 'LEGAL_HOLD' | 'SIGNUP_CLOSED' | 'INVITE_INVALID' | 'RESET_TOKEN_INVALID' | 'PROVIDER_NOT_CONFIGURED' | 'MODEL_NOT_FOUND' | 'PROVIDER_UNAVAILABLE' | 'SERVICE_UNAVAILABLE' | 'INTERNAL_SERVER_ERROR';
 
 /** The database behind the API is down or restarting; which store, and the driver's words, stay in the server. */
 export const SERVICE_UNAVAILABLE_MESSAGE = 'The service is temporarily unavailable (its database cannot be reached); try again shortly';

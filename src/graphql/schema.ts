@@ -1,6 +1,7 @@
 import type { GraphQLSchema } from 'graphql';
 import { builder } from './builder.ts';
 import './schema/accounts.ts';
+import './schema/account-admin.ts';
 import './schema/admin.ts';
 import './schema/audit.ts';
 import './schema/conversations.ts';

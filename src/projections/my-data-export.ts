@@ -14,6 +14,8 @@ export const EXPORT_FORMAT = 'evident-personal-data/1';
 const WITHHELD: Readonly<Record<string, readonly string[]>> = {
   UserPasswordSet: ['passwordHash'],
   SessionStarted: ['tokenHash'],
+  PasswordResetIssued: ['tokenHash'],
+  InviteCreated: ['codeHash'],
 };
 const WITHHELD_MARK = '[withheld: a secret hash]';
 
@@ -27,7 +29,8 @@ export async function exportPersonalData(deps: { db: SqlExecutor; store: EventSt
   const { db } = deps;
   const [account] = await rows(db, `SELECT user_id AS "id", email, display_name AS "displayName", role, status,
     deactivation_reason AS "deactivationReason", registered_at AS "registeredAt", updated_at AS "updatedAt" FROM users WHERE user_id = $1`, [userId]);
-  const sessions = await rows(db, `SELECT session_id AS "sessionId", created_at AS "startedAt", expires_at AS "expiresAt", ended_at AS "endedAt"
+  const sessions = await rows(db, `SELECT session_id AS "sessionId", created_at AS "startedAt", expires_at AS "expiresAt", ended_at AS "endedAt",
+    ended_reason AS "endedReason", client_address AS "clientAddress", user_agent AS "userAgent"
     FROM sessions WHERE user_id = $1 ORDER BY created_at, session_id`, [userId]);
   const conversations = await rows(db, `SELECT conversation_id AS "id", title, model, system_prompt AS "systemPrompt", params AS "parameters",
     archived, knowledge_base_ids AS "knowledgeBaseIds", document_ids AS "documentIds", created_at AS "createdAt", updated_at AS "updatedAt"

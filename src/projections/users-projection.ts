@@ -9,7 +9,7 @@ export const usersProjection: Projection = {
   name: 'users',
   tables: ['users', 'sessions'],
   eventTypes: ['UserRegistered', 'UserEmailChanged', 'UserDeactivated', 'UserDataErased', 'UserPasswordSet', 'UserRoleAssigned',
-    'SessionStarted', 'SessionEnded', 'SessionExpired', 'LoginRecordsExpired'],
+    'UserReactivated', 'SessionStarted', 'SessionEnded', 'SessionExpired', 'LoginRecordsExpired'],
   async handle(recorded, tx) {
     const event = { type: recorded.type, data: recorded.data } as UserEvent | SessionEvent | LoginRecordsExpired;
     const at = recorded.metadata.occurredAt;
@@ -41,16 +41,23 @@ export const usersProjection: Projection = {
       case 'UserRoleAssigned':
         await tx.query('UPDATE users SET role = $2, updated_at = $3 WHERE user_id = $1', [event.data.userId, event.data.role, at]);
         return;
+      case 'UserReactivated':
+        // Sessions from before (the deactivation ended them) stay invalid: they started before this position.
+        await tx.query(`UPDATE users SET status = 'active', deactivation_reason = NULL, credentials_position = $2, updated_at = $3 WHERE user_id = $1`,
+          [event.data.userId, recorded.position.toString(), at]);
+        return;
       case 'SessionStarted':
         await tx.query(
-          `INSERT INTO sessions (session_id, user_id, token_hash, started_position, created_at, expires_at)
-           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (session_id) DO NOTHING`,
-          [event.data.sessionId, event.data.userId, event.data.tokenHash, recorded.position.toString(), at, event.data.expiresAt],
+          `INSERT INTO sessions (session_id, user_id, token_hash, started_position, created_at, expires_at, client_address, user_agent)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (session_id) DO NOTHING`,
+          [event.data.sessionId, event.data.userId, event.data.tokenHash, recorded.position.toString(), at, event.data.expiresAt,
+            personalField(recorded, 'clientAddress', event.data.clientAddress ?? null), personalField(recorded, 'userAgent', event.data.userAgent ?? null)],
         );
         return;
       case 'SessionEnded':
       case 'SessionExpired':
-        await tx.query('UPDATE sessions SET ended_at = $2 WHERE session_id = $1 AND ended_at IS NULL', [event.data.sessionId, at]);
+        await tx.query('UPDATE sessions SET ended_at = $2, ended_reason = $3 WHERE session_id = $1 AND ended_at IS NULL',
+          [event.data.sessionId, at, event.type === 'SessionExpired' ? 'expired' : event.data.reason]);
         return;
       case 'LoginRecordsExpired':
         // Retention: exactly the sessions the expiry names (the reactor left out held people's).

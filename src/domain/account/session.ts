@@ -14,7 +14,8 @@ export type SessionEvent =
   | DomainEvent<'SessionStarted', {
     sessionId: string; userId: string; tokenHash: string; expiresAt: string; clientAddress: string | null; userAgent: string | null;
   }>
-  | DomainEvent<'SessionEnded', { sessionId: string; userId: string; reason: 'logout' }>
+  /** `logout`: by its own token; `revoked`: ended from the sessions list, by its owner or an admin (the actor). */
+  | DomainEvent<'SessionEnded', { sessionId: string; userId: string; reason: 'logout' | 'revoked' }>
   /** Recorded by the session expiry sweep once `expiresAt` has passed, for a session nobody ended. */
   | DomainEvent<'SessionExpired', { sessionId: string; userId: string; expiresAt: string }>;
 
@@ -22,6 +23,8 @@ export type SessionCommand =
   | { type: 'StartSession'; sessionId: string; userId: string; tokenHash: string; expiresAt: string;
       clientAddress?: string | null; userAgent?: string | null }
   | { type: 'EndSession'; sessionId: string; actorId: string }
+  /** Ends a session of `userId` (whoever is allowed to is the caller's decision): NOT_FOUND unless it is theirs. */
+  | { type: 'RevokeSession'; sessionId: string; userId: string }
   /** `now` is the caller's clock: a session is only expired once its expiry time has passed. */
   | { type: 'ExpireSession'; sessionId: string; now: string };
 
@@ -81,6 +84,10 @@ export const sessionDecider: Decider<SessionCommand, SessionState, SessionEvent>
         if (state.status === 'none' || state.userId !== command.actorId) throw new DomainError('NOT_FOUND', 'Session not found');
         if (state.status === 'ended') return [];
         return [{ type: 'SessionEnded', data: { sessionId: command.sessionId, userId: state.userId, reason: 'logout' } }];
+      case 'RevokeSession':
+        if (state.status === 'none' || state.userId !== command.userId) throw new DomainError('NOT_FOUND', 'Session not found');
+        if (state.status === 'ended') return [];
+        return [{ type: 'SessionEnded', data: { sessionId: command.sessionId, userId: state.userId, reason: 'revoked' } }];
       case 'ExpireSession': {
         if (state.status === 'none' || state.userId === null || state.expiresAt === null) throw new DomainError('NOT_FOUND', 'Session not found');
         const now = Date.parse(command.now);

@@ -9,7 +9,7 @@ import { settle } from '../settle.ts';
 
 export type { UserRow };
 
-const UserRole = builder.enumType('UserRole', { values: ['admin', 'member'] as const });
+export const UserRole = builder.enumType('UserRole', { values: ['admin', 'member'] as const });
 
 export const User = builder.loadableObject('User', {
   load: async (ids: string[], context: GraphQLContext) => {
@@ -51,11 +51,13 @@ function settleAccount(context: GraphQLContext, position: bigint | null, ...even
 builder.mutationFields((t) => ({
   register: t.field({
     type: User,
-    description: 'Creates an account. The first account ever registered becomes admin.',
+    description: 'Creates an account. The first account ever registered becomes admin; after that the sign-up policy decides '
+      + '(signupPolicy): SIGNUP_CLOSED when closed, INVITE_INVALID when invite-only and the code is missing or not valid.',
     args: {
       email: t.arg.string({ validate: email }),
       password: t.arg.string({ validate: password }),
       displayName: t.arg.string({ validate: z.string().trim().min(1, 'must not be empty').max(MAX_DISPLAY_NAME_LENGTH, `must be at most ${MAX_DISPLAY_NAME_LENGTH} characters`) }),
+      inviteCode: t.arg.string({ required: false, description: 'Needed when sign-up is invite-only', validate: z.string().max(200, 'must be at most 200 characters') }),
     },
     resolve: async (_root, args, context) => {
       const command = context.services.commandContext(null, context.requestId);
