@@ -2,6 +2,7 @@ import { firstAdminDecider } from './account/first-admin.ts';
 import { loginAttemptDecider } from './account/login-attempts.ts';
 import { sessionDecider, sessionUpcasters } from './account/session.ts';
 import { conversationDecider, conversationUpcasters } from './conversation/conversation.ts';
+import { shareDecider } from './conversation/share.ts';
 import { documentDecider } from './document/document.ts';
 import { knowledgeBaseDecider } from './knowledge-base/knowledge-base.ts';
 import { parkingDecider } from './projection/parking.ts';
@@ -22,6 +23,7 @@ export const currentSchemaVersions: Readonly<Record<string, number>> = {
   ...rebuildDecider.schemaVersions,
   ...documentDecider.schemaVersions,
   ...knowledgeBaseDecider.schemaVersions,
+  ...shareDecider.schemaVersions,
 };
 
 /** Every upcaster, oldest first. */
