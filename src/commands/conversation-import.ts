@@ -1,4 +1,4 @@
-import { conversationDecider, conversationStream, type ImportFormat } from '../domain/conversation/conversation.ts';
+import { conversationDecider, conversationStream, type ConversationState, type ImportFormat } from '../domain/conversation/conversation.ts';
 import { parseImport } from '../domain/conversation/import-formats.ts';
 import type { EventStore } from '../infra/event-store/port.ts';
 import type { CommandContext } from './context.ts';
@@ -14,7 +14,7 @@ export async function importConversations(
   deps: { store: EventStore; defaultModel: string | undefined },
   input: { ownerId: string; format: ImportFormat; text: string },
   context: CommandContext,
-): Promise<{ conversationIds: string[]; skipped: number; position: bigint | null }> {
+): Promise<{ conversations: Array<{ conversationId: string; state: ConversationState }>; skipped: number; position: bigint | null }> {
   const parsed = parseImport(input.format, input.text);
   const commands = parsed.conversations.map((conversation) => ({
     type: 'ImportConversation' as const, conversationId: context.newId(), ownerId: input.ownerId, format: input.format,
@@ -26,9 +26,11 @@ export async function importConversations(
   // Decided in memory first: a message the domain refuses fails the file before the first append.
   for (const command of commands) conversationDecider.decide(command, conversationDecider.initialState());
   let position: bigint | null = null;
+  const conversations: Array<{ conversationId: string; state: ConversationState }> = [];
   for (const command of commands) {
     const result = await executeCommand(deps.store, conversationDecider, conversationStream(command.conversationId), command, context);
     position = result.position ?? position;
+    conversations.push({ conversationId: command.conversationId, state: result.state });
   }
-  return { conversationIds: commands.map((c) => c.conversationId), skipped: parsed.skipped, position };
+  return { conversations, skipped: parsed.skipped, position };
 }

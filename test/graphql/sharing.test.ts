@@ -1,11 +1,13 @@
 // Share links through the GraphQL API: a read-only snapshot readable without an account, revocable,
 // expiring; authorisation; audit and data export.
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashToken } from '../../src/infra/passwords.ts';
 import {
   ConversationFeed, eventsJson, eventually, fails, gql, newUser, ok, readWholeLog, SEND, startConversation, startTestApp, TERMINAL_KINDS,
   type TestApp, type TestUser,
 } from './support.ts';
+import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 
 const SHARE = `mutation Share($id: ID!, $expiresAt: DateTime) {
   shareConversation(conversationId: $id, expiresAt: $expiresAt) { token share { id conversationId createdAt expiresAt expired } }
@@ -21,23 +23,32 @@ const MY_ACTIVITY = '{ myActivity(first: 100) { edges { node { type stream summa
 interface ShareResult { shareConversation: { token: string; share: { id: string; conversationId: string; createdAt: string; expiresAt: string | null; expired: boolean } } }
 interface SharedResult { sharedConversation: { title: string; model: string; sharedAt: string; expiresAt: string | null; messages: Array<{ role: string; content: string; status: string }> } }
 
-describe('GraphQL share links', () => {
+const BACKENDS = [{ name: 'SQLite + PGlite', postgres: false }, ...(process.env.DATABASE_URL ? [{ name: 'PostgreSQL', postgres: true }] : [])];
+
+describe.each(BACKENDS)('GraphQL share links ($name)', ({ postgres }) => {
   let t: TestApp;
   let alice: TestUser;
   let bob: TestUser;
 
+  let database: TestDatabase | undefined;
+
   beforeAll(async () => {
-    t = await startTestApp();
+    database = postgres ? await createTestDatabase() : undefined;
+    t = await startTestApp({ env: database ? { DATABASE_URL: database.url, MASTER_KEY: randomBytes(32).toString('base64') } : {} });
     alice = await newUser(t.yoga);
     bob = await newUser(t.yoga);
   });
   afterAll(async () => {
     await t?.close();
+    await database?.drop();
   });
 
   /** A conversation of `user` with one question answered. */
   async function answered(user: TestUser, question: string, title = 'Shared chat') {
     const conversation = await startConversation(t.yoga, user.token, { title, systemPrompt: 'secret instructions' });
+    // On a loaded machine the start may answer as pending: the feed needs the read model to show it.
+    await eventually(async () => (await gql(t.yoga, 'query ($id: ID!) { conversation(id: $id) { id } }', { id: conversation.id }, user.token)).data?.conversation,
+      'the conversation in the read model');
     const feed = await ConversationFeed.open(t, conversation.id, user.token);
     try {
       await ok(t.yoga, SEND, { conversationId: conversation.id, content: question }, user.token);

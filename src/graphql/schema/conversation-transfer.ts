@@ -119,8 +119,15 @@ builder.mutationFields((t) => ({
         context.services.commandContext(viewer.userId, context.requestId),
       );
       await settle(context, { position: result.position, events: [{ type: 'ConversationImported' }, { type: 'ConversationMessageImported' }] });
-      const rows = await Promise.all(result.conversationIds.map((id) => ownedConversation(context.services.readDb, viewer.userId, id)));
-      return { conversations: rows.filter((row): row is ConversationRow => row !== null), skippedCount: result.skipped };
+      const at = new Date().toISOString();
+      const rows = await Promise.all(result.conversations.map(async ({ conversationId, state }) =>
+        await ownedConversation(context.services.readDb, viewer.userId, conversationId)
+        // Not shown yet (the response is flagged pending): as the write side knows it.
+        ?? {
+          conversation_id: conversationId, owner_id: viewer.userId, title: state.title, model: state.model ?? '', system_prompt: null, params: {},
+          archived: false, message_count: state.history.length, knowledge_base_ids: [], document_ids: [], created_at: at, updated_at: at,
+        } satisfies ConversationRow));
+      return { conversations: rows, skippedCount: result.skipped };
     },
   }),
 }));
