@@ -27,6 +27,7 @@ import { auditProjection } from './projections/audit-projection.ts';
 import { EXPIRY_EVENTS } from './domain/retention/retention.ts';
 import { createExpiryShredder } from './projections/expiry-shredder.ts';
 import { retentionProjection } from './projections/retention-projection.ts';
+import { sharesProjection } from './projections/shares-projection.ts';
 import { conversationsProjection } from './projections/conversations-projection.ts';
 import { createDocumentChunksProjection } from './projections/document-chunks-projection.ts';
 import { documentsProjection } from './projections/documents-projection.ts';
@@ -95,7 +96,10 @@ export async function openReadDb(config: Config): Promise<ReadDb> {
 
 /** Every read model kept by the projection runner, in the order they are started. */
 export function readModelProjections(deps: { blobs: BlobStore }): Projection[] {
-  return [usersProjection, conversationsProjection, documentsProjection, createDocumentChunksProjection({ blobs: deps.blobs }), retentionProjection, signupProjection, auditProjection];
+  return [
+    usersProjection, conversationsProjection, documentsProjection, createDocumentChunksProjection({ blobs: deps.blobs }), retentionProjection,
+    signupProjection, sharesProjection, auditProjection,
+  ];
 }
 
 export interface ErasureScrubberDeps {

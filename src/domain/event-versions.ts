@@ -3,6 +3,7 @@ import { loginAttemptDecider } from './account/login-attempts.ts';
 import { sessionDecider, sessionUpcasters } from './account/session.ts';
 import { signupPolicyDecider } from './account/signup-policy.ts';
 import { conversationDecider, conversationUpcasters } from './conversation/conversation.ts';
+import { shareDecider } from './conversation/share.ts';
 import { documentDecider } from './document/document.ts';
 import { knowledgeBaseDecider } from './knowledge-base/knowledge-base.ts';
 import { parkingDecider } from './projection/parking.ts';
@@ -24,6 +25,7 @@ export const currentSchemaVersions: Readonly<Record<string, number>> = {
   ...rebuildDecider.schemaVersions,
   ...documentDecider.schemaVersions,
   ...knowledgeBaseDecider.schemaVersions,
+  ...shareDecider.schemaVersions,
 };
 
 /** Every upcaster, oldest first. */

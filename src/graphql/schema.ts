@@ -5,9 +5,11 @@ import './schema/account-admin.ts';
 import './schema/admin.ts';
 import './schema/audit.ts';
 import './schema/conversations.ts';
+import './schema/conversation-transfer.ts';
 import './schema/documents.ts';
 import './schema/models.ts';
 import './schema/retention.ts';
+import './schema/sharing.ts';
 import './schema/system.ts';
 
 let schema: GraphQLSchema | undefined;

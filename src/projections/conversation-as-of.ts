@@ -37,11 +37,17 @@ export function asOfMessagePage(messages: readonly MessageRow[], page: PageQuery
   return (page.inverted ? [...kept].reverse() : kept).slice(0, page.limit);
 }
 
-/** Null when the conversation did not exist at `asOf`, or was deleted by then. */
-export async function conversationAsOf(store: EventStore, conversationId: string, asOf: Date): Promise<ConversationAsOf | null> {
+/**
+ * Null when the conversation did not exist at `asOf`, or was deleted by then. `throughRevision` also
+ * stops the fold after that stream revision (a share's snapshot: exactly what the owner saw).
+ */
+export async function conversationAsOf(
+  store: EventStore, conversationId: string, asOf: Date, options: { throughRevision?: bigint } = {},
+): Promise<ConversationAsOf | null> {
   const events = await store.readStream(conversationStream(conversationId));
   const limit = asOf.getTime();
-  const cut = events.findIndex((event) => Date.parse(event.metadata.occurredAt) > limit);
+  const through = options.throughRevision;
+  const cut = events.findIndex((event) => Date.parse(event.metadata.occurredAt) > limit || (through !== undefined && event.revision > through));
   const prefix = cut === -1 ? events : events.slice(0, cut);
   if (prefix.length === 0) return null;
   let state = conversationDecider.initialState();
@@ -51,12 +57,12 @@ export async function conversationAsOf(store: EventStore, conversationId: string
   for (const recorded of prefix) {
     const event = { type: recorded.type, data: recorded.data } as ConversationEvent;
     state = conversationDecider.evolve(state, event);
-    if (event.type === 'ConversationStarted') createdAt = recorded.metadata.occurredAt;
+    if (event.type === 'ConversationStarted' || event.type === 'ConversationImported') createdAt = recorded.metadata.occurredAt;
     if (event.type !== 'ConversationDeleted' && recorded.metadata.occurredAt > updatedAt) updatedAt = recorded.metadata.occurredAt;
     foldMessage(messages, recorded, event);
   }
   if (state.status !== 'active') return null;
-  const title = erased(prefix, 'title', ['ConversationStarted', 'ConversationRenamed']) ? null : state.title;
+  const title = erased(prefix, 'title', ['ConversationStarted', 'ConversationImported', 'ConversationRenamed']) ? null : state.title;
   const systemPrompt = erased(prefix, 'systemPrompt', ['ConversationStarted']) ? null : state.systemPrompt;
   const conversation: ConversationRow = {
     conversation_id: state.conversationId!, owner_id: state.ownerId!, title, model: state.model ?? '', system_prompt: systemPrompt,
@@ -97,6 +103,14 @@ function foldMessage(messages: Map<string, MessageRow>, recorded: RecordedEvent,
         content: personal(recorded, 'content', event.data.content), status: 'complete', created_at: at, completed_at: at, seq,
       });
       return;
+    case 'ConversationMessageImported': {
+      const d = event.data;
+      messages.set(d.messageId, {
+        ...base, message_id: d.messageId, conversation_id: d.conversationId, role: d.role, content: personal(recorded, 'content', d.content),
+        status: 'complete', model: d.model, created_at: d.createdAt ?? at, completed_at: d.createdAt ?? at, seq,
+      });
+      return;
+    }
     case 'AssistantReplyStarted':
       messages.set(event.data.replyId, {
         ...base, message_id: event.data.replyId, conversation_id: event.data.conversationId, role: 'assistant', content: '',

@@ -52,6 +52,8 @@ export const conversationsProjection: Projection = {
     'UserDataErased',
     // Retention: an expired conversation goes like a deleted one (docs/audit.md).
     'ConversationExpired',
+    // Import (src/domain/conversation/import-formats.ts): a conversation and its messages as another application recorded them.
+    'ConversationImported', 'ConversationMessageImported',
   ],
   async handle(recorded, tx) {
     const event = { type: recorded.type, data: recorded.data } as ConversationEvent | UserEvent;
@@ -148,6 +150,32 @@ export const conversationsProjection: Projection = {
         await tx.query('UPDATE conversations SET knowledge_base_ids = $2::jsonb, document_ids = $3::jsonb WHERE conversation_id = $1',
           [d.conversationId, JSON.stringify(d.knowledgeBaseIds), JSON.stringify(d.documentIds)]);
         await touch(tx, d.conversationId, at, false);
+        return;
+      }
+      case 'ConversationImported': {
+        const d = event.data;
+        await tx.query(
+          `INSERT INTO conversations (conversation_id, owner_id, title, model, system_prompt, params, archived, message_count,
+             created_at, updated_at, last_message_at)
+           VALUES ($1, $2, $3, $4, NULL, '{}'::jsonb, false, 0, $5, $5, NULL)
+           ON CONFLICT (conversation_id) DO UPDATE SET owner_id = excluded.owner_id, title = excluded.title, model = excluded.model,
+             created_at = excluded.created_at`,
+          [d.conversationId, d.ownerId, personalField(recorded, 'title', d.title), d.model, at],
+        );
+        return;
+      }
+      case 'ConversationMessageImported': {
+        const d = event.data;
+        const createdAt = d.createdAt ?? at;
+        await tx.query(
+          `INSERT INTO messages (message_id, conversation_id, owner_id, role, content, status, model, created_at, completed_at, seq)
+           VALUES ($1, $2, $3, $4, $5, 'complete', $6, $7, $7, $8)
+           ON CONFLICT (message_id) DO UPDATE SET content = excluded.content, model = excluded.model, created_at = excluded.created_at,
+             completed_at = excluded.completed_at, seq = excluded.seq
+           WHERE messages.conversation_id = excluded.conversation_id`,
+          [d.messageId, d.conversationId, d.ownerId, d.role, personalField(recorded, 'content', d.content), d.model, createdAt, seq],
+        );
+        await touch(tx, d.conversationId, at, true);
         return;
       }
       case 'UserDataErased':

@@ -1,6 +1,7 @@
 import type { EventStore, RecordedEvent } from '../infra/event-store/port.ts';
 import type { SqlExecutor } from '../infra/read-db/port.ts';
 import { activityOf, type AuditView } from './audit-queries.ts';
+import { allOwnedShares } from './shares-queries.ts';
 
 /**
  * Everything the platform holds about one person, decrypted, as one JSON document (GDPR access and
@@ -16,6 +17,7 @@ const WITHHELD: Readonly<Record<string, readonly string[]>> = {
   SessionStarted: ['tokenHash'],
   PasswordResetIssued: ['tokenHash'],
   InviteCreated: ['codeHash'],
+  ConversationShared: ['tokenHash'],
 };
 const WITHHELD_MARK = '[withheld: a secret hash]';
 
@@ -50,6 +52,10 @@ export async function exportPersonalData(deps: { db: SqlExecutor; store: EventSt
   const chunks = await rows(db, `SELECT chunk_id AS "id", document_id AS "documentId", version, chunk_index AS "index", page,
     heading_path AS "headingPath", text FROM document_chunks WHERE owner_id = $1 ORDER BY document_id, version, chunk_index`, [userId]);
 
+  const shares = (await allOwnedShares(db, userId)).map((s) => ({
+    id: s.share_id, conversationId: s.conversation_id, createdAt: s.created_at, expiresAt: s.expires_at,
+  }));
+
   const activity = await activityOf(db, userId);
   const events = await ownEvents(deps.store, userId, activity);
 
@@ -65,6 +71,8 @@ export async function exportPersonalData(deps: { db: SqlExecutor; store: EventSt
     conversations: conversations.map((c) => ({
       ...dated(c), messages: messages.filter((m) => m.conversationId === c.id).map(({ conversationId: _, ...m }) => dated(m)),
     })),
+    /** Share links not revoked (the tokens are not kept: only their hashes, withheld). */
+    conversationShares: shares,
     knowledgeBases: knowledgeBases.map(dated),
     documents: documents.map((d) => ({
       ...dated(d),

@@ -19,6 +19,11 @@ export const MAX_MAX_TOKENS = 1_000_000;
 export const MAX_ATTACHED_KNOWLEDGE_BASES = 20;
 export const MAX_ATTACHED_DOCUMENTS = 100;
 export const MAX_REPLY_SOURCES = 100;
+/** Import (src/domain/conversation/import-formats.ts): per conversation. */
+export const MAX_IMPORTED_MESSAGES = 2_000;
+export const MAX_IMPORTED_MESSAGE_LENGTH = 200_000;
+export const IMPORT_FORMATS = ['chatgpt', 'open-webui'] as const;
+export type ImportFormat = (typeof IMPORT_FORMATS)[number];
 
 // --- events, commands, state ----------------------------------------------------------------------
 
@@ -115,6 +120,19 @@ export type AssistantReplyFailed = DomainEvent<'AssistantReplyFailed', Ids & {
 export type AssistantReplyInterrupted = DomainEvent<'AssistantReplyInterrupted', Ids & { replyId: string; partialText: string }>;
 /** The whole new selection (not a change to the previous one); both lists empty means nothing is attached. */
 export type ConversationKnowledgeAttached = DomainEvent<'ConversationKnowledgeAttached', Ids & KnowledgeSelection>;
+/**
+ * A conversation that starts as a copy of one exported from another application (the first event of
+ * its stream, instead of ConversationStarted); its messages follow as ConversationMessageImported
+ * events in the same append, one per message, so each keeps its own position (the messages' order).
+ * `model` is the model the conversation continues with here.
+ */
+export type ConversationImported = DomainEvent<'ConversationImported', Ids & {
+  format: ImportFormat; title: string; model: string; messageCount: number;
+}>;
+/** One message of an imported conversation: `createdAt` and `model` as the source recorded them (null when it did not). */
+export type ConversationMessageImported = DomainEvent<'ConversationMessageImported', Ids & {
+  messageId: string; role: 'user' | 'assistant'; content: string; createdAt: string | null; model: string | null;
+}>;
 
 export type ConversationEvent =
   | ConversationStarted
@@ -129,7 +147,13 @@ export type ConversationEvent =
   | AssistantReplyCancelled
   | AssistantReplyFailed
   | AssistantReplyInterrupted
-  | ConversationKnowledgeAttached;
+  | ConversationKnowledgeAttached
+  | ConversationImported
+  | ConversationMessageImported;
+
+export interface ImportedMessageInput {
+  messageId: string; role: 'user' | 'assistant'; content: string; createdAt: string | null; model: string | null;
+}
 
 export type ConversationCommand =
   | { type: 'StartConversation'; conversationId: string; ownerId: string; title: string; model: string;
@@ -157,7 +181,10 @@ export type ConversationCommand =
       errorCode: string; errorMessage: string; latencyMs: number; provenance?: ReplyProvenance | null }
   | { type: 'InterruptAssistantReply'; conversationId: string; replyId: string; partialText: string }
   /** Replaces the attached knowledge; whether each id exists and is the owner's is the command layer's check. */
-  | { type: 'SetConversationKnowledge'; conversationId: string; actorId: string; knowledgeBaseIds: readonly string[]; documentIds: readonly string[] };
+  | { type: 'SetConversationKnowledge'; conversationId: string; actorId: string; knowledgeBaseIds: readonly string[]; documentIds: readonly string[] }
+  /** A new conversation holding the messages of an exported one (ids come from the command layer). */
+  | { type: 'ImportConversation'; conversationId: string; ownerId: string; format: ImportFormat; title: string; model: string;
+      messages: readonly ImportedMessageInput[] };
 
 /** One turn of the provider prompt. Only completed replies become assistant turns. */
 export interface HistoryEntry {
@@ -212,6 +239,8 @@ export const conversationPersonalData: Readonly<Record<string, PersonalFields>> 
   AssistantReplyCancelled: { subjectField: 'ownerId', fields: ['partialText'], keyScope: CONVERSATION_KEY },
   AssistantReplyFailed: { subjectField: 'ownerId', fields: ['partialText'], keyScope: CONVERSATION_KEY },
   AssistantReplyInterrupted: { subjectField: 'ownerId', fields: ['partialText'], keyScope: CONVERSATION_KEY },
+  ConversationImported: { subjectField: 'ownerId', fields: ['title'], keyScope: CONVERSATION_KEY },
+  ConversationMessageImported: { subjectField: 'ownerId', fields: ['content'], keyScope: CONVERSATION_KEY },
 };
 
 /** AssistantReplyCompleted v1 had no sources: it used none. Provenance was not recorded before: null. */
@@ -492,6 +521,18 @@ export const conversationDecider: Decider<ConversationCommand, ConversationState
         return finishReply(state, event.data.replyId, 'interrupted');
       case 'ConversationKnowledgeAttached':
         return { ...state, knowledge: { knowledgeBaseIds: event.data.knowledgeBaseIds, documentIds: event.data.documentIds } };
+      case 'ConversationImported': {
+        const d = event.data;
+        return { ...state, status: 'active', conversationId: d.conversationId, ownerId: d.ownerId, title: d.title, model: d.model, systemPrompt: null, params: {} };
+      }
+      case 'ConversationMessageImported': {
+        // Imported turns join the prompt history; none of them can get a reply started for it (only a message sent here can).
+        const { messageId, role, content, model } = event.data;
+        const history = [...state.history, { role, content, messageId }];
+        if (role === 'user') return { ...state, history, userMessages: new Map(state.userMessages).set(messageId, { replyId: null }) };
+        const inReplyTo = state.history.findLast((h) => h.role === 'user')?.messageId ?? '';
+        return { ...state, history, replies: new Map(state.replies).set(messageId, { inReplyTo, model: model ?? state.model ?? '', params: {}, status: 'completed' }) };
+      }
     }
   },
 
@@ -641,6 +682,9 @@ export const conversationDecider: Decider<ConversationCommand, ConversationState
         if (sameSet(knowledge.knowledgeBaseIds, state.knowledge.knowledgeBaseIds) && sameSet(knowledge.documentIds, state.knowledge.documentIds)) return [];
         return [{ type: 'ConversationKnowledgeAttached', data: { ...ids, ...knowledge } }];
       }
+
+      case 'ImportConversation':
+        return decideImport(command, state);
     }
   },
 
@@ -658,8 +702,46 @@ export const conversationDecider: Decider<ConversationCommand, ConversationState
     AssistantReplyFailed: 2,
     AssistantReplyInterrupted: 1,
     ConversationKnowledgeAttached: 1,
+    ConversationImported: 1,
+    ConversationMessageImported: 1,
   },
 };
+
+/** ImportConversation: every string of the file checked (text rule, lengths), ids unique; nothing is silently altered. */
+function decideImport(command: Extract<ConversationCommand, { type: 'ImportConversation' }>, state: ConversationState): ConversationEvent[] {
+  if (state.status !== 'none') throw new DomainError('CONFLICT', 'Conversation already exists');
+  if (!(IMPORT_FORMATS as readonly string[]).includes(command.format)) throw bad(`Import format must be one of ${IMPORT_FORMATS.join(', ')}`);
+  const ids = { conversationId: requireId(command.conversationId, 'Conversation id'), ownerId: requireId(command.ownerId, 'Owner id') };
+  if (!Array.isArray(command.messages) || command.messages.length === 0) throw bad('An imported conversation needs at least one message');
+  if (command.messages.length > MAX_IMPORTED_MESSAGES) throw bad(`An imported conversation can hold at most ${MAX_IMPORTED_MESSAGES} messages`);
+  const seen = new Set<string>();
+  const messages = command.messages.map((m, i): ConversationMessageImported => {
+    const where = `Message ${i + 1}`;
+    const messageId = checkId(m.messageId, `${where} id`);
+    if (seen.has(messageId) || messageId === ids.conversationId) throw bad(`${where} id is used twice`);
+    seen.add(messageId);
+    if (m.role !== 'user' && m.role !== 'assistant') throw bad(`${where}: role must be user or assistant`);
+    const content = checkText(m.content, `${where} content`);
+    if (content.trim().length === 0 || content.length > MAX_IMPORTED_MESSAGE_LENGTH) {
+      throw bad(`${where} content must be 1 to ${MAX_IMPORTED_MESSAGE_LENGTH} characters`);
+    }
+    let createdAt: string | null = null;
+    if (m.createdAt !== null && m.createdAt !== undefined) {
+      const ms = typeof m.createdAt === 'string' ? Date.parse(m.createdAt) : Number.NaN;
+      if (Number.isNaN(ms)) throw bad(`${where}: createdAt must be an ISO date`);
+      createdAt = new Date(ms).toISOString();
+    }
+    const model = m.model === null || m.model === undefined ? null : normalizeModel(m.model);
+    return { type: 'ConversationMessageImported', data: { ...ids, messageId, role: m.role, content, createdAt, model } };
+  });
+  return [
+    { type: 'ConversationImported', data: {
+      ...ids, format: command.format, title: normalizeTitle(command.title, 'Imported conversation'), model: normalizeModel(command.model),
+      messageCount: messages.length,
+    } },
+    ...messages,
+  ];
+}
 
 /** The messages to send to the provider: the system prompt first (if any), then the history. */
 export function buildPrompt(state: Pick<ConversationState, 'systemPrompt' | 'history'>): Array<{ role: 'system' | 'user' | 'assistant'; content: string }> {

@@ -64,7 +64,7 @@ const TokenUsage = builder.objectRef<NonNullable<MessageRow['usage']>>('TokenUsa
   }),
 });
 
-const MessageRole = builder.enumType('MessageRole', { values: ['USER', 'ASSISTANT'] as const });
+export const MessageRole = builder.enumType('MessageRole', { values: ['USER', 'ASSISTANT'] as const });
 const MessageStatus = builder.enumType('MessageStatus', {
   values: ['COMPLETE', 'STREAMING', 'CANCELLED', 'FAILED', 'INTERRUPTED'] as const,
 });
