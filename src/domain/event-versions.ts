@@ -6,6 +6,7 @@ import { documentDecider } from './document/document.ts';
 import { knowledgeBaseDecider } from './knowledge-base/knowledge-base.ts';
 import { parkingDecider } from './projection/parking.ts';
 import { rebuildDecider } from './projection/rebuilds.ts';
+import { providerKeyDecider } from './provider-key/provider-key.ts';
 import { createUpcasterRegistry, type Upcaster } from './upcasting.ts';
 import { emailClaimDecider } from './user/email-claim.ts';
 import { userDecider } from './user/user.ts';
@@ -22,6 +23,7 @@ export const currentSchemaVersions: Readonly<Record<string, number>> = {
   ...rebuildDecider.schemaVersions,
   ...documentDecider.schemaVersions,
   ...knowledgeBaseDecider.schemaVersions,
+  ...providerKeyDecider.schemaVersions,
 };
 
 /** Every upcaster, oldest first. */

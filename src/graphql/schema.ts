@@ -6,6 +6,7 @@ import './schema/audit.ts';
 import './schema/conversations.ts';
 import './schema/documents.ts';
 import './schema/models.ts';
+import './schema/provider-keys.ts';
 import './schema/retention.ts';
 import './schema/system.ts';
 

@@ -16,7 +16,7 @@ export interface AnthropicOptions extends CallPolicyOptions {
   /** Default https://api.anthropic.com (the SDK adds /v1). */
   baseUrl?: string;
   /** A fixed key, or a function read at every call (runtime keys set by admins). */
-  apiKey: ApiKeySource;
+  apiKey?: ApiKeySource;
   /** max_tokens when the conversation sets none: the Messages API requires one. Default 4096. */
   defaultMaxTokens?: number;
 }

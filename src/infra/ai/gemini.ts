@@ -16,7 +16,7 @@ export interface GeminiOptions extends CallPolicyOptions {
   /** Default https://generativelanguage.googleapis.com (the SDK adds /v1beta). */
   baseUrl?: string;
   /** A fixed key, or a function read at every call (runtime keys set by admins). */
-  apiKey: ApiKeySource;
+  apiKey?: ApiKeySource;
 }
 
 /** Gemini's finish reasons in the words the other adapters use; others are passed on in lower case. */
