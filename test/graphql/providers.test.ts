@@ -146,6 +146,19 @@ describe('GraphQL with several AI providers', () => {
     expect(logs).not.toContain(GEMINI_KEY);
   });
 
+  it('a wrong runtime key fails the reply with PROVIDER_AUTH, and the key quoted back by the provider reaches no message nor log', async () => {
+    const wrong = 'sk-ant-WRONG-SECRET-9999';
+    await ok(t.yoga, SET_KEY, { provider: 'anthropic', apiKey: wrong }, admin.token);
+    const { terminal, conversation } = await converse('anthropic/claude-fake-echo', 'does this key work');
+    expect(terminal.kind).toBe('REPLY_FAILED');
+    expect(terminal.message).toMatchObject({ errorCode: 'PROVIDER_AUTH' });
+    expect(anthropic.requests.at(-1)!.headers.authorization ?? anthropic.requests.at(-1)!.headers['x-api-key']).toContain(wrong);
+    expect(JSON.stringify(await getConversation(t.yoga, user.token, conversation.id))).not.toContain(wrong);
+    await gql(t.yoga, MODELS, {}, user.token);
+    expect(logLines.join('\n')).not.toContain(wrong);
+    expect(eventsJson(await readWholeLog(t.app.store))).not.toContain(wrong);
+  });
+
   it('clearing the key stops Anthropic replies with PROVIDER_AUTH (no configured key to fall back on)', async () => {
     const cleared = await ok<{ clearProviderApiKey: KeyStatus }>(t.yoga, CLEAR_KEY, { provider: 'anthropic' }, admin.token);
     expect(cleared.clearProviderApiKey).toEqual({ provider: 'anthropic', configured: false, setAt: null, setBy: null });
