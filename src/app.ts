@@ -12,7 +12,10 @@ import { createProjectionCommands, type ProjectionCommands } from './commands/pr
 import { createUserCommands, type UserCommands } from './commands/users.ts';
 import { createRetentionCommands, type RetentionCommands } from './commands/retention.ts';
 import { RetentionReactor } from './projections/retention-reactor.ts';
+import { createProviderKeyCommands, type ProviderKeyCommands } from './commands/provider-keys.ts';
 import { OpenAiCompatibleProvider } from './infra/ai/openai-compatible.ts';
+import { createChatProviders } from './infra/ai/providers.ts';
+import { createProviderKeyCipher } from './infra/ai/provider-key-cipher.ts';
 import { ProviderRegistry } from './infra/ai/provider-registry.ts';
 import { ProviderError, type ChatProvider } from './infra/ai/provider.ts';
 import type { ChainStore } from './infra/audit/chain-store.ts';
@@ -70,6 +73,8 @@ export interface App {
   /** Operator actions on projections (parking an event), recorded in the log. */
   projectionCommands: ProjectionCommands;
   providers: ProviderRegistry;
+  /** Provider API keys set at run time by admins, sealed under the master key in the log. */
+  providerKeys: ProviderKeyCommands;
   pubsub: AppPubSub;
   replies: ReplyReactor;
   /** Ends live subscriptions of sessions that end (logout, password change, deactivation, erasure, expiry). */
@@ -176,19 +181,23 @@ export async function createApp(config: Config, logger: Logger, early: EarlyStor
       store, emailClaims, emailKey, sessionTtlMs: config.sessionTtlMs, throttle, addressKey: createBlindIndex(masterKey, 'login-address'),
     });
 
-    const chatProviders: ChatProvider[] = config.openai
-      ? [new OpenAiCompatibleProvider({
-        baseUrl: config.openai.baseUrl, apiKey: config.openai.apiKey,
-        connectTimeoutMs: config.providerConnectTimeoutMs, idleTimeoutMs: config.providerTimeoutMs,
-      })]
-      : [];
+    const providerKeys = createProviderKeyCommands({ store, cipher: createProviderKeyCipher(masterKey) });
+    const chatProviders: ChatProvider[] = [
+      ...(config.openai
+        ? [new OpenAiCompatibleProvider({
+          baseUrl: config.openai.baseUrl, apiKey: async () => (await providerKeys.keyFor('openai')) ?? config.openai?.apiKey,
+          connectTimeoutMs: config.providerConnectTimeoutMs, idleTimeoutMs: config.providerTimeoutMs,
+        })]
+        : []),
+      ...createChatProviders(config, (provider) => providerKeys.keyFor(provider)),
+    ];
     const providers = new ProviderRegistry(chatProviders, { defaultModel: config.defaultModel });
     const pubsubHandle = createAppPubSub(config.redisUrl, (error) => logger.warn({ err: error }, 'pub/sub command failed'));
     closers.push(() => pubsubHandle.close());
 
     const conversations = createConversationCommands({
       store, models: providers, defaultModel: config.defaultModel,
-      providerNotConfigured: () => new ProviderError('PROVIDER_NOT_CONFIGURED', 'No AI provider is configured: set OPENAI_BASE_URL (and OPENAI_API_KEY if it needs one)'),
+      providerNotConfigured: () => new ProviderError('PROVIDER_NOT_CONFIGURED', 'No AI provider is configured: set OPENAI_BASE_URL, ANTHROPIC_API_KEY, GEMINI_API_KEY or OLLAMA_BASE_URL'),
       requestCancel: (replyId, by) => pubsubHandle.pubsub.publish('replyControl', { replyId, action: 'cancel', ...by }),
     });
 
@@ -255,7 +264,7 @@ export async function createApp(config: Config, logger: Logger, early: EarlyStor
     closers.push(() => sessionExpiry.stop());
 
     return {
-      config, logger, store, readDb, codec, projections, users, accounts, conversations, providers, documentInfra,
+      config, logger, store, readDb, codec, projections, users, accounts, conversations, providers, providerKeys, documentInfra,
       documents, vectorIndexer,
       knowledgeBases: createKnowledgeBaseCommands({ store }),
       accountAdmin: createAccountAdminCommands({ store, otherActiveAdmins: (userId) => otherActiveAdmins(readDb, userId) }),

@@ -8,6 +8,7 @@ import { documentDecider } from './document/document.ts';
 import { knowledgeBaseDecider } from './knowledge-base/knowledge-base.ts';
 import { parkingDecider } from './projection/parking.ts';
 import { rebuildDecider } from './projection/rebuilds.ts';
+import { providerKeyDecider } from './provider-key/provider-key.ts';
 import { createUpcasterRegistry, type Upcaster } from './upcasting.ts';
 import { emailClaimDecider } from './user/email-claim.ts';
 import { userDecider } from './user/user.ts';
@@ -26,6 +27,7 @@ export const currentSchemaVersions: Readonly<Record<string, number>> = {
   ...documentDecider.schemaVersions,
   ...knowledgeBaseDecider.schemaVersions,
   ...shareDecider.schemaVersions,
+  ...providerKeyDecider.schemaVersions,
 };
 
 /** Every upcaster, oldest first. */

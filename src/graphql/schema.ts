@@ -8,6 +8,7 @@ import './schema/conversations.ts';
 import './schema/conversation-transfer.ts';
 import './schema/documents.ts';
 import './schema/models.ts';
+import './schema/provider-keys.ts';
 import './schema/retention.ts';
 import './schema/sharing.ts';
 import './schema/system.ts';

@@ -37,7 +37,7 @@ const corsOrigins = z.string().transform((value, ctx): string[] => {
 });
 
 /** Values a configuration error must never echo: passwords in URLs, keys. */
-const SECRET_VARIABLES = new Set(['DATABASE_URL', 'REDIS_URL', 'MASTER_KEY', 'OPENAI_API_KEY', 'OPENAI_BASE_URL', 'EMBEDDINGS_API_KEY', 'EMBEDDINGS_BASE_URL', 'EMBEDDINGS_PREVIOUS_API_KEY', 'EMBEDDINGS_PREVIOUS_BASE_URL', 'WEAVIATE_API_KEY', 'WEAVIATE_URL', 'CHAIN_SIGNING_KEY']);
+const SECRET_VARIABLES = new Set(['DATABASE_URL', 'REDIS_URL', 'MASTER_KEY', 'OPENAI_API_KEY', 'OPENAI_BASE_URL', 'ANTHROPIC_API_KEY', 'ANTHROPIC_BASE_URL', 'GEMINI_API_KEY', 'GEMINI_BASE_URL', 'OLLAMA_API_KEY', 'OLLAMA_BASE_URL', 'EMBEDDINGS_API_KEY', 'EMBEDDINGS_BASE_URL', 'EMBEDDINGS_PREVIOUS_API_KEY', 'EMBEDDINGS_PREVIOUS_BASE_URL', 'WEAVIATE_API_KEY', 'WEAVIATE_URL', 'CHAIN_SIGNING_KEY']);
 
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -62,6 +62,13 @@ const schema = z.object({
   SESSION_TTL_HOURS: z.coerce.number().positive().max(24 * 365).default(24 * 7),
   OPENAI_BASE_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://127.0.0.1:11434/v1' }).optional(),
   OPENAI_API_KEY: z.string().optional(),
+  ANTHROPIC_API_KEY: z.string().optional(),
+  ANTHROPIC_BASE_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://api.anthropic.com' }).optional(),
+  ANTHROPIC_MAX_TOKENS: count(1, 1_000_000, 4096),
+  GEMINI_API_KEY: z.string().optional(),
+  GEMINI_BASE_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as https://generativelanguage.googleapis.com' }).optional(),
+  OLLAMA_BASE_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL such as http://127.0.0.1:11434 (no /v1)' }).optional(),
+  OLLAMA_API_KEY: z.string().optional(),
   DEFAULT_MODEL: z.string().min(1).max(200).optional(),
   PROVIDER_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(60_000),
   GRAPHQL_INTROSPECTION: flag.optional(),
@@ -143,6 +150,12 @@ export interface Config {
   redisUrl: string | undefined;
   sessionTtlMs: number;
   openai: { baseUrl: string; apiKey: string | undefined } | undefined;
+  /** Anthropic Messages: on when ANTHROPIC_API_KEY or ANTHROPIC_BASE_URL is set (the key may then come from an admin). */
+  anthropic: { baseUrl: string | undefined; apiKey: string | undefined; maxTokens: number } | undefined;
+  /** Google Gemini: on when GEMINI_API_KEY or GEMINI_BASE_URL is set. */
+  gemini: { baseUrl: string | undefined; apiKey: string | undefined } | undefined;
+  /** Ollama's native API: on when OLLAMA_BASE_URL is set. */
+  ollama: { baseUrl: string; apiKey: string | undefined } | undefined;
   defaultModel: string | undefined;
   providerTimeoutMs: number;
   graphql: GraphQLLimits;
@@ -247,6 +260,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisUrl: c.REDIS_URL,
     sessionTtlMs: c.SESSION_TTL_HOURS * 3_600_000,
     openai: c.OPENAI_BASE_URL ? { baseUrl: c.OPENAI_BASE_URL.replace(/\/+$/, ''), apiKey: c.OPENAI_API_KEY } : undefined,
+    anthropic: c.ANTHROPIC_API_KEY || c.ANTHROPIC_BASE_URL
+      ? { baseUrl: c.ANTHROPIC_BASE_URL?.replace(/\/+$/, ''), apiKey: c.ANTHROPIC_API_KEY, maxTokens: c.ANTHROPIC_MAX_TOKENS }
+      : undefined,
+    gemini: c.GEMINI_API_KEY || c.GEMINI_BASE_URL ? { baseUrl: c.GEMINI_BASE_URL?.replace(/\/+$/, ''), apiKey: c.GEMINI_API_KEY } : undefined,
+    ollama: c.OLLAMA_BASE_URL ? { baseUrl: c.OLLAMA_BASE_URL.replace(/\/+$/, ''), apiKey: c.OLLAMA_API_KEY } : undefined,
     defaultModel: c.DEFAULT_MODEL,
     providerTimeoutMs: c.PROVIDER_TIMEOUT_MS,
     graphql: {

@@ -25,7 +25,7 @@ const MAX_ID_LENGTH = 200;
 const MAX_LIST = 50;
 /** Short enumerated values worth showing; free text (reasons typed by people, error messages) never is. */
 const ENUM_FIELDS = new Set(['role', 'status', 'stage', 'model', 'mediaType', 'finishReason', 'errorCode', 'projection', 'eventType',
-  'embeddingModel', 'kind', 'action', 'mode', 'format']);
+  'embeddingModel', 'kind', 'action', 'mode', 'format', 'provider']);
 const ENUM_VALUE = /^[A-Za-z0-9][\w.:/@+-]{0,99}$/;
 /** Fields named like enums whose values are typed by a person in some event types. */
 const FREE_TEXT: Readonly<Record<string, readonly string[]>> = {

@@ -49,6 +49,21 @@ describe('configuration', () => {
     expect(loadConfig({}).openai).toBeUndefined();
   });
 
+  it('turns on Anthropic, Gemini and Ollama beside the OpenAI-compatible provider, never echoing their keys', () => {
+    const config = loadConfig({
+      OPENAI_BASE_URL: 'http://127.0.0.1:11434/v1', ANTHROPIC_API_KEY: 'sk-ant', GEMINI_BASE_URL: 'http://127.0.0.1:9/',
+      OLLAMA_BASE_URL: 'http://127.0.0.1:11434/', ANTHROPIC_MAX_TOKENS: '1024',
+    });
+    expect(config.anthropic).toEqual({ baseUrl: undefined, apiKey: 'sk-ant', maxTokens: 1024 });
+    expect(config.gemini).toEqual({ baseUrl: 'http://127.0.0.1:9', apiKey: undefined });
+    expect(config.ollama).toEqual({ baseUrl: 'http://127.0.0.1:11434', apiKey: undefined });
+    const none = loadConfig({});
+    expect([none.anthropic, none.gemini, none.ollama]).toEqual([undefined, undefined, undefined]);
+    expect(() => loadConfig({ ANTHROPIC_BASE_URL: 'ftp://secret@x' })).toThrow(/ANTHROPIC_BASE_URL must be an http\(s\) URL/);
+    expect(() => loadConfig({ OLLAMA_BASE_URL: 'not a url secret' })).not.toThrow(/secret/);
+    expect(() => loadConfig({ OLLAMA_BASE_URL: 'not a url secret' })).toThrow(/OLLAMA_BASE_URL/);
+  });
+
   it('never echoes a secret in a configuration error', () => {
     const secrets: Array<[Record<string, string>, string, RegExp]> = [
       [{ DATABASE_URL: 'postgres://evident:s3cr3t-db-pw@db:99999/evident' }, 's3cr3t-db-pw', /^Invalid configuration: DATABASE_URL must be a postgres/],

@@ -5,7 +5,8 @@ interface ModelView { id: string; provider: string; ownedBy: string | null }
 const Model = builder.objectRef<ModelView>('Model').implement({
   fields: (t) => ({
     id: t.exposeID('id', { description: 'Pass as `model` when starting a conversation' }),
-    provider: t.exposeString('provider'),
+    provider: t.exposeString('provider', { description: 'The id of the provider that offers it (openai, anthropic, gemini, ollama)' }),
+    qualifiedId: t.string({ description: "'provider/id': pass as `model` to pin this provider when several list the same id", resolve: (m) => `${m.provider}/${m.id}` }),
     ownedBy: t.exposeString('ownedBy', { nullable: true }),
   }),
 });

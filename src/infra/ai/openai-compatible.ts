@@ -14,7 +14,8 @@ export interface OpenAiCompatibleOptions {
   id?: string;
   /** The URL up to and including /v1, e.g. http://127.0.0.1:11434/v1. */
   baseUrl: string;
-  apiKey?: string;
+  /** A fixed key, or a function read at every request (a runtime key set by an admin wins over the configured one). */
+  apiKey?: string | (() => Promise<string | undefined>);
   /** Time allowed until the response headers arrive (for listModels: the whole answer). Default 30000 (PROVIDER_CONNECT_TIMEOUT_MS). */
   connectTimeoutMs?: number;
   /** Longest gap allowed between two chunks of a stream. Default 60000. */
@@ -165,7 +166,9 @@ interface StreamState {
 export class OpenAiCompatibleProvider implements ChatProvider {
   readonly id: string;
   readonly baseUrl: string;
-  readonly #apiKey: string | undefined;
+  readonly #apiKey: string | (() => Promise<string | undefined>) | undefined;
+  /** Every key used so far: none may appear in an error message. */
+  readonly #usedKeys = new Set<string>();
   readonly #connectTimeoutMs: number;
   readonly #idleTimeoutMs: number;
   readonly #maxRetries: number;
@@ -348,7 +351,11 @@ export class OpenAiCompatibleProvider implements ChatProvider {
   async #send(call: Attempt, method: 'GET' | 'POST', path: string, body: string | undefined, model: string | null): Promise<Response> {
     const headers: Record<string, string> = { accept: method === 'POST' ? 'text/event-stream' : 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
-    if (this.#apiKey) headers.authorization = `Bearer ${this.#apiKey}`;
+    const apiKey = (typeof this.#apiKey === 'function' ? await this.#apiKey() : this.#apiKey) || undefined;
+    if (apiKey) {
+      this.#usedKeys.add(apiKey);
+      headers.authorization = `Bearer ${apiKey}`;
+    }
     const response = await fetch(`${this.baseUrl}${path}`, { method, headers, body, signal: call.controller.signal });
     if (response.ok) return response;
     const text = await response.text().catch(() => '');
@@ -409,7 +416,7 @@ export class OpenAiCompatibleProvider implements ChatProvider {
   /** Every ProviderError goes through here: prefixed with the provider id, and never carrying the API key. */
   #error(code: ProviderErrorCode, message: string, options: Omit<ProviderErrorOptions, 'provider'> = {}): ProviderError {
     let text = `${this.id}: ${message}`;
-    if (this.#apiKey) text = text.split(this.#apiKey).join('[redacted]');
+    for (const key of this.#usedKeys) text = text.split(key).join('[redacted]');
     return new ProviderError(code, text, { ...options, provider: this.id });
   }
 }

@@ -65,6 +65,11 @@ export class ProviderRegistry {
     return this.#inFlight;
   }
 
+  /** Forgets the cached listing (a provider's key changed): the next call asks the providers again. */
+  invalidate(): void {
+    this.#cache = null;
+  }
+
   /** The provider serving `model` (or the default model). */
   async resolve(model?: string): Promise<ChatProvider> {
     return (await this.resolveModel(model)).provider;

@@ -61,6 +61,24 @@ function within<T>(promise: Promise<T>, ms = 5000): Promise<T> {
 let unique = 0;
 const fresh = (text: string): string => `${text} #${++unique} ${Math.random()}`;
 
+describe('OpenAiCompatibleProvider with a key read at every request (runtime keys)', () => {
+  it('sends the key the function gives now, and redacts every key it used', async () => {
+    const guarded = await start({ requireApiKey: 'sk-now-right' });
+    try {
+      let key: string | undefined = 'sk-old-SECRET-111';
+      const chat = provider({ baseUrl: guarded.url, apiKey: async () => key, maxRetries: 0 });
+      const failed = await run(chat, { model: 'fake-echo', messages: user('hi') });
+      expect(failed.error).toMatchObject({ code: 'PROVIDER_AUTH' });
+      expect(failed.error!.message).not.toContain('sk-old-SECRET-111');
+      key = 'sk-now-right';
+      expect((await run(chat, { model: 'fake-echo', messages: user('hi') })).error).toBeNull();
+      expect(guarded.requests.at(-1)!.headers.authorization).toBe('Bearer sk-now-right');
+    } finally {
+      await guarded.close();
+    }
+  });
+});
+
 describe('OpenAiCompatibleProvider.streamChat', () => {
   it('streams word deltas, then one done with finish reason, usage and model', async () => {
     const outcome = await run(provider(), {

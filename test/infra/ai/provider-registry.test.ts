@@ -128,6 +128,17 @@ describe('ProviderRegistry', () => {
     expect(a.state.listCalls).toBe(2);
   });
 
+  it('invalidate() makes the next call list again (a provider key changed)', async () => {
+    const a = fakeProvider('a', ['m1']);
+    const registry = new ProviderRegistry([a]);
+    await registry.listModels();
+    await registry.listModels();
+    expect(a.state.listCalls).toBe(1);
+    registry.invalidate();
+    await registry.listModels();
+    expect(a.state.listCalls).toBe(2);
+  });
+
   it('rejects two providers with the same id', () => {
     expect(() => new ProviderRegistry([fakeProvider('a', []), fakeProvider('a', [])])).toThrow(/Duplicate/);
   });
