@@ -4,6 +4,7 @@ import './schema/accounts.ts';
 import './schema/admin.ts';
 import './schema/audit.ts';
 import './schema/conversations.ts';
+import './schema/conversation-tools.ts';
 import './schema/documents.ts';
 import './schema/models.ts';
 import './schema/retention.ts';

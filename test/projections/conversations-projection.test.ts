@@ -6,7 +6,7 @@ import type { RecordedEvent } from '../../src/infra/event-store/port.ts';
 import type { SqlExecutor } from '../../src/infra/read-db/port.ts';
 import { conversationsProjection } from '../../src/projections/conversations-projection.ts';
 
-const MIGRATIONS = ['0002_users.sql', '0004_conversations.sql', '0008_reply_sources.sql', '0011_reply_provenance.sql'];
+const MIGRATIONS = ['0002_users.sql', '0004_conversations.sql', '0008_reply_sources.sql', '0011_reply_provenance.sql', '0014_conversation_branches.sql'];
 const ids = { conversationId: 'c1', ownerId: 'u1' };
 const params = { temperature: 0.5, maxTokens: 100 };
 
@@ -86,7 +86,7 @@ describe('conversationsProjection', () => {
     expect(await conversation()).toEqual({
       conversation_id: 'c1', owner_id: 'u1', title: 'Trip', model: 'gpt-4o', system_prompt: 'Be brief.', params,
       archived: false, message_count: 0, created_at: at(1), updated_at: at(1), last_message_at: null,
-      knowledge_base_ids: [], document_ids: [],
+      knowledge_base_ids: [], document_ids: [], active_leaf_id: null, pinned: false, tags: [], title_tsv: expect.any(String),
     });
   });
 
@@ -123,7 +123,7 @@ describe('conversationsProjection', () => {
       message_id: 'm1', conversation_id: 'c1', owner_id: 'u1', role: 'user', content: '  Hi\n', status: 'complete',
       in_reply_to: null, model: null, params: null, usage: null, time_to_first_token_ms: null, latency_ms: null,
       finish_reason: null, error_code: null, error_message: null, created_at: at(2), completed_at: at(2), seq: expect.anything(),
-      sources: [], provenance: null,
+      sources: [], provenance: null, parent_id: null, edited_message_id: null, content_tsv: expect.any(String),
     });
     expect(BigInt((await message('m1'))?.seq as bigint)).toBe(event.position);
     expect(await conversation()).toMatchObject({ message_count: 1, last_message_at: at(2), updated_at: at(2) });
