@@ -4,7 +4,7 @@ import { conversationStream, MAX_TAGS } from '../../src/domain/conversation/conv
 import { auditRecord } from '../../src/projections/audit-projection.ts';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.ts';
 import {
-  eventually, fails, newUser, ok, SEND, startConversation, startTestApp, type TestApp, type TestUser,
+  ConversationFeed, eventually, fails, newUser, ok, SEND, startConversation, startTestApp, type TestApp, type TestUser,
 } from './support.ts';
 
 /** Conversation tools (issue 9 item 2) through the GraphQL API, on PGlite and, with DATABASE_URL, on PostgreSQL. */
@@ -132,7 +132,16 @@ function toolsSuite(name: string, env: () => Promise<{ env: Record<string, strin
       expect(nodes(view.all).find((m) => m.id === r2)).toMatchObject({ siblingIndex: 0, siblingCount: 2, content: 'You said: second question' });
 
       // Switch back to the first reply.
-      const switched = (await ok<{ switchBranch: { activeLeafId: string } }>(t.yoga, SWITCH, { conversationId: c.id, messageId: r2 }, alice.token)).switchBranch;
+      const feed = await ConversationFeed.open(t, c.id, alice.token);
+      let switched: { activeLeafId: string };
+      try {
+        switched = (await ok<{ switchBranch: { activeLeafId: string } }>(t.yoga, SWITCH, { conversationId: c.id, messageId: r2 }, alice.token)).switchBranch;
+        // Other tabs learn of it.
+        const events = await feed.collectUntil((e) => e.kind === 'BRANCH_SWITCHED');
+        expect(events.at(-1)).toMatchObject({ kind: 'BRANCH_SWITCHED', messageId: r2 });
+      } finally {
+        await feed.close();
+      }
       expect(switched.activeLeafId).toBe(r2);
       expect(nodes((await tree(c.id)).active).map((m) => m.id)).toEqual([m1, r1, m2, r2]);
 
@@ -155,6 +164,17 @@ function toolsSuite(name: string, env: () => Promise<{ env: Record<string, strin
       expect(requestFor('third question')?.messages.map((m) => m.content)).toEqual([
         'first question', 'You said: first question', 'second question', 'You said: second question', 'third question',
       ]);
+
+      // Time travel keeps working with branches: as of the regenerated reply's completion, the active branch ended there.
+      const completedAt = (await t.app.store.readStream(conversationStream(c.id)))
+        .find((e) => e.type === 'AssistantReplyCompleted' && (e.data as { replyId: string }).replyId === r2b)!.metadata.occurredAt;
+      const AS_OF = `query AsOf($id: ID!, $asOf: DateTime) { conversation(id: $id, asOf: $asOf) {
+        activeLeafId active: messages(first: 100) { edges { node { ${TREE_FIELDS} } } } all: messages(first: 100, scope: ALL) { edges { node { ${TREE_FIELDS} } } } } }`;
+      const then = (await ok<{ conversation: TreeConversation }>(t.yoga, AS_OF, { id: c.id, asOf: completedAt }, alice.token)).conversation;
+      expect(then.activeLeafId).toBe(r2b);
+      expect(nodes(then.active).map((m) => m.id)).toEqual([m1, r1, m2, r2b]);
+      expect(nodes(then.all).map((m) => m.id)).toEqual([m1, r1, m2, r2, r2b]);
+      expect(nodes(then.active).at(-1)).toMatchObject({ parentId: m2, siblingIds: [r2, r2b], siblingIndex: 1 });
 
       // Hostile input: unknown messages, someone else's message ids, a reply "edited".
       expect((await fails(t.yoga, SWITCH, { conversationId: c.id, messageId: 'nope' }, alice.token)).code).toBe('NOT_FOUND');

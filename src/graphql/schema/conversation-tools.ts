@@ -109,8 +109,20 @@ builder.mutationFields((t) => ({
     description: 'Shows the branch through messageId (e.g. a sibling from Message.siblingIds): the active branch then ends at its newest descendant',
     authScopes: { authenticated: true },
     args: { conversationId: t.arg.id(), messageId: t.arg.id() },
-    resolve: (_root, args, context) => change(context, String(args.conversationId),
-      (actorId) => ({ type: 'SwitchBranch', conversationId: String(args.conversationId), actorId, messageId: String(args.messageId) })),
+    resolve: async (_root, args, context) => {
+      const conversationId = String(args.conversationId);
+      const viewer = requireViewer(context);
+      const result = await context.services.conversations.run(
+        { type: 'SwitchBranch', conversationId, actorId: viewer.userId, messageId: String(args.messageId) },
+        context.services.commandContext(viewer.userId, context.requestId));
+      await settle(context, result);
+      const switched = result.events[0];
+      if (switched?.type === 'ConversationBranchSwitched' && result.position !== null) {
+        context.services.pubsub.publish('conversation', conversationId,
+          { kind: 'BRANCH_SWITCHED', messageId: switched.data.leafId, position: result.position.toString() });
+      }
+      return conversationAfterWrite(context, conversationId, result.state);
+    },
   }),
   updateConversationSettings: t.field({
     type: Conversation,

@@ -363,13 +363,15 @@ builder.mutationFields((t) => ({
 }));
 
 const ConversationEventKind = builder.enumType('ConversationEventKind', {
-  values: ['MESSAGE_ADDED', 'REPLY_STARTED', 'DELTA', 'REPLY_COMPLETED', 'REPLY_CANCELLED', 'REPLY_FAILED', 'REPLY_INTERRUPTED', 'CONVERSATION_DELETED'] as const,
+  values: ['MESSAGE_ADDED', 'REPLY_STARTED', 'DELTA', 'REPLY_COMPLETED', 'REPLY_CANCELLED', 'REPLY_FAILED', 'REPLY_INTERRUPTED', 'CONVERSATION_DELETED',
+    'BRANCH_SWITCHED'] as const,
 });
 
 type DeliveredItem = FeedItem & { cursor: string };
 
 const ConversationEvent = builder.objectRef<DeliveredItem>('ConversationEvent').implement({
-  description: 'Something that happened in a conversation. DELTA carries streamed reply text; the REPLY_* kinds end a reply.',
+  description: 'Something that happened in a conversation. DELTA carries streamed reply text; the REPLY_* kinds end a reply; '
+    + 'BRANCH_SWITCHED names the new active leaf as messageId.',
   fields: (t) => ({
     kind: t.field({ type: ConversationEventKind, resolve: (e) => e.kind as 'DELTA' }),
     conversationId: t.exposeID('conversationId'),
