@@ -57,7 +57,7 @@ export async function conversationAsOf(store: EventStore, conversationId: string
   }
   if (state.status !== 'active') return null;
   const title = erased(prefix, 'title', ['ConversationStarted', 'ConversationRenamed']) ? null : state.title;
-  const systemPrompt = erased(prefix, 'systemPrompt', ['ConversationStarted']) ? null : state.systemPrompt;
+  const systemPrompt = erased(prefix, 'systemPrompt', ['ConversationStarted', 'ConversationSystemPromptChanged']) ? null : state.systemPrompt;
   const conversation: ConversationRow = {
     conversation_id: state.conversationId!, owner_id: state.ownerId!, title, model: state.model ?? '', system_prompt: systemPrompt,
     params: { ...state.params } as Record<string, number>, archived: state.archived, message_count: messages.size,
