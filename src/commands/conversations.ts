@@ -1,5 +1,7 @@
-import { conversationDecider, conversationStream, type ConversationCommand, type ModelParams } from '../domain/conversation/conversation.ts';
-import { DomainError } from '../domain/decider.ts';
+import {
+  conversationDecider, conversationStream, type ConversationCommand, type ConversationEvent, type ConversationState, type ModelParams,
+} from '../domain/conversation/conversation.ts';
+import { DomainError, type Decider } from '../domain/decider.ts';
 import { checkText } from '../domain/text.ts';
 import type { EventStore } from '../infra/event-store/port.ts';
 import type { CommandContext } from './context.ts';
@@ -37,6 +39,35 @@ export function createConversationCommands(deps: ConversationCommandsDeps) {
   const run = (command: ConversationCommand, context: CommandContext) =>
     executeCommand(store, conversationDecider, conversationStream(command.conversationId), command, context);
 
+  /** NOT_FOUND unless the actor owns the conversation (checked before anything that would tell more). */
+  const requireOwner = async (input: { conversationId: string; actorId: string }) => {
+    const { state } = await loadAggregate(store, conversationDecider, conversationStream(input.conversationId));
+    if (state.status !== 'active' || state.ownerId !== input.actorId) throw new DomainError('NOT_FOUND', 'Conversation not found');
+    return state;
+  };
+  const requireProvider = async (input: { conversationId: string; actorId: string }) => {
+    if (models.isConfigured) return;
+    await requireOwner(input);
+    throw providerNotConfigured();
+  };
+  /** Several commands on one conversation as one append (decided in order on the evolving state). */
+  const runAll = (commands: readonly ConversationCommand[], context: CommandContext) => {
+    const combined: Decider<readonly ConversationCommand[], ConversationState, ConversationEvent> = {
+      ...conversationDecider,
+      decide(list, state) {
+        const events: ConversationEvent[] = [];
+        let current = state;
+        for (const command of list) {
+          const decided = conversationDecider.decide(command, current);
+          events.push(...decided);
+          current = decided.reduce(conversationDecider.evolve, current);
+        }
+        return events;
+      },
+    };
+    return executeCommand(store, combined, conversationStream(commands[0]!.conversationId), commands, context);
+  };
+
   return {
     run,
 
@@ -61,6 +92,49 @@ export function createConversationCommands(deps: ConversationCommandsDeps) {
       const messageId = context.newId();
       const result = await run({ type: 'SendUserMessage', ...input, messageId }, context);
       return { messageId, ...result };
+    },
+
+    /** A new user message beside `messageId` (an edit: a new branch); the reply reactor answers it. */
+    async editMessage(input: { conversationId: string; actorId: string; messageId: string; content: string }, context: CommandContext) {
+      await requireProvider(input);
+      const newMessageId = context.newId();
+      const result = await run({ type: 'EditUserMessage', ...input, newMessageId }, context);
+      return { messageId: newMessageId, ...result };
+    },
+
+    /** Another reply to the user message of `messageId` (a new branch); the reply reactor generates it under the returned id. */
+    async regenerateReply(input: { conversationId: string; actorId: string; messageId: string }, context: CommandContext) {
+      await requireProvider(input);
+      const replyId = context.newId();
+      const result = await run({ type: 'RegenerateReply', ...input, replyId }, context);
+      const requested = result.events.find((e) => e.type === 'ReplyRegenerationRequested')?.data as { messageId: string } | undefined;
+      return { replyId, messageId: requested?.messageId ?? input.messageId, ...result };
+    },
+
+    /**
+     * Changes what later replies use; each part left undefined stays as it is. A model must be
+     * offered by a configured provider. One append: all the changes, or none.
+     */
+    async changeSettings(
+      input: { conversationId: string; actorId: string; model?: string; params?: ModelParams | null; systemPrompt?: string | null },
+      context: CommandContext,
+    ) {
+      const { conversationId, actorId } = input;
+      const commands: ConversationCommand[] = [];
+      if (input.model !== undefined) {
+        const model = checkText(input.model, 'Model', 'single-line').trim();
+        if (models.isConfigured && model.length > 0) {
+          await requireOwner(input);
+          await models.resolve(model);
+        }
+        commands.push({ type: 'ChangeConversationModel', conversationId, actorId, model });
+      }
+      if (input.params !== undefined) commands.push({ type: 'ChangeConversationParameters', conversationId, actorId, params: input.params });
+      if (input.systemPrompt !== undefined) {
+        commands.push({ type: 'ChangeConversationSystemPrompt', conversationId, actorId, systemPrompt: input.systemPrompt });
+      }
+      if (commands.length === 0) return { events: [] as ConversationEvent[], state: await requireOwner(input), position: null };
+      return runAll(commands, context);
     },
 
     /**

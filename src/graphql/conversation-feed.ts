@@ -50,6 +50,7 @@ const REPLAYED: Partial<Record<ConversationEvent['type'], string>> = {
   AssistantReplyFailed: 'REPLY_FAILED',
   AssistantReplyInterrupted: 'REPLY_INTERRUPTED',
   ConversationDeleted: 'CONVERSATION_DELETED',
+  ConversationBranchSwitched: 'BRANCH_SWITCHED',
 };
 
 /**
@@ -70,6 +71,7 @@ export async function missedItems(store: EventStore, conversationId: string, aft
     if (!kind || event.position <= after) continue;
     const item: FeedItem = { kind, conversationId, position: event.position.toString() };
     if (kind === 'MESSAGE_ADDED') item.messageId = data.messageId;
+    else if (kind === 'BRANCH_SWITCHED') item.messageId = (event.data as { leafId?: string }).leafId;
     else if (kind !== 'CONVERSATION_DELETED') Object.assign(item, { replyId: data.replyId, messageId: data.replyId });
     if (kind === 'REPLY_STARTED') item.inReplyTo = data.inReplyTo;
     if (kind === 'REPLY_FAILED') Object.assign(item, { errorCode: data.errorCode, errorMessage: data.errorMessage });

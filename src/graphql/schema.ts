@@ -6,6 +6,7 @@ import './schema/admin.ts';
 import './schema/audit.ts';
 import './schema/conversations.ts';
 import './schema/conversation-transfer.ts';
+import './schema/conversation-tools.ts';
 import './schema/documents.ts';
 import './schema/models.ts';
 import './schema/provider-keys.ts';

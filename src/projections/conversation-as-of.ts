@@ -1,8 +1,8 @@
 import {
-  conversationDecider, conversationStream, type ConversationEvent, type ConversationState,
+  conversationDecider, conversationStream, pathIds, type ConversationEvent, type ConversationState,
 } from '../domain/conversation/conversation.ts';
 import type { EventStore, RecordedEvent } from '../infra/event-store/port.ts';
-import type { ConversationRow, MessageRow, PageQuery } from './conversations-queries.ts';
+import type { ConversationRow, MessageRow, MessageScope, PageQuery } from './conversations-queries.ts';
 
 /**
  * Time travel: a conversation as it was at a moment, folded from its stream in the log (read through
@@ -19,11 +19,11 @@ export interface ConversationAsOf {
   messages: MessageRow[];
 }
 
-const asOfMessages = new WeakMap<ConversationRow, MessageRow[]>();
+const asOfMessages = new WeakMap<ConversationRow, { all: MessageRow[]; active: MessageRow[] }>();
 
-/** The messages of a conversation row built by conversationAsOf; undefined for a live read-model row. */
-export function messagesAsOf(row: ConversationRow): MessageRow[] | undefined {
-  return asOfMessages.get(row);
+/** The messages of a conversation row built by conversationAsOf (its active branch then, or all); undefined for a live read-model row. */
+export function messagesAsOf(row: ConversationRow, scope: MessageScope = 'active'): MessageRow[] | undefined {
+  return asOfMessages.get(row)?.[scope];
 }
 
 /** A page of folded messages, with the same keyset (seq) and order as messagePage. */
@@ -63,15 +63,27 @@ export async function conversationAsOf(
   }
   if (state.status !== 'active') return null;
   const title = erased(prefix, 'title', ['ConversationStarted', 'ConversationImported', 'ConversationRenamed']) ? null : state.title;
-  const systemPrompt = erased(prefix, 'systemPrompt', ['ConversationStarted']) ? null : state.systemPrompt;
+  const systemPrompt = erased(prefix, 'systemPrompt', ['ConversationStarted', 'ConversationSystemPromptChanged']) ? null : state.systemPrompt;
   const conversation: ConversationRow = {
     conversation_id: state.conversationId!, owner_id: state.ownerId!, title, model: state.model ?? '', system_prompt: systemPrompt,
     params: { ...state.params } as Record<string, number>, archived: state.archived, message_count: messages.size,
     knowledge_base_ids: [...state.knowledge.knowledgeBaseIds], document_ids: [...state.knowledge.documentIds],
     created_at: createdAt, updated_at: updatedAt,
+    active_leaf_id: state.activeLeafId, pinned: state.pinned, tags: erased(prefix, 'tag', ['ConversationTagged']) ? [] : [...state.tags],
   };
-  const list = [...messages.values()].sort((a, b) => (BigInt(a.seq) < BigInt(b.seq) ? -1 : 1));
-  asOfMessages.set(conversation, list);
+  // The tree as the domain folded it: each message's parent, siblings and children.
+  const roots = [...state.nodes.entries()].filter(([, node]) => node.parentId === null).map(([id]) => id);
+  const list = [...messages.values()].sort((a, b) => (BigInt(a.seq) < BigInt(b.seq) ? -1 : 1)).map((row) => {
+    const node = state.nodes.get(row.message_id);
+    const parentId = node?.parentId ?? null;
+    return {
+      ...row, parent_id: parentId,
+      sibling_ids: [...(parentId === null ? roots : state.nodes.get(parentId)?.children ?? [row.message_id])],
+      child_ids: [...(node?.children ?? [])],
+    };
+  });
+  const onPath = new Set(pathIds(state.nodes, state.activeLeafId));
+  asOfMessages.set(conversation, { all: list, active: list.filter((m) => onPath.has(m.message_id)) });
   return { conversation, state, messages: list };
 }
 
@@ -100,6 +112,7 @@ function foldMessage(messages: Map<string, MessageRow>, recorded: RecordedEvent,
     case 'UserMessageSent':
       messages.set(event.data.messageId, {
         ...base, message_id: event.data.messageId, conversation_id: event.data.conversationId, role: 'user',
+        edited_message_id: event.data.editedMessageId ?? null,
         content: personal(recorded, 'content', event.data.content), status: 'complete', created_at: at, completed_at: at, seq,
       });
       return;

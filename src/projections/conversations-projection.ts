@@ -22,6 +22,11 @@ async function touch(tx: SqlExecutor, conversationId: string, at: string, messag
   );
 }
 
+/** The active branch now ends at `leafId` (a message of the conversation). */
+async function setLeaf(tx: SqlExecutor, conversationId: string, leafId: string): Promise<void> {
+  await tx.query('UPDATE conversations SET active_leaf_id = $2 WHERE conversation_id = $1', [conversationId, leafId]);
+}
+
 /** Sets a reply's final state; the row was created by AssistantReplyStarted (same stream, earlier). */
 async function finishReply(
   tx: SqlExecutor, conversationId: string, replyId: string, at: string,
@@ -48,6 +53,9 @@ export const conversationsProjection: Projection = {
     'ConversationStarted', 'ConversationRenamed', 'ConversationArchived', 'ConversationUnarchived', 'ConversationDeleted',
     'UserMessageSent', 'AssistantReplyStarted', 'AssistantReplyCompleted', 'AssistantReplyCancelled', 'AssistantReplyFailed',
     'AssistantReplyInterrupted', 'ConversationKnowledgeAttached',
+    // Conversation tools: branches, mid-way settings, pins and tags.
+    'ReplyRegenerationRequested', 'ConversationBranchSwitched', 'ConversationModelChanged', 'ConversationParametersChanged',
+    'ConversationSystemPromptChanged', 'ConversationPinned', 'ConversationUnpinned', 'ConversationTagged', 'ConversationUntagged',
     // Erasing a person drops their conversations and messages (ARCHITECTURE.md §5).
     'UserDataErased',
     // Retention: an expired conversation goes like a deleted one (docs/audit.md).
@@ -92,14 +100,21 @@ export const conversationsProjection: Projection = {
       case 'UserMessageSent': {
         const d = event.data;
         // The WHERE keeps a (never expected) id collision from overwriting another conversation's row.
+        // Version 1 has no parentId: it follows the newest message, the active leaf (never itself, on a re-run);
+        // a re-run leaves the parent it got the first time.
         await tx.query(
-          `INSERT INTO messages (message_id, conversation_id, owner_id, role, content, status, created_at, completed_at, seq)
-           VALUES ($1, $2, $3, 'user', $4, 'complete', $5, $5, $6)
+          `INSERT INTO messages (message_id, conversation_id, owner_id, role, content, status, created_at, completed_at, seq,
+             parent_id, edited_message_id)
+           VALUES ($1, $2, $3, 'user', $4, 'complete', $5, $5, $6,
+             CASE WHEN $7::boolean THEN $8::text
+               ELSE (SELECT active_leaf_id FROM conversations WHERE conversation_id = $2 AND active_leaf_id <> $1) END, $9)
            ON CONFLICT (message_id) DO UPDATE SET content = excluded.content, created_at = excluded.created_at,
              completed_at = excluded.completed_at, seq = excluded.seq
            WHERE messages.conversation_id = excluded.conversation_id`,
-          [d.messageId, d.conversationId, d.ownerId, personalField(recorded, 'content', d.content), at, seq],
+          [d.messageId, d.conversationId, d.ownerId, personalField(recorded, 'content', d.content), at, seq,
+            d.parentId !== undefined, d.parentId ?? null, d.editedMessageId ?? null],
         );
+        await setLeaf(tx, d.conversationId, d.messageId);
         await touch(tx, d.conversationId, at, true);
         return;
       }
@@ -107,12 +122,14 @@ export const conversationsProjection: Projection = {
         const d = event.data;
         // On a re-run, only the facts of this event are rewritten: a reply that already finished stays finished.
         await tx.query(
-          `INSERT INTO messages (message_id, conversation_id, owner_id, role, content, status, in_reply_to, model, params, created_at, seq)
-           VALUES ($1, $2, $3, 'assistant', '', 'streaming', $4, $5, $6::jsonb, $7, $8)
-           ON CONFLICT (message_id) DO UPDATE SET in_reply_to = excluded.in_reply_to, created_at = excluded.created_at, seq = excluded.seq
+          `INSERT INTO messages (message_id, conversation_id, owner_id, role, content, status, in_reply_to, model, params, created_at, seq, parent_id)
+           VALUES ($1, $2, $3, 'assistant', '', 'streaming', $4, $5, $6::jsonb, $7, $8, $4)
+           ON CONFLICT (message_id) DO UPDATE SET in_reply_to = excluded.in_reply_to, created_at = excluded.created_at, seq = excluded.seq,
+             parent_id = excluded.parent_id
            WHERE messages.conversation_id = excluded.conversation_id`,
           [d.replyId, d.conversationId, d.ownerId, d.inReplyTo, d.model, json(d.params), at, seq],
         );
+        await setLeaf(tx, d.conversationId, d.replyId);
         await touch(tx, d.conversationId, at, true);
         return;
       }
@@ -168,14 +185,60 @@ export const conversationsProjection: Projection = {
         const d = event.data;
         const createdAt = d.createdAt ?? at;
         await tx.query(
-          `INSERT INTO messages (message_id, conversation_id, owner_id, role, content, status, model, created_at, completed_at, seq)
-           VALUES ($1, $2, $3, $4, $5, 'complete', $6, $7, $7, $8)
+          // An import is one linear path: each message follows the one imported before it (the active leaf).
+          `INSERT INTO messages (message_id, conversation_id, owner_id, role, content, status, model, created_at, completed_at, seq, parent_id)
+           VALUES ($1, $2, $3, $4, $5, 'complete', $6, $7, $7, $8,
+             (SELECT active_leaf_id FROM conversations WHERE conversation_id = $2 AND active_leaf_id <> $1))
            ON CONFLICT (message_id) DO UPDATE SET content = excluded.content, model = excluded.model, created_at = excluded.created_at,
              completed_at = excluded.completed_at, seq = excluded.seq
            WHERE messages.conversation_id = excluded.conversation_id`,
           [d.messageId, d.conversationId, d.ownerId, d.role, personalField(recorded, 'content', d.content), d.model, createdAt, seq],
         );
+        await setLeaf(tx, d.conversationId, d.messageId);
         await touch(tx, d.conversationId, at, true);
+        return;
+      }
+      case 'ReplyRegenerationRequested':
+        await setLeaf(tx, event.data.conversationId, event.data.messageId);
+        return;
+      case 'ConversationBranchSwitched':
+        await setLeaf(tx, event.data.conversationId, event.data.leafId);
+        return;
+      case 'ConversationModelChanged':
+        await tx.query('UPDATE conversations SET model = $2 WHERE conversation_id = $1', [event.data.conversationId, event.data.model]);
+        await touch(tx, event.data.conversationId, at, false);
+        return;
+      case 'ConversationParametersChanged':
+        await tx.query('UPDATE conversations SET params = $2::jsonb WHERE conversation_id = $1', [event.data.conversationId, json(event.data.params ?? {})]);
+        await touch(tx, event.data.conversationId, at, false);
+        return;
+      case 'ConversationSystemPromptChanged':
+        await tx.query('UPDATE conversations SET system_prompt = $2 WHERE conversation_id = $1',
+          [event.data.conversationId, personalField(recorded, 'systemPrompt', event.data.systemPrompt)]);
+        await touch(tx, event.data.conversationId, at, false);
+        return;
+      case 'ConversationPinned':
+      case 'ConversationUnpinned':
+        await tx.query('UPDATE conversations SET pinned = $2 WHERE conversation_id = $1', [event.data.conversationId, event.type === 'ConversationPinned']);
+        return;
+      case 'ConversationTagged': {
+        const tag = personalField(recorded, 'tag', event.data.tag);
+        if (typeof tag !== 'string') return;
+        // Appended unless held already (case-insensitively): a re-run changes nothing.
+        await tx.query(
+          `UPDATE conversations SET tags = tags || jsonb_build_array($2::text)
+           WHERE conversation_id = $1 AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements_text(tags) t WHERE lower(t) = lower($2))`,
+          [event.data.conversationId, tag]);
+        return;
+      }
+      case 'ConversationUntagged': {
+        const tag = personalField(recorded, 'tag', event.data.tag);
+        if (typeof tag !== 'string') return;
+        await tx.query(
+          `UPDATE conversations SET tags = COALESCE((SELECT jsonb_agg(t ORDER BY i) FROM jsonb_array_elements_text(tags) WITH ORDINALITY AS e(t, i)
+             WHERE lower(t) <> lower($2)), '[]'::jsonb)
+           WHERE conversation_id = $1`,
+          [event.data.conversationId, tag]);
         return;
       }
       case 'UserDataErased':

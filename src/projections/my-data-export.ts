@@ -35,9 +35,11 @@ export async function exportPersonalData(deps: { db: SqlExecutor; store: EventSt
     ended_reason AS "endedReason", client_address AS "clientAddress", user_agent AS "userAgent"
     FROM sessions WHERE user_id = $1 ORDER BY created_at, session_id`, [userId]);
   const conversations = await rows(db, `SELECT conversation_id AS "id", title, model, system_prompt AS "systemPrompt", params AS "parameters",
-    archived, knowledge_base_ids AS "knowledgeBaseIds", document_ids AS "documentIds", created_at AS "createdAt", updated_at AS "updatedAt"
+    archived, pinned, tags, active_leaf_id AS "activeLeafId", knowledge_base_ids AS "knowledgeBaseIds", document_ids AS "documentIds",
+    created_at AS "createdAt", updated_at AS "updatedAt"
     FROM conversations WHERE owner_id = $1 ORDER BY created_at, conversation_id`, [userId]);
   const messages = await rows(db, `SELECT message_id AS "id", conversation_id AS "conversationId", role, content, status, in_reply_to AS "inReplyTo",
+    parent_id AS "parentId", edited_message_id AS "editOf",
     model, params AS "parameters", usage, time_to_first_token_ms AS "timeToFirstTokenMs", latency_ms AS "latencyMs",
     finish_reason AS "finishReason", error_code AS "errorCode", error_message AS "errorMessage", sources, created_at AS "createdAt",
     completed_at AS "completedAt" FROM messages WHERE owner_id = $1 ORDER BY seq`, [userId]);

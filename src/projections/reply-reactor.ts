@@ -101,7 +101,7 @@ interface InFlight {
 export const replyIdFor = (messageId: string) => derivedUuid(`assistant-reply:${messageId}`);
 
 /**
- * The process manager behind assistant replies: for every UserMessageSent it starts a reply, streams
+ * The process manager behind assistant replies: for every UserMessageSent (and ReplyRegenerationRequested) it starts a reply, streams
  * it from the provider (deltas go to the pub/sub only), and records the outcome as one event. Runs
  * on one instance at a time (a lease); whoever takes over first marks the replies that were in
  * flight on a dead instance as interrupted.
@@ -192,7 +192,7 @@ export class ReplyReactor {
     if (!(await this.interruptOrphans(signal))) return;
     const after = await this.checkpoints.read(NAME);
     if (signal.aborted) return;
-    const subscription = store.subscribeToAll({ after, filter: { eventTypes: ['UserMessageSent'] } });
+    const subscription = store.subscribeToAll({ after, filter: { eventTypes: ['UserMessageSent', 'ReplyRegenerationRequested'] } });
     // The lease is gone (or we are stopping): no new dispatches, and replies streaming here stop
     // with their text so far, since the next holder would otherwise mark them interrupted under us.
     const onAbort = () => {
@@ -268,11 +268,12 @@ export class ReplyReactor {
   }
 
   private async dispatch(event: RecordedEvent): Promise<void> {
-    const { conversationId, messageId } = event.data as { conversationId: string; messageId: string };
+    const { conversationId, messageId, replyId: requestedReplyId } = event.data as { conversationId: string; messageId: string; replyId?: string };
     const context = { ...this.options.newContext(), causationId: event.id, correlationId: event.metadata.correlationId };
     const { state } = await loadAggregate(this.options.store, conversationDecider, conversationStream(conversationId));
     if (state.status !== 'active' || !state.model) return;
-    const replyId = replyIdFor(messageId);
+    // A regeneration chose its reply's id; a message's reply id is derived from the message's.
+    const replyId = event.type === 'ReplyRegenerationRequested' && typeof requestedReplyId === 'string' ? requestedReplyId : replyIdFor(messageId);
     let started;
     try {
       started = await executeCommand(this.options.store, conversationDecider, conversationStream(conversationId), {

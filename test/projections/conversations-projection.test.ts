@@ -6,7 +6,7 @@ import type { RecordedEvent } from '../../src/infra/event-store/port.ts';
 import type { SqlExecutor } from '../../src/infra/read-db/port.ts';
 import { conversationsProjection } from '../../src/projections/conversations-projection.ts';
 
-const MIGRATIONS = ['0002_users.sql', '0004_conversations.sql', '0008_reply_sources.sql', '0011_reply_provenance.sql'];
+const MIGRATIONS = ['0002_users.sql', '0004_conversations.sql', '0008_reply_sources.sql', '0011_reply_provenance.sql', '0014_conversation_branches.sql'];
 const ids = { conversationId: 'c1', ownerId: 'u1' };
 const params = { temperature: 0.5, maxTokens: 100 };
 
@@ -86,7 +86,7 @@ describe('conversationsProjection', () => {
     expect(await conversation()).toEqual({
       conversation_id: 'c1', owner_id: 'u1', title: 'Trip', model: 'gpt-4o', system_prompt: 'Be brief.', params,
       archived: false, message_count: 0, created_at: at(1), updated_at: at(1), last_message_at: null,
-      knowledge_base_ids: [], document_ids: [],
+      knowledge_base_ids: [], document_ids: [], active_leaf_id: null, pinned: false, tags: [], title_tsv: expect.any(String),
     });
   });
 
@@ -123,7 +123,7 @@ describe('conversationsProjection', () => {
       message_id: 'm1', conversation_id: 'c1', owner_id: 'u1', role: 'user', content: '  Hi\n', status: 'complete',
       in_reply_to: null, model: null, params: null, usage: null, time_to_first_token_ms: null, latency_ms: null,
       finish_reason: null, error_code: null, error_message: null, created_at: at(2), completed_at: at(2), seq: expect.anything(),
-      sources: [], provenance: null,
+      sources: [], provenance: null, parent_id: null, edited_message_id: null, content_tsv: expect.any(String),
     });
     expect(BigInt((await message('m1'))?.seq as bigint)).toBe(event.position);
     expect(await conversation()).toMatchObject({ message_count: 1, last_message_at: at(2), updated_at: at(2) });
@@ -272,5 +272,81 @@ describe('conversationsProjection: cited answers', () => {
     await conversationsProjection.handle(record(replyStarted('r2', 'm2'), 6), tx);
     await applyTwice(record({ type: 'AssistantReplyFailed', data: { ...ids, replyId: 'r2', partialText: '', errorCode: 'X', errorMessage: 'x', latencyMs: 4, provenance: null } }, 7));
     expect(await message('r2')).toMatchObject({ status: 'failed', provenance: null });
+  });
+});
+
+describe('conversationsProjection: the message tree, pins and tags', () => {
+  const sentAfter = (parentId: string | null, messageId: string, content: string, editedMessageId: string | null = null): ConversationEvent =>
+    ({ type: 'UserMessageSent', data: { ...ids, messageId, content, parentId, editedMessageId } });
+  const leaf = async () => (await conversation())?.active_leaf_id;
+
+  it('reads version-1 messages as a linear chain after the active leaf, also when applied twice', async () => {
+    await applyTwice(record(started(), 1));
+    await applyTwice(record(sent('m1', 'Hi'), 2));
+    expect(await message('m1')).toMatchObject({ parent_id: null });
+    await applyTwice(record(replyStarted('r1', 'm1'), 3));
+    expect(await message('r1')).toMatchObject({ parent_id: 'm1' });
+    await applyTwice(record(sent('m2', 'And?'), 4));
+    expect(await message('m2')).toMatchObject({ parent_id: 'r1' });
+    expect(await leaf()).toBe('m2');
+  });
+
+  it('keeps version-2 parents and edits, and moves the active leaf on regeneration and branch switches', async () => {
+    await conversationsProjection.handle(record(started(), 1), tx);
+    await conversationsProjection.handle(record(sentAfter(null, 'm1', 'Hi'), 2), tx);
+    await conversationsProjection.handle(record(replyStarted('r1', 'm1'), 3), tx);
+    await applyTwice(record(sentAfter(null, 'm1b', 'Hey', 'm1'), 4));
+    expect(await message('m1b')).toMatchObject({ parent_id: null, edited_message_id: 'm1' });
+    expect(await leaf()).toBe('m1b');
+    await applyTwice(record({ type: 'ConversationBranchSwitched', data: { ...ids, messageId: 'm1', leafId: 'r1' } }, 5));
+    expect(await leaf()).toBe('r1');
+    await applyTwice(record({ type: 'ReplyRegenerationRequested', data: { ...ids, messageId: 'm1', replyId: 'r1b', previousReplyId: 'r1' } }, 6));
+    expect(await leaf()).toBe('m1');
+  });
+
+  it('applies mid-way settings, pins and tags (tags case-insensitively unique, erased ones skipped)', async () => {
+    await conversationsProjection.handle(record(started(), 1), tx);
+    await applyTwice(record({ type: 'ConversationModelChanged', data: { ...ids, model: 'gpt-5' } }, 2));
+    await applyTwice(record({ type: 'ConversationParametersChanged', data: { ...ids, params: { topP: 0.5 } } }, 3));
+    await applyTwice(record({ type: 'ConversationSystemPromptChanged', data: { ...ids, systemPrompt: 'New' } }, 4));
+    expect(await conversation()).toMatchObject({ model: 'gpt-5', params: { topP: 0.5 }, system_prompt: 'New', updated_at: at(4) });
+    await applyTwice(record({ type: 'ConversationSystemPromptChanged', data: { ...ids, systemPrompt: '[erased]' } }, 5, ['systemPrompt']));
+    expect((await conversation())?.system_prompt).toBeNull();
+    await applyTwice(record({ type: 'ConversationPinned', data: ids }, 6));
+    expect((await conversation())?.pinned).toBe(true);
+    await applyTwice(record({ type: 'ConversationTagged', data: { ...ids, tag: 'Work' } }, 7));
+    await applyTwice(record({ type: 'ConversationTagged', data: { ...ids, tag: 'work' } }, 8));
+    await applyTwice(record({ type: 'ConversationTagged', data: { ...ids, tag: 'Home' } }, 9));
+    await applyTwice(record({ type: 'ConversationTagged', data: { ...ids, tag: '[erased]' } }, 10, ['tag']));
+    expect((await conversation())?.tags).toEqual(['Work', 'Home']);
+    await applyTwice(record({ type: 'ConversationUntagged', data: { ...ids, tag: 'WORK' } }, 11));
+    expect((await conversation())?.tags).toEqual(['Home']);
+    await applyTwice(record({ type: 'ConversationUnpinned', data: ids }, 12));
+    expect((await conversation())?.pinned).toBe(false);
+  });
+});
+
+describe('migration 0014 on rows projected before it', () => {
+  it('links the existing messages as a linear chain and makes the newest the active leaf', async () => {
+    const old = new PGlite();
+    try {
+      for (const name of MIGRATIONS.slice(0, -1)) await old.exec(await readFile(new URL(`../../migrations/${name}`, import.meta.url), 'utf8'));
+      await old.exec(`INSERT INTO conversations (conversation_id, owner_id, title, model, created_at, updated_at) VALUES
+          ('c1', 'u1', 'Trip', 'm', now(), now()), ('c2', 'u1', 'Empty', 'm', now(), now());
+        INSERT INTO messages (message_id, conversation_id, owner_id, role, content, status, in_reply_to, created_at, seq) VALUES
+          ('m1', 'c1', 'u1', 'user', 'Hi', 'complete', NULL, now(), 1),
+          ('r1', 'c1', 'u1', 'assistant', 'x', 'failed', 'm1', now(), 2),
+          ('m2', 'c1', 'u1', 'user', 'Again', 'complete', NULL, now(), 3),
+          ('r2', 'c1', 'u1', 'assistant', 'Ok', 'complete', 'm2', now(), 4)`);
+      await old.exec(await readFile(new URL('../../migrations/0014_conversation_branches.sql', import.meta.url), 'utf8'));
+      const { rows } = await old.query<{ message_id: string; parent_id: string | null }>('SELECT message_id, parent_id FROM messages ORDER BY seq');
+      expect(rows).toEqual([
+        { message_id: 'm1', parent_id: null }, { message_id: 'r1', parent_id: 'm1' }, { message_id: 'm2', parent_id: 'r1' }, { message_id: 'r2', parent_id: 'm2' },
+      ]);
+      const leaves = await old.query<{ conversation_id: string; active_leaf_id: string | null }>('SELECT conversation_id, active_leaf_id FROM conversations ORDER BY 1');
+      expect(leaves.rows).toEqual([{ conversation_id: 'c1', active_leaf_id: 'r2' }, { conversation_id: 'c2', active_leaf_id: null }]);
+    } finally {
+      await old.close();
+    }
   });
 });

@@ -24,6 +24,8 @@ export const MAX_IMPORTED_MESSAGES = 2_000;
 export const MAX_IMPORTED_MESSAGE_LENGTH = 200_000;
 export const IMPORT_FORMATS = ['chatgpt', 'open-webui'] as const;
 export type ImportFormat = (typeof IMPORT_FORMATS)[number];
+export const MAX_TAGS = 20;
+export const MAX_TAG_LENGTH = 40;
 
 // --- events, commands, state ----------------------------------------------------------------------
 
@@ -95,7 +97,35 @@ export type ConversationDeleted = DomainEvent<'ConversationDeleted', Ids>;
  * the system; the conversation's own key is shredded afterwards, so its events read as erased.
  */
 export type ConversationExpired = DomainEvent<'ConversationExpired', Ids & { lastActivityAt: string; retentionDays: number }>;
-export type UserMessageSent = DomainEvent<'UserMessageSent', Ids & { messageId: string; content: string }>;
+/**
+ * Version 2 added `parentId` (the message it follows in the conversation's message tree: the active
+ * leaf when it was sent, null for a first message) and `editedMessageId` (the message it is an edit
+ * of, as a sibling, or null). Version 1 has neither: its logs are linear, so such a message follows
+ * the conversation's newest message (its active leaf then) and is no edit.
+ */
+export type UserMessageSent = DomainEvent<'UserMessageSent', Ids & {
+  messageId: string; content: string; parentId?: string | null; editedMessageId?: string | null;
+}>;
+/**
+ * Another reply to a user message, as a sibling of the replies it already has; the reply reactor
+ * starts it under `replyId`. The message becomes the active leaf until the reply starts.
+ */
+export type ReplyRegenerationRequested = DomainEvent<'ReplyRegenerationRequested', Ids & {
+  messageId: string; replyId: string; previousReplyId: string | null;
+}>;
+/** The active branch changed: the path root → `leafId` is what the conversation shows and the next prompt holds. */
+export type ConversationBranchSwitched = DomainEvent<'ConversationBranchSwitched', Ids & { messageId: string; leafId: string }>;
+/** Later replies use this model (each reply records what it used). */
+export type ConversationModelChanged = DomainEvent<'ConversationModelChanged', Ids & { model: string }>;
+/** Later replies use these parameters: the whole set (absent keys mean the provider's default). */
+export type ConversationParametersChanged = DomainEvent<'ConversationParametersChanged', Ids & { params: ModelParams }>;
+/** Later replies use this system prompt (null: none). */
+export type ConversationSystemPromptChanged = DomainEvent<'ConversationSystemPromptChanged', Ids & { systemPrompt: string | null }>;
+export type ConversationPinned = DomainEvent<'ConversationPinned', Ids>;
+export type ConversationUnpinned = DomainEvent<'ConversationUnpinned', Ids>;
+/** A tag is typed by its owner: personal, sealed like the title. */
+export type ConversationTagged = DomainEvent<'ConversationTagged', Ids & { tag: string }>;
+export type ConversationUntagged = DomainEvent<'ConversationUntagged', Ids & { tag: string }>;
 export type AssistantReplyStarted = DomainEvent<'AssistantReplyStarted', Ids & {
   replyId: string; inReplyTo: string; model: string; params: ModelParams;
 }>;
@@ -149,7 +179,16 @@ export type ConversationEvent =
   | AssistantReplyInterrupted
   | ConversationKnowledgeAttached
   | ConversationImported
-  | ConversationMessageImported;
+  | ConversationMessageImported
+  | ReplyRegenerationRequested
+  | ConversationBranchSwitched
+  | ConversationModelChanged
+  | ConversationParametersChanged
+  | ConversationSystemPromptChanged
+  | ConversationPinned
+  | ConversationUnpinned
+  | ConversationTagged
+  | ConversationUntagged;
 
 export interface ImportedMessageInput {
   messageId: string; role: 'user' | 'assistant'; content: string; createdAt: string | null; model: string | null;
@@ -184,7 +223,20 @@ export type ConversationCommand =
   | { type: 'SetConversationKnowledge'; conversationId: string; actorId: string; knowledgeBaseIds: readonly string[]; documentIds: readonly string[] }
   /** A new conversation holding the messages of an exported one (ids come from the command layer). */
   | { type: 'ImportConversation'; conversationId: string; ownerId: string; format: ImportFormat; title: string; model: string;
-      messages: readonly ImportedMessageInput[] };
+      messages: readonly ImportedMessageInput[] }
+  /** A new reply to `messageId` (a user message, or a reply whose user message is meant), beside the ones it has. */
+  | { type: 'RegenerateReply'; conversationId: string; actorId: string; messageId: string; replyId: string }
+  /** A new user message `newMessageId` beside `messageId`, with the same parent; a reply to it follows. */
+  | { type: 'EditUserMessage'; conversationId: string; actorId: string; messageId: string; newMessageId: string; content: string }
+  /** Shows the branch through `messageId`: the active leaf becomes its newest descendant along the newest children. */
+  | { type: 'SwitchBranch'; conversationId: string; actorId: string; messageId: string }
+  | { type: 'ChangeConversationModel'; conversationId: string; actorId: string; model: string }
+  | { type: 'ChangeConversationParameters'; conversationId: string; actorId: string; params: ModelParams | null }
+  | { type: 'ChangeConversationSystemPrompt'; conversationId: string; actorId: string; systemPrompt: string | null }
+  | { type: 'PinConversation'; conversationId: string; actorId: string }
+  | { type: 'UnpinConversation'; conversationId: string; actorId: string }
+  | { type: 'TagConversation'; conversationId: string; actorId: string; tag: string }
+  | { type: 'UntagConversation'; conversationId: string; actorId: string; tag: string };
 
 /** One turn of the provider prompt. Only completed replies become assistant turns. */
 export interface HistoryEntry {
@@ -203,6 +255,16 @@ export interface ReplyInfo {
   status: ReplyStatus;
 }
 
+/** One node of the message tree: a user message or an assistant reply (of any status). */
+export interface MessageNode {
+  role: 'user' | 'assistant';
+  parentId: string | null;
+  /** Oldest first: the siblings of each child, in the order a client shows them ("2/3"). */
+  children: readonly string[];
+  /** A user message's content, a completed reply's text; null for replies that did not complete. */
+  content: string | null;
+}
+
 export interface ConversationState {
   status: 'none' | 'active' | 'deleted';
   conversationId: string | null;
@@ -212,15 +274,22 @@ export interface ConversationState {
   systemPrompt: string | null;
   params: ModelParams;
   archived: boolean;
+  /** The active path root → leaf, as prompt turns: user messages and completed replies only. */
   history: readonly HistoryEntry[];
+  /** Every message and reply, by id. */
+  nodes: ReadonlyMap<string, MessageNode>;
+  /** The end of the active branch; null before the first message. */
+  activeLeafId: string | null;
+  /** The user message whose reply may be started next (with the reply id a regeneration chose), if any. */
+  awaitingReply: { messageId: string; replyId: string | null } | null;
+  pinned: boolean;
+  tags: readonly string[];
   /** The reply being generated, if any (at most one at a time). */
   activeReply: { replyId: string; inReplyTo: string } | null;
   /** Every user message id → the id of the reply started for it (null while none was). */
   userMessages: ReadonlyMap<string, { replyId: string | null }>;
   /** Every reply ever started, by reply id. */
   replies: ReadonlyMap<string, ReplyInfo>;
-  /** The newest user message, the only one a reply may still be started for. */
-  lastUserMessageId: string | null;
   /** What replies retrieve from; both lists empty when nothing is attached. */
   knowledge: KnowledgeSelection;
 }
@@ -235,6 +304,9 @@ export const conversationPersonalData: Readonly<Record<string, PersonalFields>> 
   ConversationStarted: { subjectField: 'ownerId', fields: ['title', 'systemPrompt'], keyScope: CONVERSATION_KEY },
   ConversationRenamed: { subjectField: 'ownerId', fields: ['title'], keyScope: CONVERSATION_KEY },
   UserMessageSent: { subjectField: 'ownerId', fields: ['content'], keyScope: CONVERSATION_KEY },
+  ConversationSystemPromptChanged: { subjectField: 'ownerId', fields: ['systemPrompt'], keyScope: CONVERSATION_KEY },
+  ConversationTagged: { subjectField: 'ownerId', fields: ['tag'], keyScope: CONVERSATION_KEY },
+  ConversationUntagged: { subjectField: 'ownerId', fields: ['tag'], keyScope: CONVERSATION_KEY },
   AssistantReplyCompleted: { subjectField: 'ownerId', fields: ['text'], keyScope: CONVERSATION_KEY },
   AssistantReplyCancelled: { subjectField: 'ownerId', fields: ['partialText'], keyScope: CONVERSATION_KEY },
   AssistantReplyFailed: { subjectField: 'ownerId', fields: ['partialText'], keyScope: CONVERSATION_KEY },
@@ -249,6 +321,8 @@ export const conversationUpcasters: readonly Upcaster[] = [
   { type: 'AssistantReplyCompleted', fromVersion: 2, upcast: (data) => ({ ...(data as object), provenance: null }) },
   { type: 'AssistantReplyCancelled', fromVersion: 1, upcast: (data) => ({ ...(data as object), provenance: null }) },
   { type: 'AssistantReplyFailed', fromVersion: 1, upcast: (data) => ({ ...(data as object), provenance: null }) },
+  // parentId stays absent: "after the newest message" (see UserMessageSent); no version-1 message was an edit.
+  { type: 'UserMessageSent', fromVersion: 1, upcast: (data) => ({ ...(data as object), editedMessageId: null }) },
 ];
 
 // --- validation -----------------------------------------------------------------------------------
@@ -444,6 +518,84 @@ function requireStreaming(state: ConversationState, replyId: string): ReplyInfo 
   return reply.status === 'streaming' ? reply : null;
 }
 
+/** A message or reply of the conversation, or NOT_FOUND. */
+function requireNode(state: ConversationState, messageId: string): MessageNode {
+  const node = typeof messageId === 'string' ? state.nodes.get(messageId) : undefined;
+  if (!node) throw new DomainError('NOT_FOUND', 'Message not found');
+  return node;
+}
+
+/** What adds to the conversation needs it not archived and no reply streaming. */
+function requireWritable(state: ConversationState): void {
+  if (state.archived) throw new DomainError('CONFLICT', 'Conversation is archived');
+  if (state.activeReply) throw new DomainError('CONFLICT', 'A reply is still being generated');
+}
+
+// --- message tree ---------------------------------------------------------------------------------
+
+/** The tree with `id` added as the newest child of its parent (a parent it does not hold makes it a root). */
+function addNode(nodes: ReadonlyMap<string, MessageNode>, id: string, node: MessageNode): Map<string, MessageNode> {
+  const next = new Map(nodes);
+  const parent = node.parentId === null ? undefined : nodes.get(node.parentId);
+  if (nodes.has(id)) return next; // never expected: ids are checked before they are recorded
+  next.set(id, { ...node, parentId: parent ? node.parentId : null });
+  if (parent) next.set(node.parentId!, { ...parent, children: [...parent.children, id] });
+  return next;
+}
+
+/** The ids root → `leafId` (guarded against a cycle a corrupt log could hold). */
+export function pathIds(nodes: ReadonlyMap<string, MessageNode>, leafId: string | null): string[] {
+  const ids: string[] = [];
+  const seen = new Set<string>();
+  for (let id = leafId; id !== null && !seen.has(id); id = nodes.get(id)?.parentId ?? null) {
+    if (!nodes.has(id)) break;
+    seen.add(id);
+    ids.push(id);
+  }
+  return ids.reverse();
+}
+
+/** The prompt turns of the path root → `leafId`: user messages and completed replies. */
+function pathTo(nodes: ReadonlyMap<string, MessageNode>, leafId: string | null): HistoryEntry[] {
+  const entries: HistoryEntry[] = [];
+  for (const id of pathIds(nodes, leafId)) {
+    const node = nodes.get(id)!;
+    if (node.content !== null) entries.push({ role: node.role, content: node.content, messageId: id });
+  }
+  return entries;
+}
+
+/** The leaf reached from `id` by always taking the newest child. */
+export function newestLeaf(nodes: ReadonlyMap<string, MessageNode>, id: string): string {
+  const seen = new Set<string>([id]);
+  let current = id;
+  for (;;) {
+    const next = nodes.get(current)?.children.at(-1);
+    if (next === undefined || seen.has(next)) return current;
+    seen.add(next);
+    current = next;
+  }
+}
+
+const tagKey = (tag: string) => tag.normalize('NFC').toLowerCase();
+/** The tag as the conversation spells it, matched case-insensitively. */
+function findTag(tags: readonly string[], tag: string): string | undefined {
+  const key = tagKey(tag);
+  return tags.find((t) => tagKey(t) === key);
+}
+
+/** Tags are single-line, trimmed, inner whitespace collapsed, 1 to MAX_TAG_LENGTH characters. */
+export function normalizeTag(raw: string): string {
+  const tag = checkText(raw ?? '', 'Tag', 'single-line').trim().replace(/\s+/gu, ' ').normalize('NFC');
+  if (tag.length === 0 || tag.length > MAX_TAG_LENGTH) throw bad(`Tag must be 1 to ${MAX_TAG_LENGTH} characters`);
+  return tag;
+}
+
+function sameParams(a: ModelParams, b: ModelParams): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]) as Set<keyof ModelParams>;
+  return [...keys].every((key) => a[key] === b[key]);
+}
+
 // --- evolve helpers -------------------------------------------------------------------------------
 
 function finishReply(state: ConversationState, replyId: string, status: Exclude<ReplyStatus, 'streaming'>): ConversationState {
@@ -469,8 +621,12 @@ export const conversationDecider: Decider<ConversationCommand, ConversationState
     activeReply: null,
     userMessages: new Map(),
     replies: new Map(),
-    lastUserMessageId: null,
     knowledge: { knowledgeBaseIds: [], documentIds: [] },
+    nodes: new Map(),
+    activeLeafId: null,
+    awaitingReply: null,
+    pinned: false,
+    tags: [],
   }),
 
   evolve(state, event) {
@@ -493,25 +649,69 @@ export const conversationDecider: Decider<ConversationCommand, ConversationState
         return { ...state, status: 'deleted', activeReply: null };
       case 'UserMessageSent': {
         const { messageId, content } = event.data;
+        // Version 1 (no parentId): the log was linear, so the message follows the newest one, the leaf.
+        const parentId = event.data.parentId === undefined ? state.activeLeafId : event.data.parentId;
+        const nodes = addNode(state.nodes, messageId, { role: 'user', parentId, children: [], content });
+        const entry: HistoryEntry = { role: 'user', content, messageId };
         return {
           ...state,
-          history: [...state.history, { role: 'user', content, messageId }],
+          nodes,
+          activeLeafId: messageId,
+          history: nodes.get(messageId)!.parentId === state.activeLeafId ? [...state.history, entry] : pathTo(nodes, messageId),
           userMessages: new Map(state.userMessages).set(messageId, { replyId: null }),
-          lastUserMessageId: messageId,
+          awaitingReply: { messageId, replyId: null },
         };
       }
       case 'AssistantReplyStarted': {
         const { replyId, inReplyTo, model, params } = event.data;
+        const nodes = addNode(state.nodes, replyId, { role: 'assistant', parentId: inReplyTo, children: [], content: null });
         return {
           ...state,
+          nodes,
+          activeLeafId: replyId,
+          // Not a prompt turn until it completes: the path's turns only change when the reply was started elsewhere.
+          history: state.activeLeafId === inReplyTo ? state.history : pathTo(nodes, replyId),
+          awaitingReply: null,
           activeReply: { replyId, inReplyTo },
           replies: new Map(state.replies).set(replyId, { inReplyTo, model, params, status: 'streaming' }),
           userMessages: new Map(state.userMessages).set(inReplyTo, { replyId }),
         };
       }
       case 'AssistantReplyCompleted': {
-        const finished = finishReply(state, event.data.replyId, 'completed');
-        return { ...finished, history: [...state.history, { role: 'assistant', content: event.data.text, messageId: event.data.replyId }] };
+        const { replyId, text } = event.data;
+        const finished = finishReply(state, replyId, 'completed');
+        const node = state.nodes.get(replyId);
+        const nodes = node ? new Map(state.nodes).set(replyId, { ...node, content: text }) : state.nodes;
+        const history = state.activeLeafId === replyId
+          ? [...state.history, { role: 'assistant' as const, content: text, messageId: replyId }]
+          : pathTo(nodes, state.activeLeafId);
+        return { ...finished, nodes, history };
+      }
+      case 'ReplyRegenerationRequested': {
+        const { messageId, replyId } = event.data;
+        if (!state.nodes.has(messageId)) return state;
+        return { ...state, activeLeafId: messageId, history: pathTo(state.nodes, messageId), awaitingReply: { messageId, replyId } };
+      }
+      case 'ConversationBranchSwitched': {
+        const { leafId } = event.data;
+        if (!state.nodes.has(leafId)) return state;
+        return { ...state, activeLeafId: leafId, history: pathTo(state.nodes, leafId), awaitingReply: null };
+      }
+      case 'ConversationModelChanged':
+        return { ...state, model: event.data.model };
+      case 'ConversationParametersChanged':
+        return { ...state, params: event.data.params };
+      case 'ConversationSystemPromptChanged':
+        return { ...state, systemPrompt: event.data.systemPrompt };
+      case 'ConversationPinned':
+        return { ...state, pinned: true };
+      case 'ConversationUnpinned':
+        return { ...state, pinned: false };
+      case 'ConversationTagged':
+        return findTag(state.tags, event.data.tag) === undefined ? { ...state, tags: [...state.tags, event.data.tag] } : state;
+      case 'ConversationUntagged': {
+        const key = tagKey(event.data.tag);
+        return { ...state, tags: state.tags.filter((tag) => tagKey(tag) !== key) };
       }
       case 'AssistantReplyCancelled':
         return finishReply(state, event.data.replyId, 'cancelled');
@@ -526,12 +726,16 @@ export const conversationDecider: Decider<ConversationCommand, ConversationState
         return { ...state, status: 'active', conversationId: d.conversationId, ownerId: d.ownerId, title: d.title, model: d.model, systemPrompt: null, params: {} };
       }
       case 'ConversationMessageImported': {
-        // Imported turns join the prompt history; none of them can get a reply started for it (only a message sent here can).
+        // An import is one linear path: each turn follows the one before it and joins the prompt history;
+        // none of them can get a reply started for it (only a message sent here can), but they can be
+        // branched from (edit, regenerate) like any other.
         const { messageId, role, content, model } = event.data;
+        const nodes = addNode(state.nodes, messageId, { role, parentId: state.activeLeafId, children: [], content });
         const history = [...state.history, { role, content, messageId }];
-        if (role === 'user') return { ...state, history, userMessages: new Map(state.userMessages).set(messageId, { replyId: null }) };
+        const next = { ...state, nodes, activeLeafId: messageId, history, awaitingReply: null };
+        if (role === 'user') return { ...next, userMessages: new Map(state.userMessages).set(messageId, { replyId: null }) };
         const inReplyTo = state.history.findLast((h) => h.role === 'user')?.messageId ?? '';
-        return { ...state, history, replies: new Map(state.replies).set(messageId, { inReplyTo, model: model ?? state.model ?? '', params: {}, status: 'completed' }) };
+        return { ...next, replies: new Map(state.replies).set(messageId, { inReplyTo, model: model ?? state.model ?? '', params: {}, status: 'completed' }) };
       }
     }
   },
@@ -589,14 +793,94 @@ export const conversationDecider: Decider<ConversationCommand, ConversationState
         const content = checkContent(command.content);
         if (state.userMessages.has(command.messageId)) {
           // A retried request: the same message again changes nothing; another one under its id is refused.
-          const sent = state.history.find((h) => h.role === 'user' && h.messageId === command.messageId);
-          if (sent?.content === content) return [];
+          if (state.nodes.get(command.messageId)?.content === content) return [];
           throw new DomainError('CONFLICT', 'Message id is already in use');
         }
-        if (state.replies.has(command.messageId)) throw new DomainError('CONFLICT', 'Message id is already in use');
-        if (state.archived) throw new DomainError('CONFLICT', 'Conversation is archived');
+        if (state.nodes.has(command.messageId) || state.replies.has(command.messageId)) throw new DomainError('CONFLICT', 'Message id is already in use');
+        requireWritable(state);
+        return [{
+          type: 'UserMessageSent',
+          data: { ...ids, messageId: requireId(command.messageId, 'Message id'), content, parentId: state.activeLeafId, editedMessageId: null },
+        }];
+      }
+
+      case 'EditUserMessage': {
+        const ids = requireOwned(state, command.actorId);
+        const content = checkContent(command.content);
+        const original = requireNode(state, command.messageId);
+        if (original.role !== 'user') throw bad('Only a user message can be edited; regenerate a reply instead');
+        requireWritable(state);
+        const newMessageId = requireId(command.newMessageId, 'Message id');
+        if (state.nodes.has(newMessageId) || state.replies.has(newMessageId)) throw new DomainError('CONFLICT', 'Message id is already in use');
+        return [{
+          type: 'UserMessageSent',
+          data: { ...ids, messageId: newMessageId, content, parentId: original.parentId, editedMessageId: command.messageId },
+        }];
+      }
+
+      case 'RegenerateReply': {
+        const ids = requireOwned(state, command.actorId);
+        const node = requireNode(state, command.messageId);
+        const messageId = node.role === 'user' ? command.messageId : node.parentId;
+        const message = messageId === null ? undefined : state.nodes.get(messageId);
+        if (messageId === null || message?.role !== 'user') throw new DomainError('NOT_FOUND', 'Message not found');
+        requireWritable(state);
+        const replyId = requireId(command.replyId, 'Reply id');
+        if (state.nodes.has(replyId) || state.replies.has(replyId)) throw new DomainError('CONFLICT', 'Reply id is already in use');
+        const previousReplyId = node.role === 'assistant' ? command.messageId
+          : message.children.findLast((id) => state.nodes.get(id)?.role === 'assistant') ?? null;
+        return [{ type: 'ReplyRegenerationRequested', data: { ...ids, messageId, replyId, previousReplyId } }];
+      }
+
+      case 'SwitchBranch': {
+        const ids = requireOwned(state, command.actorId);
+        requireNode(state, command.messageId);
         if (state.activeReply) throw new DomainError('CONFLICT', 'A reply is still being generated');
-        return [{ type: 'UserMessageSent', data: { ...ids, messageId: requireId(command.messageId, 'Message id'), content } }];
+        const leafId = newestLeaf(state.nodes, command.messageId);
+        if (leafId === state.activeLeafId) return [];
+        return [{ type: 'ConversationBranchSwitched', data: { ...ids, messageId: command.messageId, leafId } }];
+      }
+
+      case 'ChangeConversationModel': {
+        const ids = requireOwned(state, command.actorId);
+        const model = normalizeModel(command.model);
+        return model === state.model ? [] : [{ type: 'ConversationModelChanged', data: { ...ids, model } }];
+      }
+
+      case 'ChangeConversationParameters': {
+        const ids = requireOwned(state, command.actorId);
+        const params = normalizeParams(command.params);
+        return sameParams(params, state.params) ? [] : [{ type: 'ConversationParametersChanged', data: { ...ids, params } }];
+      }
+
+      case 'ChangeConversationSystemPrompt': {
+        const ids = requireOwned(state, command.actorId);
+        const systemPrompt = normalizeSystemPrompt(command.systemPrompt);
+        return systemPrompt === state.systemPrompt ? [] : [{ type: 'ConversationSystemPromptChanged', data: { ...ids, systemPrompt } }];
+      }
+
+      case 'PinConversation': {
+        const ids = requireOwned(state, command.actorId);
+        return state.pinned ? [] : [{ type: 'ConversationPinned', data: ids }];
+      }
+
+      case 'UnpinConversation': {
+        const ids = requireOwned(state, command.actorId);
+        return state.pinned ? [{ type: 'ConversationUnpinned', data: ids }] : [];
+      }
+
+      case 'TagConversation': {
+        const ids = requireOwned(state, command.actorId);
+        const tag = normalizeTag(command.tag);
+        if (findTag(state.tags, tag) !== undefined) return [];
+        if (state.tags.length >= MAX_TAGS) throw bad(`A conversation can have at most ${MAX_TAGS} tags`);
+        return [{ type: 'ConversationTagged', data: { ...ids, tag } }];
+      }
+
+      case 'UntagConversation': {
+        const ids = requireOwned(state, command.actorId);
+        const existing = findTag(state.tags, normalizeTag(command.tag));
+        return existing === undefined ? [] : [{ type: 'ConversationUntagged', data: { ...ids, tag: existing } }];
       }
 
       case 'StartAssistantReply': {
@@ -609,10 +893,13 @@ export const conversationDecider: Decider<ConversationCommand, ConversationState
         if (state.userMessages.has(command.replyId)) throw new DomainError('CONFLICT', 'Reply id is already in use');
         const message = state.userMessages.get(command.inReplyTo);
         if (!message) throw new DomainError('NOT_FOUND', 'Message not found');
-        if (message.replyId !== null) throw new DomainError('CONFLICT', 'Message already has a reply');
+        const awaiting = state.awaitingReply;
+        if (awaiting?.messageId !== command.inReplyTo && message.replyId !== null) throw new DomainError('CONFLICT', 'Message already has a reply');
         if (state.activeReply) throw new DomainError('CONFLICT', 'A reply is still being generated');
-        // A newer message was sent before this one got its reply: the reply to the newer one answers both.
-        if (state.lastUserMessageId !== command.inReplyTo) throw new DomainError('CONFLICT', 'A newer message was sent');
+        // A newer message was sent (or the branch switched) before this one got its reply: the reply to the newer one answers both.
+        if (awaiting?.messageId !== command.inReplyTo) throw new DomainError('CONFLICT', 'A newer message was sent');
+        // A regeneration chose its reply's id; a plain message's reply has the id the reactor derives.
+        if (awaiting.replyId !== null && awaiting.replyId !== command.replyId) throw new DomainError('CONFLICT', 'Another reply was requested');
         return [{
           type: 'AssistantReplyStarted',
           data: {
@@ -695,7 +982,6 @@ export const conversationDecider: Decider<ConversationCommand, ConversationState
     ConversationUnarchived: 1,
     ConversationDeleted: 1,
     ConversationExpired: 1,
-    UserMessageSent: 1,
     AssistantReplyStarted: 1,
     AssistantReplyCompleted: 3,
     AssistantReplyCancelled: 2,
@@ -704,6 +990,16 @@ export const conversationDecider: Decider<ConversationCommand, ConversationState
     ConversationKnowledgeAttached: 1,
     ConversationImported: 1,
     ConversationMessageImported: 1,
+    UserMessageSent: 2,
+    ReplyRegenerationRequested: 1,
+    ConversationBranchSwitched: 1,
+    ConversationModelChanged: 1,
+    ConversationParametersChanged: 1,
+    ConversationSystemPromptChanged: 1,
+    ConversationPinned: 1,
+    ConversationUnpinned: 1,
+    ConversationTagged: 1,
+    ConversationUntagged: 1,
   },
 };
 

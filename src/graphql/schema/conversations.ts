@@ -1,7 +1,7 @@
 import { resolveCursorConnection, type ResolveCursorConnectionArgs } from '@pothos/plugin-relay';
 import { z } from 'zod';
 import {
-  MAX_ATTACHED_DOCUMENTS, MAX_ATTACHED_KNOWLEDGE_BASES, MAX_MESSAGE_LENGTH, MAX_MODEL_LENGTH, MAX_SYSTEM_PROMPT_LENGTH, MAX_TITLE_LENGTH,
+  MAX_ATTACHED_DOCUMENTS, MAX_ATTACHED_KNOWLEDGE_BASES, MAX_MESSAGE_LENGTH, MAX_MODEL_LENGTH, MAX_SYSTEM_PROMPT_LENGTH, MAX_TAG_LENGTH, MAX_TITLE_LENGTH,
 } from '../../domain/conversation/conversation.ts';
 import { builder } from '../builder.ts';
 import { ModelParameters } from './model-parameters.ts';
@@ -20,7 +20,7 @@ import { requireViewer, User } from './accounts.ts';
 import { checkPageArgs, decodeCursor, DEFAULT_PAGE_SIZE, encodeCursor, MAX_PAGE_SIZE } from './pagination.ts';
 
 /** The viewer's own conversation, or NOT_FOUND (also for someone else's: existence is not revealed). */
-async function ownConversation(context: GraphQLContext, conversationId: string): Promise<ConversationRow> {
+export async function ownConversation(context: GraphQLContext, conversationId: string): Promise<ConversationRow> {
   const row = await ownedConversation(context.services.readDb, requireViewer(context).userId, conversationId);
   if (!row) throw clientError('NOT_FOUND', 'Conversation not found');
   return row;
@@ -33,22 +33,23 @@ function conversationFromState(state: ConversationState, at: string): Conversati
     system_prompt: state.systemPrompt, params: { ...state.params }, archived: state.archived,
     message_count: state.userMessages.size + state.replies.size, created_at: at, updated_at: at,
     knowledge_base_ids: [...state.knowledge.knowledgeBaseIds], document_ids: [...state.knowledge.documentIds],
+    active_leaf_id: state.activeLeafId, pinned: state.pinned, tags: [...state.tags],
   };
 }
 
 /** The viewer's conversation after a write: the read model when it shows the write, else the write side's view. */
-async function conversationAfterWrite(context: GraphQLContext, conversationId: string, state: ConversationState): Promise<ConversationRow> {
+export async function conversationAfterWrite(context: GraphQLContext, conversationId: string, state: ConversationState): Promise<ConversationRow> {
   const row = await ownedConversation(context.services.readDb, requireViewer(context).userId, conversationId);
   if (row) return row;
   if (!isPending(context)) throw clientError('NOT_FOUND', 'Conversation not found');
   return conversationFromState(state, new Date().toISOString());
 }
 
-function messageById(context: GraphQLContext, messageId: string): Promise<MessageRow | null> {
+export function messageById(context: GraphQLContext, messageId: string): Promise<MessageRow | null> {
   return ownedMessage(context.services.readDb, requireViewer(context).userId, messageId);
 }
 
-const ModelParametersInput = builder.inputType('ModelParametersInput', {
+export const ModelParametersInput = builder.inputType('ModelParametersInput', {
   fields: (t) => ({
     temperature: t.float({ required: false, validate: z.number().min(0, 'must be at least 0').max(2, 'must be at most 2') }),
     topP: t.float({ required: false, validate: z.number().min(0, 'must be at least 0').max(1, 'must be at most 1') }),
@@ -62,6 +63,11 @@ const TokenUsage = builder.objectRef<NonNullable<MessageRow['usage']>>('TokenUsa
     completionTokens: t.exposeInt('completionTokens'),
     totalTokens: t.exposeInt('totalTokens'),
   }),
+});
+
+const MessageScope = builder.enumType('MessageScope', {
+  description: 'Which messages of the message tree a list holds',
+  values: { ACTIVE_BRANCH: { description: 'The path from the first message to the active leaf' }, ALL: { description: 'Every branch' } } as const,
 });
 
 export const MessageRole = builder.enumType('MessageRole', { values: ['USER', 'ASSISTANT'] as const });
@@ -109,6 +115,22 @@ export const Message = builder.objectRef<MessageRow>('Message').implement({
       description: 'For finished replies: model, parameters, prompt hashes, the messages answered, sources; null for user messages and older replies',
       resolve: (m) => m.provenance ?? null,
     }),
+    parentId: t.id({
+      nullable: true,
+      description: 'The message this one follows in the message tree (a reply: the message it answers); null for a first message',
+      resolve: (m) => m.parent_id ?? (m.role === 'assistant' ? m.in_reply_to : null),
+    }),
+    editOf: t.id({ nullable: true, description: 'For an edit: the message it revises (its sibling)', resolve: (m) => m.edited_message_id ?? null }),
+    siblingIds: t.idList({
+      description: 'The messages sharing its parent (itself among them), oldest first: the branches a client shows as "< 2/3 >"',
+      resolve: (m) => m.sibling_ids ?? [m.message_id],
+    }),
+    siblingIndex: t.int({
+      description: 'Its 0-based place among siblingIds',
+      resolve: (m) => Math.max(0, (m.sibling_ids ?? [m.message_id]).indexOf(m.message_id)),
+    }),
+    siblingCount: t.int({ resolve: (m) => (m.sibling_ids ?? [m.message_id]).length }),
+    childIds: t.idList({ description: 'The messages following this one (replies, or next messages), oldest first', resolve: (m) => m.child_ids ?? [] }),
   }),
 });
 
@@ -126,17 +148,25 @@ export const Conversation = builder.objectRef<ConversationRow>('Conversation').i
     createdAt: t.field({ type: 'DateTime', resolve: (c) => c.created_at }),
     updatedAt: t.field({ type: 'DateTime', resolve: (c) => c.updated_at }),
     owner: t.field({ type: User, resolve: (c) => c.owner_id }),
+    pinned: t.boolean({ resolve: (c) => c.pinned ?? false }),
+    tags: t.stringList({ description: 'Your tags, as you spelled them, oldest first', resolve: (c) => c.tags ?? [] }),
+    activeLeafId: t.id({
+      nullable: true, description: 'The last message of the active branch (what `messages` shows and the next reply continues)',
+      resolve: (c) => c.active_leaf_id ?? null,
+    }),
     messages: t.connection({
       type: Message,
-      description: `Oldest first; at most ${MAX_PAGE_SIZE} per page`,
+      description: `Oldest first; at most ${MAX_PAGE_SIZE} per page. By default the active branch (root to activeLeafId); scope ALL: every branch`,
+      args: { scope: t.arg({ type: MessageScope, required: false, description: 'ACTIVE_BRANCH (default) or ALL (the whole message tree)' }) },
       resolve: (conversation, args, context) => {
         checkPageArgs(args);
+        const scope = args.scope === 'ALL' ? 'all' : 'active';
         return resolveCursorConnection(
           { args, toCursor: (m: MessageRow) => encodeCursor([m.seq]), defaultSize: DEFAULT_PAGE_SIZE, maxSize: MAX_PAGE_SIZE },
           ({ before, after, limit, inverted }: ResolveCursorConnectionArgs) => {
             const page = { after: after ? decodeCursor(after, 1)[0]! : null, before: before ? decodeCursor(before, 1)[0]! : null, limit, inverted };
-            const asOf = messagesAsOf(conversation);
-            return asOf ? asOfMessagePage(asOf, page) : messagePage(context.services.readDb, conversation.conversation_id, page);
+            const asOf = messagesAsOf(conversation, scope);
+            return asOf ? asOfMessagePage(asOf, page) : messagePage(context.services.readDb, conversation.conversation_id, page, scope);
           },
         );
       },
@@ -147,19 +177,29 @@ export const Conversation = builder.objectRef<ConversationRow>('Conversation').i
 builder.queryFields((t) => ({
   conversations: t.connection({
     type: Conversation,
-    description: `Your conversations, newest first; at most ${MAX_PAGE_SIZE} per page`,
+    description: `Your conversations, pinned first, then newest first; at most ${MAX_PAGE_SIZE} per page`,
     authScopes: { authenticated: true },
-    args: { archived: t.arg.boolean({ required: false, description: 'true: only archived; false (default): only active' }) },
+    args: {
+      archived: t.arg.boolean({ required: false, description: 'true: only archived; false (default): only active' }),
+      pinned: t.arg.boolean({ required: false, description: 'true: only pinned; false: only unpinned; absent: both' }),
+      tag: t.arg.string({ required: false, description: 'Only those with this tag (case-insensitive)', validate: z.string().max(MAX_TAG_LENGTH * 4, 'is too long') }),
+    },
     resolve: (_root, args, context) => {
       checkPageArgs(args);
       const viewer = requireViewer(context);
+      const key = (cursor: string): [boolean, string, string] => {
+        const [pinned, createdAt, id] = decodeCursor(cursor, 3) as [string, string, string];
+        if ((pinned !== '1' && pinned !== '0') || Number.isNaN(Date.parse(createdAt))) throw clientError('BAD_USER_INPUT', 'Invalid cursor');
+        return [pinned === '1', createdAt, id];
+      };
       return resolveCursorConnection(
-        { args, toCursor: (c: ConversationRow) => encodeCursor([c.created_at, c.conversation_id]), defaultSize: DEFAULT_PAGE_SIZE, maxSize: MAX_PAGE_SIZE },
-        ({ before, after, limit, inverted }: ResolveCursorConnectionArgs) => conversationPage(context.services.readDb, viewer.userId, args.archived ?? false, {
-          after: after ? decodeCursor(after, 2) as [string, string] : null,
-          before: before ? decodeCursor(before, 2) as [string, string] : null,
-          limit, inverted,
-        }),
+        {
+          args, toCursor: (c: ConversationRow) => encodeCursor([c.pinned ? '1' : '0', c.created_at, c.conversation_id]),
+          defaultSize: DEFAULT_PAGE_SIZE, maxSize: MAX_PAGE_SIZE,
+        },
+        ({ before, after, limit, inverted }: ResolveCursorConnectionArgs) => conversationPage(context.services.readDb, viewer.userId, {
+          archived: args.archived ?? false, pinned: args.pinned ?? null, tag: args.tag ?? null,
+        }, { after: after ? key(after) : null, before: before ? key(before) : null, limit, inverted }),
       );
     },
   }),
@@ -323,13 +363,15 @@ builder.mutationFields((t) => ({
 }));
 
 const ConversationEventKind = builder.enumType('ConversationEventKind', {
-  values: ['MESSAGE_ADDED', 'REPLY_STARTED', 'DELTA', 'REPLY_COMPLETED', 'REPLY_CANCELLED', 'REPLY_FAILED', 'REPLY_INTERRUPTED', 'CONVERSATION_DELETED'] as const,
+  values: ['MESSAGE_ADDED', 'REPLY_STARTED', 'DELTA', 'REPLY_COMPLETED', 'REPLY_CANCELLED', 'REPLY_FAILED', 'REPLY_INTERRUPTED', 'CONVERSATION_DELETED',
+    'BRANCH_SWITCHED'] as const,
 });
 
 type DeliveredItem = FeedItem & { cursor: string };
 
 const ConversationEvent = builder.objectRef<DeliveredItem>('ConversationEvent').implement({
-  description: 'Something that happened in a conversation. DELTA carries streamed reply text; the REPLY_* kinds end a reply.',
+  description: 'Something that happened in a conversation. DELTA carries streamed reply text; the REPLY_* kinds end a reply; '
+    + 'BRANCH_SWITCHED names the new active leaf as messageId.',
   fields: (t) => ({
     kind: t.field({ type: ConversationEventKind, resolve: (e) => e.kind as 'DELTA' }),
     conversationId: t.exposeID('conversationId'),

@@ -16,6 +16,9 @@ const started: ConversationEvent = {
 };
 const sent = (messageId: string, content: string): ConversationEvent =>
   ({ type: 'UserMessageSent', data: { ...ids, messageId, content } });
+/** As recorded now (version 2): after its parent in the message tree. */
+const sentAfter = (parentId: string | null, messageId: string, content: string, editedMessageId: string | null = null): ConversationEvent =>
+  ({ type: 'UserMessageSent', data: { ...ids, messageId, content, parentId, editedMessageId } });
 const replyStarted = (replyId: string, inReplyTo: string): ConversationEvent =>
   ({ type: 'AssistantReplyStarted', data: { ...ids, replyId, inReplyTo, model: 'gpt-4o', params: { temperature: 0.5 } } });
 const completed = (replyId: string, text: string): ConversationEvent => ({
@@ -184,7 +187,7 @@ describe('Conversation decider', () => {
 
   describe('SendUserMessage', () => {
     it('records the content exactly as sent', () =>
-      spec.given([started]).when(send('m1', '  Hi there\n')).then([sent('m1', '  Hi there\n')]));
+      spec.given([started]).when(send('m1', '  Hi there\n')).then([sentAfter(null, 'm1', '  Hi there\n')]));
 
     it('refuses empty content and content over the limit (checked after trimming)', () => {
       spec.given([started]).when(send('m1', ' \n ')).thenFails('BAD_USER_INPUT', /1 to 32000/);
@@ -192,7 +195,7 @@ describe('Conversation decider', () => {
     });
 
     it('accepts content at the limit plus surrounding whitespace', () =>
-      spec.given([started]).when(send('m1', ` ${'x'.repeat(MAX_MESSAGE_LENGTH)} `)).then([sent('m1', ` ${'x'.repeat(MAX_MESSAGE_LENGTH)} `)]));
+      spec.given([started]).when(send('m1', ` ${'x'.repeat(MAX_MESSAGE_LENGTH)} `)).then([sentAfter(null, 'm1', ` ${'x'.repeat(MAX_MESSAGE_LENGTH)} `)]));
 
     it('hides the conversation from a non-owner', () =>
       spec.given([started]).when(send('m1', 'Hi', 'u2')).thenFails('NOT_FOUND'));
@@ -203,14 +206,14 @@ describe('Conversation decider', () => {
       spec.given([started, archived]).when(send('m1', 'Hi')).thenFails('CONFLICT', /Conversation is archived/));
 
     it('allows sending again after unarchiving', () =>
-      spec.given([started, archived, { type: 'ConversationUnarchived', data: ids }]).when(send('m1', 'Hi')).then([sent('m1', 'Hi')]));
+      spec.given([started, archived, { type: 'ConversationUnarchived', data: ids }]).when(send('m1', 'Hi')).then([sentAfter(null, 'm1', 'Hi')]));
 
     it('refuses while a reply is being generated', () =>
       spec.given(streaming).when(send('m2', 'And?')).thenFails('CONFLICT', /A reply is still being generated/));
 
     it('allows the next message once the reply finished, whichever way', () => {
-      spec.given([...streaming, completed('r1', 'Hello')]).when(send('m2', 'And?')).then([sent('m2', 'And?')]);
-      spec.given([...streaming, cancelled('r1')]).when(send('m2', 'And?')).then([sent('m2', 'And?')]);
+      spec.given([...streaming, completed('r1', 'Hello')]).when(send('m2', 'And?')).then([sentAfter('r1', 'm2', 'And?')]);
+      spec.given([...streaming, cancelled('r1')]).when(send('m2', 'And?')).then([sentAfter('r1', 'm2', 'And?')]);
     });
 
     it('is idempotent for a retried message (same id, same content), even while its reply streams', () => {
@@ -374,7 +377,7 @@ describe('Conversation decider: hostile text', () => {
 
   it('refuses line breaks in a title but keeps them in messages', () => {
     spec.given([]).when(start({ title: 'two\nlines' })).thenFails('BAD_USER_INPUT', /control characters/);
-    spec.given([started]).when(send('m1', 'two\nlines')).then([sent('m1', 'two\nlines')]);
+    spec.given([started]).when(send('m1', 'two\nlines')).then([sentAfter(null, 'm1', 'two\nlines')]);
   });
 
   it('records what a model streamed with NUL and lone surrogates made safe', () => {

@@ -48,7 +48,8 @@ describe('ImportConversation (decider)', () => {
     expect(state).toMatchObject({ status: 'active', ownerId: 'u1', title: 'Trip', model: 'fake-echo' });
     expect(buildPrompt(state)).toEqual([{ role: 'user', content: 'Hello?' }, { role: 'assistant', content: 'Hi!' }]);
     spec.given(imported).when({ type: 'SendUserMessage', conversationId: 'c1', actorId: 'u1', messageId: 'm3', content: 'More' })
-      .then([{ type: 'UserMessageSent', data: { ...ids, messageId: 'm3', content: 'More' } }]);
+      // It follows the last imported message (the import is one linear path of the message tree).
+      .then([{ type: 'UserMessageSent', data: { ...ids, messageId: 'm3', content: 'More', parentId: 'm2', editedMessageId: null } }]);
     // An imported message id cannot be reused, and no reply can be started for an imported message.
     spec.given(imported).when({ type: 'SendUserMessage', conversationId: 'c1', actorId: 'u1', messageId: 'm2', content: 'x' }).thenFails('CONFLICT');
     spec.given(imported).when({ type: 'StartAssistantReply', conversationId: 'c1', replyId: 'r', inReplyTo: 'm1', model: 'fake-echo' })
