@@ -33,7 +33,10 @@ export function testLogger(): { logger: Logger; lines: Array<Record<string, unkn
   return { logger: pino({ level: 'debug' }, stream), lines };
 }
 
-export async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+/** Generous bound for waits that must succeed (never a timed assertion: a busy 2-core machine can be slow). */
+const WAIT_MS = 60_000;
+
+export async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 60_000, what = 'condition'): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -148,7 +151,7 @@ export function runnerContract(label: string, getEnv: () => RunnerEnv): void {
       const r1 = runner([c.projection]);
       await r1.start();
       const head1 = first.at(-1)!.position;
-      expect(await r1.waitFor(head1)).toBe(true);
+      expect(await r1.waitFor(head1, { timeoutMs: WAIT_MS })).toBe(true);
       expect(await c.read(db)).toEqual({ n: 5, amount: 15, items: 5 });
       expect(await statusOf(r1, c.projection.name)).toEqual({
         name: c.projection.name, state: 'running', position: head1, lagEvents: 0, lagSeconds: 0,
@@ -162,13 +165,13 @@ export function runnerContract(label: string, getEnv: () => RunnerEnv): void {
       const second = await append(stream, [10, 20, 30].map((amount) => newEvent(c.types.counted, { amount })));
       const r2 = runner([c.projection]);
       await r2.start();
-      expect(await r2.waitFor(second.at(-1)!.position)).toBe(true);
+      expect(await r2.waitFor(second.at(-1)!.position, { timeoutMs: WAIT_MS })).toBe(true);
       expect(await c.read(db)).toEqual({ n: 8, amount: 75, items: 8 });
       expect(c.control.handled).toBe(8);
 
       // The checkpoint also moves over events the projection ignores.
       const ignored = await append(stream, [newEvent(c.types.other), newEvent('Unrelated')]);
-      expect(await r2.waitFor(ignored.at(-1)!.position)).toBe(true);
+      expect(await r2.waitFor(ignored.at(-1)!.position, { timeoutMs: WAIT_MS })).toBe(true);
       const { rows } = await db.query<{ position: string }>('SELECT position FROM projection_checkpoints WHERE name = $1', [c.projection.name]);
       expect(BigInt(rows[0]!.position)).toBeGreaterThanOrEqual(ignored.at(-1)!.position);
       expect(await c.read(db)).toEqual({ n: 8, amount: 75, items: 8 });
@@ -197,7 +200,7 @@ export function runnerContract(label: string, getEnv: () => RunnerEnv): void {
       const failed = await eventually(async () => {
         const s = await statusOf(r, failing.projection.name);
         return s.state === 'failed' ? s : undefined;
-      }, 10_000, 'the projection to fail');
+      }, 60_000, 'the projection to fail');
       expect(failed).toMatchObject({
         position: events[2]!.position,
         failedEventId: poison.id,
@@ -219,16 +222,16 @@ export function runnerContract(label: string, getEnv: () => RunnerEnv): void {
       expect(lines.some((l) => l.projection === failing.projection.name && l.level === 50 && l.eventId === poison.id)).toBe(true);
 
       // The other projection carries on, including with new events.
-      expect(await r.waitFor(events.at(-1)!.position, { projections: [healthy.projection.name] })).toBe(true);
+      expect(await r.waitFor(events.at(-1)!.position, { projections: [healthy.projection.name], timeoutMs: WAIT_MS })).toBe(true);
       const more = await append(`${prefix}-1`, [newEvent(failing.types.counted, { amount: 5 })]);
-      expect(await r.waitFor(more[0]!.position, { projections: [healthy.projection.name] })).toBe(true);
+      expect(await r.waitFor(more[0]!.position, { projections: [healthy.projection.name], timeoutMs: WAIT_MS })).toBe(true);
       expect(await healthy.read(db)).toEqual({ n: 6, amount: 115, items: 6 });
       expect(await r.waitFor(more[0]!.position, { timeoutMs: 100 })).toBe(false);
       expect((await statusOf(r, failing.projection.name)).state).toBe('failed');
 
       failing.control.fixed = true;
       await r.retry(failing.projection.name);
-      expect(await r.waitFor(more[0]!.position, { timeoutMs: 10_000 })).toBe(true);
+      expect(await r.waitFor(more[0]!.position, { timeoutMs: WAIT_MS })).toBe(true);
       expect(await failing.read(db)).toEqual({ n: 6, amount: 115, items: 6 });
       expect(await statusOf(r, failing.projection.name)).toMatchObject({
         state: 'running', lastError: null, failedEventId: null, failedPosition: null,
@@ -258,7 +261,7 @@ export function runnerContract(label: string, getEnv: () => RunnerEnv): void {
       c.control.fixed = true;
       const r2 = runner([c.projection]);
       await r2.start();
-      expect(await r2.waitFor(events.at(-1)!.position)).toBe(true);
+      expect(await r2.waitFor(events.at(-1)!.position, { timeoutMs: WAIT_MS })).toBe(true);
       expect(await c.read(db)).toEqual({ n: 3, amount: 6, items: 3 });
       expect((await statusOf(r2, c.projection.name)).lastError).toBeNull();
     });
@@ -291,7 +294,7 @@ export function runnerContract(label: string, getEnv: () => RunnerEnv): void {
       }]);
       r.nudge(c.projection.name);
       expect(await r.waitUntilPast(c.projection.name, events[1]!.id, 20_000)).toBe(true);
-      expect(await r.waitFor(events.at(-1)!.position, { timeoutMs: 20_000 })).toBe(true);
+      expect(await r.waitFor(events.at(-1)!.position, { timeoutMs: WAIT_MS })).toBe(true);
       expect(await c.read(db)).toEqual({ n: 2, amount: 4, items: 2 });
       await r.rebuild(c.projection.name);
       expect(await c.read(db)).toEqual({ n: 2, amount: 4, items: 2 });
@@ -311,7 +314,7 @@ export function runnerContract(label: string, getEnv: () => RunnerEnv): void {
       // The last append's own position: on PostgreSQL the visible head can lag behind it while another
       // transaction in the cluster is open (that was this test's race, not the runner's).
       const head = appended.at(-1)!.position;
-      expect(await r.waitFor(head, { timeoutMs: 20_000 })).toBe(true);
+      expect(await r.waitFor(head, { timeoutMs: WAIT_MS })).toBe(true);
       const before = await c.read(db);
       expect(before.n).toBe(120);
       const rowsBefore = await c.rows(db);
@@ -347,7 +350,7 @@ export function runnerContract(label: string, getEnv: () => RunnerEnv): void {
 
       expect(violations).toEqual([]);
       expect(readsDuring).toBeGreaterThan(5);
-      expect(await r.waitFor(added.at(-1)!.position, { timeoutMs: 20_000 })).toBe(true);
+      expect(await r.waitFor(added.at(-1)!.position, { timeoutMs: WAIT_MS })).toBe(true);
       const after = await c.read(db);
       expect(after).toEqual({ n: 130, amount: before.amount + 10_000, items: 130 });
       expect((await c.rows(db)).slice(0, rowsBefore.length)).toEqual(rowsBefore);
@@ -380,7 +383,7 @@ export function runnerContract(label: string, getEnv: () => RunnerEnv): void {
 
       c.control.fixed = true;
       await r.rebuild(c.projection.name);
-      expect(await r.waitFor(events.at(-1)!.position)).toBe(true);
+      expect(await r.waitFor(events.at(-1)!.position, { timeoutMs: WAIT_MS })).toBe(true);
       expect(await c.read(db)).toEqual({ n: 4, amount: 10, items: 4 });
       expect(await statusOf(r, c.projection.name)).toMatchObject({ state: 'running', lastError: null });
     });
@@ -396,9 +399,9 @@ export function runnerContract(label: string, getEnv: () => RunnerEnv): void {
       await r.start();
       const [event] = await append(`${a.projection.name}-1`, [newEvent(a.types.counted, { amount: 1 })]);
       const started = Date.now();
-      expect(await r.waitFor(event!.position)).toBe(true);
+      expect(await r.waitFor(event!.position, { timeoutMs: WAIT_MS })).toBe(true);
       expect(Date.now() - started).toBeLessThan(3000);
-      expect(await r.waitFor(event!.position, { projections: [b.projection.name] })).toBe(true);
+      expect(await r.waitFor(event!.position, { projections: [b.projection.name], timeoutMs: WAIT_MS })).toBe(true);
 
       const beyond = (await getEnv().store.headPosition()) + 1_000_000n;
       const t0 = Date.now();
@@ -435,7 +438,7 @@ export function runnerContract(label: string, getEnv: () => RunnerEnv): void {
       await c.createTables(db);
       const r1 = runner([c.projection]);
       await r1.start();
-      expect(await r1.waitFor(await getEnv().store.headPosition())).toBe(true);
+      expect(await r1.waitFor(await getEnv().store.headPosition(), { timeoutMs: WAIT_MS })).toBe(true);
       await r1.stop();
       const hourAgo = new Date(Date.now() - 3600_000).toISOString();
       await append(`${c.projection.name}-1`, [1, 2, 3].map((amount) => ({
@@ -468,13 +471,13 @@ export function runnerContract(label: string, getEnv: () => RunnerEnv): void {
       expect((await statusOf(b, c.projection.name)).state).toBe('standby');
 
       const first = await append(`${c.projection.name}-1`, [1, 2, 3].map((amount) => newEvent(c.types.counted, { amount })));
-      expect(await a.waitFor(first.at(-1)!.position)).toBe(true);
-      expect(await b.waitFor(first.at(-1)!.position)).toBe(true); // polls the checkpoint that a writes
+      expect(await a.waitFor(first.at(-1)!.position, { timeoutMs: WAIT_MS })).toBe(true);
+      expect(await b.waitFor(first.at(-1)!.position, { timeoutMs: WAIT_MS })).toBe(true); // polls the checkpoint that a writes
       expect((await statusOf(b, c.projection.name)).position).toBeGreaterThanOrEqual(first.at(-1)!.position);
 
       await a.stop();
       const second = await append(`${c.projection.name}-1`, [4, 5].map((amount) => newEvent(c.types.counted, { amount })));
-      expect(await b.waitFor(second.at(-1)!.position, { timeoutMs: 10_000 })).toBe(true);
+      expect(await b.waitFor(second.at(-1)!.position, { timeoutMs: WAIT_MS })).toBe(true);
       expect((await statusOf(b, c.projection.name)).state).toBe('running');
       expect(await c.read(env.db)).toEqual({ n: 5, amount: 15, items: 5 });
     });
@@ -497,7 +500,7 @@ export function runnerContract(label: string, getEnv: () => RunnerEnv): void {
       await eventually(async () => ((await statusOf(a, c.projection.name)).state === 'running' ? true : undefined));
       await b.start();
       const first = await append(`${c.projection.name}-1`, [newEvent(c.types.counted, { amount: 1 })]);
-      expect(await a.waitFor(first[0]!.position)).toBe(true);
+      expect(await a.waitFor(first[0]!.position, { timeoutMs: WAIT_MS })).toBe(true);
 
       // The holder's lease connection dies, as when its process is killed.
       const admin = new pg.Client({ connectionString: env.connectionString });
@@ -516,7 +519,7 @@ export function runnerContract(label: string, getEnv: () => RunnerEnv): void {
       await eventually(async () => ((await statusOf(a, c.projection.name)).state === 'standby' ? true : undefined));
 
       const second = await append(`${c.projection.name}-1`, [2, 3].map((amount) => newEvent(c.types.counted, { amount })));
-      expect(await b.waitFor(second.at(-1)!.position)).toBe(true);
+      expect(await b.waitFor(second.at(-1)!.position, { timeoutMs: WAIT_MS })).toBe(true);
       expect(await c.read(env.db)).toEqual({ n: 3, amount: 6, items: 3 });
     });
   });
