@@ -4,7 +4,6 @@ import { createUploadRouter, type UploadMeta } from '../infra/blob-store/upload-
 import { bearerToken, viewerForToken } from './authenticate.ts';
 import { exposedError } from './errors.ts';
 import { requestContext } from './request-context.ts';
-import { SETTLE_TIMEOUT_MS } from './settle.ts';
 
 export interface RecordedUpload {
   documentId: string;
@@ -46,7 +45,7 @@ export function documentUploadRouter(app: App) {
       try {
         const { position, ...upload } = await recordUpload(app, userId, blob, meta, requestContext.getStore()?.requestId ?? null);
         // Read-your-writes, as for mutations: the document can be queried (and subscribed to) once this answers.
-        const shown = position === null || await app.projections.waitFor(position, { eventTypes: ['DocumentUploaded'], timeoutMs: SETTLE_TIMEOUT_MS });
+        const shown = position === null || await app.projections.waitFor(position, { eventTypes: ['DocumentUploaded'], timeoutMs: app.config.readYourWritesTimeoutMs });
         return shown ? upload : { ...upload, pending: true };
       } catch (error) {
         throw exposedError(error) ?? error; // refusals keep their code (BAD_USER_INPUT for a bad name, …)

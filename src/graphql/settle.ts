@@ -1,9 +1,6 @@
 import type { Plugin } from 'graphql-yoga';
 import type { GraphQLContext } from './context.ts';
 
-/** How long a mutation waits for the read models to show its write before answering it as pending. */
-export const SETTLE_TIMEOUT_MS = 5_000;
-
 const pending = new WeakSet<object>();
 
 /** What a command handler returns that read-your-writes needs. */
@@ -14,7 +11,7 @@ export interface Written {
 }
 
 /**
- * Read-your-writes (ARCHITECTURE.md §4): waits, bounded, until the projections that apply these
+ * Read-your-writes (ARCHITECTURE.md §4): waits, bounded (READ_YOUR_WRITES_TIMEOUT_MS), until the projections that apply these
  * events have passed the write. True when they have; otherwise the response is flagged
  * `extensions.pending: true` — the write happened and must not be retried — and the caller answers
  * from the write side instead of a read model that does not show it yet.
@@ -22,7 +19,7 @@ export interface Written {
 export async function settle(context: GraphQLContext, { position, events }: Written): Promise<boolean> {
   if (position === null) return true;
   const eventTypes = events?.map((event) => String((event as { type?: unknown }).type));
-  const reached = await context.services.projections.waitFor(position, { eventTypes, timeoutMs: SETTLE_TIMEOUT_MS });
+  const reached = await context.services.projections.waitFor(position, { eventTypes, timeoutMs: context.services.config.readYourWritesTimeoutMs });
   if (!reached) pending.add(context);
   return reached;
 }

@@ -56,6 +56,7 @@ const schema = z.object({
     }
   }, 'must be an Ed25519 private key as PKCS#8 PEM (openssl genpkey -algorithm ed25519)').optional(),
   PROJECTION_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
+  READ_YOUR_WRITES_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(5_000),
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65_535).default(4000),
   REDIS_URL: z.string().refine((value) => /^rediss?:\/\//.test(value) && URL.canParse(value), 'must be a redis:// or rediss:// URL').optional(),
@@ -145,6 +146,8 @@ export interface Config {
   /** PKCS#8 PEM of the Ed25519 key that signs chain checkpoints; unset: DATA_DIR/chain-signing.pem. */
   chainSigningKey: string | undefined;
   projectionBatchSize: number;
+  /** How long a mutation waits for the read models to show its write before answering it flagged pending. */
+  readYourWritesTimeoutMs: number;
   host: string;
   port: number;
   redisUrl: string | undefined;
@@ -255,6 +258,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     masterKey: c.MASTER_KEY,
     chainSigningKey: c.CHAIN_SIGNING_KEY,
     projectionBatchSize: c.PROJECTION_BATCH_SIZE,
+    readYourWritesTimeoutMs: c.READ_YOUR_WRITES_TIMEOUT_MS,
     host: c.HOST,
     port: c.PORT,
     redisUrl: c.REDIS_URL,

@@ -238,7 +238,8 @@ describe.skipIf(!process.env.DATABASE_URL)('hardening on PostgreSQL: a long tran
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    t = await startTestApp({ env: { DATABASE_URL: database.url, MASTER_KEY: randomBytes(32).toString('base64') } });
+    // The write below is held back for certain (a transaction stays open): no need to wait long for pending.
+    t = await startTestApp({ env: { DATABASE_URL: database.url, MASTER_KEY: randomBytes(32).toString('base64'), READ_YOUR_WRITES_TIMEOUT_MS: '2000' } });
   });
   afterAll(async () => {
     await t?.close();

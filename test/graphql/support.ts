@@ -58,6 +58,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       DATA_DIR: dataDir,
       NODE_ENV: 'test',
       LOG_LEVEL: 'silent',
+      // Read-your-writes waits as long as the other waits here: a loaded machine can hold a projection back for seconds.
+      READ_YOUR_WRITES_TIMEOUT_MS: String(WAIT_MS),
       ...(fake ? { OPENAI_BASE_URL: fake.url, DEFAULT_MODEL: 'fake-echo', PROVIDER_TIMEOUT_MS: '10000' } : {}),
       ...options.env,
     }), options.logger ?? createLogger('silent', false));
