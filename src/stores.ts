@@ -33,6 +33,8 @@ import { ERASURE_EVENT, ErasureScrubber } from './projections/erasure-scrub.ts';
 import type { Projection } from './projections/projection.ts';
 import type { ProjectionRunner } from './projections/runner.ts';
 import { usersProjection } from './projections/users-projection.ts';
+import { apiKeysProjection } from './projections/api-keys-projection.ts';
+import { usageProjection } from './projections/usage-projection.ts';
 import type { VectorIndexer } from './projections/vector-indexer.ts';
 
 export const MIGRATIONS_DIR = new URL('../migrations/', import.meta.url).pathname;
@@ -86,7 +88,8 @@ export async function openReadDb(config: Config): Promise<ReadDb> {
 
 /** Every read model kept by the projection runner, in the order they are started. */
 export function readModelProjections(deps: { blobs: BlobStore }): Projection[] {
-  return [usersProjection, conversationsProjection, documentsProjection, createDocumentChunksProjection({ blobs: deps.blobs }), retentionProjection, auditProjection];
+  return [usersProjection, conversationsProjection, documentsProjection, createDocumentChunksProjection({ blobs: deps.blobs }), retentionProjection, auditProjection,
+    apiKeysProjection, usageProjection];
 }
 
 export interface ErasureScrubberDeps {

@@ -21,6 +21,8 @@ export interface ConversationCommandsDeps {
   /** Asks whichever instance generates the reply to stop it (it records the cancellation with the text so far). */
   requestCancel(replyId: string, by: { actorId: string; requestId: string | null }): void;
   cancelTimeoutMs?: number;
+  /** Refuses (QUOTA_EXCEEDED) when the person's daily token quota is used up; checked before a reply is asked for. */
+  checkQuota?(userId: string, now: Date): Promise<void>;
 }
 
 export interface StartConversationInput {
@@ -58,6 +60,7 @@ export function createConversationCommands(deps: ConversationCommandsDeps) {
         if (state.status !== 'active' || state.ownerId !== input.actorId) throw new DomainError('NOT_FOUND', 'Conversation not found');
         throw providerNotConfigured();
       }
+      await deps.checkQuota?.(input.actorId, context.now());
       const messageId = context.newId();
       const result = await run({ type: 'SendUserMessage', ...input, messageId }, context);
       return { messageId, ...result };

@@ -1,6 +1,7 @@
 import { firstAdminDecider } from './account/first-admin.ts';
 import { loginAttemptDecider } from './account/login-attempts.ts';
 import { sessionDecider, sessionUpcasters } from './account/session.ts';
+import { apiKeyDecider } from './api-key/api-key.ts';
 import { conversationDecider, conversationUpcasters } from './conversation/conversation.ts';
 import { documentDecider } from './document/document.ts';
 import { knowledgeBaseDecider } from './knowledge-base/knowledge-base.ts';
@@ -9,6 +10,7 @@ import { rebuildDecider } from './projection/rebuilds.ts';
 import { createUpcasterRegistry, type Upcaster } from './upcasting.ts';
 import { emailClaimDecider } from './user/email-claim.ts';
 import { userDecider } from './user/user.ts';
+import { tokenQuotaDecider } from './usage/token-quota.ts';
 
 /** The current schema version of every event type the deciders emit. */
 export const currentSchemaVersions: Readonly<Record<string, number>> = {
@@ -22,6 +24,8 @@ export const currentSchemaVersions: Readonly<Record<string, number>> = {
   ...rebuildDecider.schemaVersions,
   ...documentDecider.schemaVersions,
   ...knowledgeBaseDecider.schemaVersions,
+  ...apiKeyDecider.schemaVersions,
+  ...tokenQuotaDecider.schemaVersions,
 };
 
 /** Every upcaster, oldest first. */

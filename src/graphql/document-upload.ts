@@ -40,7 +40,8 @@ export function documentUploadRouter(app: App) {
     maxBytes: app.config.documents.maxUploadBytes,
     authenticate: async (req) => {
       const viewer = await viewerForToken(app.readDb, bearerToken(req.headers.authorization));
-      return viewer ? { userId: viewer.userId } : null;
+      // An API key uploads only with the documents scope (see api-key-scopes.ts).
+      return viewer && (!viewer.apiKey || viewer.apiKey.scopes.includes('documents')) ? { userId: viewer.userId } : null;
     },
     onStored: async (userId, blob, meta) => {
       try {

@@ -2,12 +2,14 @@ import type { GraphQLSchema } from 'graphql';
 import { builder } from './builder.ts';
 import './schema/accounts.ts';
 import './schema/admin.ts';
+import './schema/api-keys.ts';
 import './schema/audit.ts';
 import './schema/conversations.ts';
 import './schema/documents.ts';
 import './schema/models.ts';
 import './schema/retention.ts';
 import './schema/system.ts';
+import './schema/usage.ts';
 
 let schema: GraphQLSchema | undefined;
 

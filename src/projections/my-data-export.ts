@@ -14,6 +14,7 @@ export const EXPORT_FORMAT = 'evident-personal-data/1';
 const WITHHELD: Readonly<Record<string, readonly string[]>> = {
   UserPasswordSet: ['passwordHash'],
   SessionStarted: ['tokenHash'],
+  ApiKeyCreated: ['tokenHash'],
 };
 const WITHHELD_MARK = '[withheld: a secret hash]';
 
@@ -29,6 +30,11 @@ export async function exportPersonalData(deps: { db: SqlExecutor; store: EventSt
     deactivation_reason AS "deactivationReason", registered_at AS "registeredAt", updated_at AS "updatedAt" FROM users WHERE user_id = $1`, [userId]);
   const sessions = await rows(db, `SELECT session_id AS "sessionId", created_at AS "startedAt", expires_at AS "expiresAt", ended_at AS "endedAt"
     FROM sessions WHERE user_id = $1 ORDER BY created_at, session_id`, [userId]);
+  const apiKeys = await rows(db, `SELECT k.key_id AS "id", k.name, k.scopes, k.display_prefix AS "prefix", k.created_at AS "createdAt",
+    k.revoked_at AS "revokedAt", l.last_used_at AS "lastUsedAt" FROM api_keys k LEFT JOIN api_key_last_use l ON l.key_id = k.key_id
+    WHERE k.owner_id = $1 ORDER BY k.created_at, k.key_id`, [userId]);
+  const usage = await rows(db, `SELECT to_char(day, 'YYYY-MM-DD') AS "day", model, requests, prompt_tokens::float8 AS "promptTokens",
+    completion_tokens::float8 AS "completionTokens", total_tokens::float8 AS "totalTokens" FROM usage_daily WHERE user_id = $1 ORDER BY day, model`, [userId]);
   const conversations = await rows(db, `SELECT conversation_id AS "id", title, model, system_prompt AS "systemPrompt", params AS "parameters",
     archived, knowledge_base_ids AS "knowledgeBaseIds", document_ids AS "documentIds", created_at AS "createdAt", updated_at AS "updatedAt"
     FROM conversations WHERE owner_id = $1 ORDER BY created_at, conversation_id`, [userId]);
@@ -56,6 +62,8 @@ export async function exportPersonalData(deps: { db: SqlExecutor; store: EventSt
     userId,
     account: account ? dated(account) : null,
     sessions: sessions.map(dated),
+    apiKeys: apiKeys.map(dated),
+    usage,
     logins: activity.filter((a) => a.type === 'LoginSucceeded' || a.type === 'LoginFailed').map((a) => ({
       at: a.occurredAt, outcome: a.type === 'LoginSucceeded' ? 'succeeded' : 'failed', ...a.summary,
     })),
