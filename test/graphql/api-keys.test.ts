@@ -252,6 +252,32 @@ function suite(name: string, env: () => Promise<{ env: Record<string, string>; c
 
 suite('API keys, usage and quotas (PGlite)', async () => ({ env: {}, cleanup: async () => {} }));
 
+describe.skipIf(!process.env.DATABASE_URL)('API keys across two instances on one PostgreSQL', () => {
+  let database: TestDatabase;
+  let a: TestApp;
+  let b: TestApp;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    const env = { DATABASE_URL: database.url, MASTER_KEY: randomBytes(32).toString('base64') };
+    a = await startTestApp({ env });
+    b = await startTestApp({ env });
+  });
+  afterAll(async () => {
+    await b?.close();
+    await a?.close();
+    await database?.drop();
+  });
+
+  it('a key revoked on one instance is refused by the other at once', async () => {
+    const user = await newUser(a.yoga);
+    const created = (await ok<{ createApiKey: CreatedKey }>(a.yoga, CREATE, { name: 'shared', scopes: ['read'] }, user.token)).createApiKey;
+    await ok(b.yoga, CONVERSATIONS, {}, created.key);
+    await ok(a.yoga, REVOKE, { id: created.apiKey.id }, user.token);
+    expect((await fails(b.yoga, CONVERSATIONS, {}, created.key)).code).toBe('UNAUTHENTICATED');
+  });
+});
+
 describe.skipIf(!process.env.DATABASE_URL)('on PostgreSQL', () => {
   suite('API keys, usage and quotas (PostgreSQL)', async () => {
     const database: TestDatabase = await createTestDatabase();
