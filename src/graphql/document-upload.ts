@@ -41,7 +41,9 @@ export function documentUploadRouter(app: App) {
     authenticate: async (req) => {
       const viewer = await viewerForToken(app.readDb, bearerToken(req.headers.authorization));
       // An API key uploads only with the documents scope (see api-key-scopes.ts).
-      return viewer && (!viewer.apiKey || viewer.apiKey.scopes.includes('documents')) ? { userId: viewer.userId } : null;
+      if (!viewer) return null;
+      return !viewer.apiKey || viewer.apiKey.scopes.includes('documents')
+        ? { userId: viewer.userId } : { userId: viewer.userId, forbidden: 'This API key lacks the scope documents that uploads need' };
     },
     onStored: async (userId, blob, meta) => {
       try {

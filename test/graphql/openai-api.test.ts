@@ -184,6 +184,21 @@ describe('OpenAI-compatible API (/v1) through the openai client', () => {
     expect(await ask(revocable.key)).toBeInstanceOf(OpenAI.AuthenticationError);
   });
 
+  it('lets only keys with the documents scope stream uploads to POST /uploads', async () => {
+    const upload = (token: string) => fetch(`http://127.0.0.1:${server.port}/uploads`, {
+      method: 'POST', body: '# Notes\n\nhello', headers: { authorization: `Bearer ${token}`, 'content-type': 'text/markdown', 'x-file-name': 'notes.md' },
+    });
+    const refused = await upload(aliceChat.key);
+    expect(refused.status).toBe(403);
+    expect(await refused.json()).toMatchObject({ errors: [{ extensions: { code: 'FORBIDDEN' } }] });
+    const documents = await key(alice, ['documents']);
+    const accepted = await upload(documents.key);
+    expect(accepted.status).toBe(201);
+    const { documentId } = await accepted.json() as { documentId: string };
+    const owner = await t.app.readDb.query<{ owner_id: string }>('SELECT owner_id FROM documents WHERE document_id = $1', [documentId]);
+    expect(owner.rows[0]?.owner_id).toBe(alice.userId);
+  });
+
   it('counts the calls in usage and refuses with 429 QUOTA_EXCEEDED once the daily quota is used up', async () => {
     const carol = await newUser(t.yoga);
     const carolKey = await key(carol, ['chat']);
