@@ -10,6 +10,8 @@ import { createEmailClaims } from './commands/email-claims.ts';
 import { startEarly, type EarlyStores } from './early-start.ts';
 import { createProjectionCommands, type ProjectionCommands } from './commands/projections.ts';
 import { createUserCommands, type UserCommands } from './commands/users.ts';
+import { createApiKeyCommands, type ApiKeyCommands } from './commands/api-keys.ts';
+import { createUsageCommands, type UsageCommands } from './commands/usage.ts';
 import { createRetentionCommands, type RetentionCommands } from './commands/retention.ts';
 import { RetentionReactor } from './projections/retention-reactor.ts';
 import { createProviderKeyCommands, type ProviderKeyCommands } from './commands/provider-keys.ts';
@@ -82,6 +84,10 @@ export interface App {
   /** Retention policy and legal holds (docs/audit.md); the reactor records expiries. */
   retention: RetentionCommands;
   retentionReactor: RetentionReactor;
+  /** API keys for programs (docs/api-keys.md). */
+  apiKeys: ApiKeyCommands;
+  /** Daily token quotas, and the quota check before a reply is asked for. */
+  usage: UsageCommands;
   /** The hash chain over the raw log and its signed checkpoints, sealed in the background (docs/audit.md). */
   chain: ChainStore;
   /** Seals the raw log into `chain`; waitFor(position) says when a position is covered. */
@@ -195,8 +201,9 @@ export async function createApp(config: Config, logger: Logger, early: EarlyStor
     const pubsubHandle = createAppPubSub(config.redisUrl, (error) => logger.warn({ err: error }, 'pub/sub command failed'));
     closers.push(() => pubsubHandle.close());
 
+    const usage = createUsageCommands({ store, readDb });
     const conversations = createConversationCommands({
-      store, models: providers, defaultModel: config.defaultModel,
+      store, models: providers, defaultModel: config.defaultModel, checkQuota: (userId, now) => usage.checkQuota(userId, now),
       providerNotConfigured: () => new ProviderError('PROVIDER_NOT_CONFIGURED', 'No AI provider is configured: set OPENAI_BASE_URL, ANTHROPIC_API_KEY, GEMINI_API_KEY or OLLAMA_BASE_URL'),
       requestCancel: (replyId, by) => pubsubHandle.pubsub.publish('replyControl', { replyId, action: 'cancel', ...by }),
     });
@@ -271,6 +278,7 @@ export async function createApp(config: Config, logger: Logger, early: EarlyStor
       conversationKnowledge: createConversationKnowledgeCommands({ store }),
       projectionCommands: createProjectionCommands({ store, projections }),
       pubsub: pubsubHandle.pubsub, replies, sessions, retention, retentionReactor, sessionExpiry, commandContext, close: closeAll,
+      apiKeys: createApiKeyCommands({ store, readDb }), usage,
       chain, sealer, signingPublicKey: () => publicKeyPem(signingKey),
     };
   } catch (error) {

@@ -36,6 +36,8 @@ import type { Projection } from './projections/projection.ts';
 import type { ProjectionRunner } from './projections/runner.ts';
 import { usersProjection } from './projections/users-projection.ts';
 import { signupProjection } from './projections/signup-projection.ts';
+import { apiKeysProjection } from './projections/api-keys-projection.ts';
+import { usageProjection } from './projections/usage-projection.ts';
 import type { VectorIndexer } from './projections/vector-indexer.ts';
 
 export const MIGRATIONS_DIR = new URL('../migrations/', import.meta.url).pathname;
@@ -98,7 +100,7 @@ export async function openReadDb(config: Config): Promise<ReadDb> {
 export function readModelProjections(deps: { blobs: BlobStore }): Projection[] {
   return [
     usersProjection, conversationsProjection, documentsProjection, createDocumentChunksProjection({ blobs: deps.blobs }), retentionProjection,
-    signupProjection, sharesProjection, auditProjection,
+    signupProjection, sharesProjection, auditProjection, apiKeysProjection, usageProjection,
   ];
 }
 

@@ -23,6 +23,8 @@ export interface ConversationCommandsDeps {
   /** Asks whichever instance generates the reply to stop it (it records the cancellation with the text so far). */
   requestCancel(replyId: string, by: { actorId: string; requestId: string | null }): void;
   cancelTimeoutMs?: number;
+  /** Refuses (QUOTA_EXCEEDED) when the person's daily token quota is used up; checked before a reply is asked for. */
+  checkQuota?(userId: string, now: Date): Promise<void>;
 }
 
 export interface StartConversationInput {
@@ -89,6 +91,7 @@ export function createConversationCommands(deps: ConversationCommandsDeps) {
         if (state.status !== 'active' || state.ownerId !== input.actorId) throw new DomainError('NOT_FOUND', 'Conversation not found');
         throw providerNotConfigured();
       }
+      await deps.checkQuota?.(input.actorId, context.now());
       const messageId = context.newId();
       const result = await run({ type: 'SendUserMessage', ...input, messageId }, context);
       return { messageId, ...result };
@@ -97,6 +100,7 @@ export function createConversationCommands(deps: ConversationCommandsDeps) {
     /** A new user message beside `messageId` (an edit: a new branch); the reply reactor answers it. */
     async editMessage(input: { conversationId: string; actorId: string; messageId: string; content: string }, context: CommandContext) {
       await requireProvider(input);
+      await deps.checkQuota?.(input.actorId, context.now());
       const newMessageId = context.newId();
       const result = await run({ type: 'EditUserMessage', ...input, newMessageId }, context);
       return { messageId: newMessageId, ...result };
@@ -105,6 +109,7 @@ export function createConversationCommands(deps: ConversationCommandsDeps) {
     /** Another reply to the user message of `messageId` (a new branch); the reply reactor generates it under the returned id. */
     async regenerateReply(input: { conversationId: string; actorId: string; messageId: string }, context: CommandContext) {
       await requireProvider(input);
+      await deps.checkQuota?.(input.actorId, context.now());
       const replyId = context.newId();
       const result = await run({ type: 'RegenerateReply', ...input, replyId }, context);
       const requested = result.events.find((e) => e.type === 'ReplyRegenerationRequested')?.data as { messageId: string } | undefined;

@@ -10,3 +10,17 @@ export class AccessError extends Error {
     this.retryAfterSeconds = retryAfterSeconds;
   }
 }
+
+/** The person's replies used up their daily token quota (UTC day); it resets at midnight UTC. */
+export class QuotaExceededError extends Error {
+  readonly code = 'QUOTA_EXCEEDED';
+  readonly tokensPerDay: number;
+  readonly tokensUsed: number;
+
+  constructor(tokensPerDay: number, tokensUsed: number) {
+    super(`Your daily token quota (${tokensPerDay} tokens) is used up; it resets at 00:00 UTC`);
+    this.name = 'QuotaExceededError';
+    this.tokensPerDay = tokensPerDay;
+    this.tokensUsed = tokensUsed;
+  }
+}

@@ -2,6 +2,7 @@ import { firstAdminDecider } from './account/first-admin.ts';
 import { loginAttemptDecider } from './account/login-attempts.ts';
 import { sessionDecider, sessionUpcasters } from './account/session.ts';
 import { signupPolicyDecider } from './account/signup-policy.ts';
+import { apiKeyDecider } from './api-key/api-key.ts';
 import { conversationDecider, conversationUpcasters } from './conversation/conversation.ts';
 import { shareDecider } from './conversation/share.ts';
 import { documentDecider } from './document/document.ts';
@@ -12,6 +13,7 @@ import { providerKeyDecider } from './provider-key/provider-key.ts';
 import { createUpcasterRegistry, type Upcaster } from './upcasting.ts';
 import { emailClaimDecider } from './user/email-claim.ts';
 import { userDecider } from './user/user.ts';
+import { tokenQuotaDecider } from './usage/token-quota.ts';
 
 /** The current schema version of every event type the deciders emit. */
 export const currentSchemaVersions: Readonly<Record<string, number>> = {
@@ -28,6 +30,8 @@ export const currentSchemaVersions: Readonly<Record<string, number>> = {
   ...knowledgeBaseDecider.schemaVersions,
   ...shareDecider.schemaVersions,
   ...providerKeyDecider.schemaVersions,
+  ...apiKeyDecider.schemaVersions,
+  ...tokenQuotaDecider.schemaVersions,
 };
 
 /** Every upcaster, oldest first. */

@@ -1,5 +1,6 @@
 import type { PersonalFields } from './decider.ts';
 import { sessionPersonalData } from './account/session.ts';
+import { apiKeyPersonalData } from './api-key/api-key.ts';
 import { conversationPersonalData } from './conversation/conversation.ts';
 import { documentPersonalData } from './document/document.ts';
 import { knowledgeBasePersonalData } from './knowledge-base/knowledge-base.ts';
@@ -12,4 +13,5 @@ export const personalDataRules: Readonly<Record<string, PersonalFields>> = {
   ...conversationPersonalData,
   ...documentPersonalData,
   ...knowledgeBasePersonalData,
+  ...apiKeyPersonalData,
 };

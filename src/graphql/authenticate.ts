@@ -1,9 +1,16 @@
+import { isApiKey } from '../commands/api-keys.ts';
 import { hashToken } from '../infra/passwords.ts';
 import type { ReadDb } from '../infra/read-db/port.ts';
+import { liveApiKey, markApiKeyUsed } from '../projections/api-keys-queries.ts';
 import { liveSession } from '../projections/users-queries.ts';
 import type { Viewer } from './context.ts';
 
 const MAX_TOKEN_LENGTH = 200;
+/** A key's last use is written at most this often per instance (and, in SQL, at most once a minute overall). */
+const LAST_USE_INTERVAL_MS = 60_000;
+const LAST_USE_MEMORY = 10_000;
+/** An API key has no expiry: the latest date there is. */
+const NEVER = new Date(8.64e15);
 
 /** The bearer token in an `Authorization` header (HTTP) or a graphql-ws connection parameter. */
 export function bearerToken(header: unknown): string | null {
@@ -12,12 +19,36 @@ export function bearerToken(header: unknown): string | null {
   return match && match[1]!.length <= MAX_TOKEN_LENGTH ? match[1]! : null;
 }
 
+/** When this instance last wrote each key's last use (bounded: the oldest entries go first). */
+const lastUseWritten = new Map<string, number>();
+
+function recordUse(readDb: ReadDb, keyId: string): void {
+  const now = Date.now();
+  const written = lastUseWritten.get(keyId);
+  if (written !== undefined && now - written < LAST_USE_INTERVAL_MS) return;
+  lastUseWritten.delete(keyId);
+  lastUseWritten.set(keyId, now);
+  if (lastUseWritten.size > LAST_USE_MEMORY) lastUseWritten.delete(lastUseWritten.keys().next().value!);
+  // Telemetry: a failed write must not fail the request it describes.
+  markApiKeyUsed(readDb, keyId).catch(() => lastUseWritten.delete(keyId));
+}
+
 /**
  * A session counts when it has not ended or expired, its user is active, and it started after the
- * user's last password change.
+ * user's last password change. An API key (`evk_…`) counts while it is not revoked and its owner is
+ * active; the viewer then carries its scopes, which security.ts and the admin auth scope check.
  */
 export async function viewerForToken(readDb: ReadDb, token: string | null): Promise<Viewer | null> {
   if (!token) return null;
+  if (isApiKey(token)) {
+    const key = await liveApiKey(readDb, hashToken(token));
+    if (!key) return null;
+    recordUse(readDb, key.key_id);
+    return {
+      userId: key.owner_id, sessionId: `api-key:${key.key_id}`, role: key.role === 'admin' ? 'admin' : 'member',
+      startedPosition: BigInt(key.created_position), expiresAt: NEVER, apiKey: { keyId: key.key_id, scopes: key.scopes },
+    };
+  }
   const row = await liveSession(readDb, hashToken(token));
   return row ? {
     userId: row.user_id, sessionId: row.session_id, role: row.role === 'admin' ? 'admin' : 'member',

@@ -22,7 +22,11 @@ export const builder = new SchemaBuilder<{
   defaultInputFieldRequiredness: true,
   scopeAuth: {
     authorizeOnSubscribe: true,
-    authScopes: (context) => ({ authenticated: context.viewer !== null, admin: context.viewer?.role === 'admin' }),
+    // An admin's API key reaches admin fields only with the admin scope (see security.ts for the other scopes).
+    authScopes: (context) => ({
+      authenticated: context.viewer !== null,
+      admin: context.viewer?.role === 'admin' && (!context.viewer.apiKey || context.viewer.apiKey.scopes.includes('admin')),
+    }),
     unauthorizedError: (_parent, context) => context.viewer
       ? clientError('FORBIDDEN', 'You are not allowed to do this')
       : clientError('UNAUTHENTICATED', 'Log in first: send Authorization: Bearer <token>'),

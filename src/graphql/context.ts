@@ -1,3 +1,4 @@
+import type { ApiKeyScope } from '../domain/api-key/api-key.ts';
 import type { Services } from './services.ts';
 
 export interface Viewer {
@@ -7,6 +8,8 @@ export interface Viewer {
   /** Log position of SessionStarted: a password change at a later position ends the session. */
   startedPosition: bigint;
   expiresAt: Date;
+  /** Set when the request authenticated with an API key rather than a session: what the key may do. */
+  apiKey?: { keyId: string; scopes: readonly ApiKeyScope[] };
 }
 
 export interface GraphQLContext {

@@ -39,7 +39,10 @@ export function documentUploadRouter(app: App) {
     maxBytes: app.config.documents.maxUploadBytes,
     authenticate: async (req) => {
       const viewer = await viewerForToken(app.readDb, bearerToken(req.headers.authorization));
-      return viewer ? { userId: viewer.userId } : null;
+      // An API key uploads only with the documents scope (see api-key-scopes.ts).
+      if (!viewer) return null;
+      return !viewer.apiKey || viewer.apiKey.scopes.includes('documents')
+        ? { userId: viewer.userId } : { userId: viewer.userId, forbidden: 'This API key lacks the scope documents that uploads need' };
     },
     onStored: async (userId, blob, meta) => {
       try {

@@ -1,5 +1,5 @@
 import { GraphQLError } from 'graphql';
-import { AccessError } from '../commands/errors.ts';
+import { AccessError, QuotaExceededError } from '../commands/errors.ts';
 import { DomainError } from '../domain/decider.ts';
 import { isProviderError } from '../infra/ai/provider.ts';
 import { BlobNotFoundError, BlobTooLargeError, InvalidBlobReferenceError } from '../infra/blob-store/errors.ts';
@@ -11,7 +11,7 @@ import { StoreUnavailableError } from '../infra/store-unavailable.ts';
 /** Stable `extensions.code` values clients can rely on (ARCHITECTURE.md §8). */
 export type ErrorCode =
   | 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'BAD_USER_INPUT' | 'CONFLICT' | 'RATE_LIMITED'
-  | 'LEGAL_HOLD' | 'SIGNUP_CLOSED' | 'INVITE_INVALID' | 'RESET_TOKEN_INVALID' | 'PROVIDER_NOT_CONFIGURED' | 'MODEL_NOT_FOUND' | 'PROVIDER_UNAVAILABLE' | 'SERVICE_UNAVAILABLE' | 'INTERNAL_SERVER_ERROR';
+  | 'LEGAL_HOLD' | 'SIGNUP_CLOSED' | 'INVITE_INVALID' | 'RESET_TOKEN_INVALID' | 'QUOTA_EXCEEDED' | 'PROVIDER_NOT_CONFIGURED' | 'MODEL_NOT_FOUND' | 'PROVIDER_UNAVAILABLE' | 'SERVICE_UNAVAILABLE' | 'INTERNAL_SERVER_ERROR';
 
 /** The database behind the API is down or restarting; which store, and the driver's words, stay in the server. */
 export const SERVICE_UNAVAILABLE_MESSAGE = 'The service is temporarily unavailable (its database cannot be reached); try again shortly';
@@ -36,6 +36,9 @@ export function exposedError(error: unknown): GraphQLError | undefined {
   if (error instanceof DomainError) return clientError(error.code, error.message);
   if (error instanceof AccessError) {
     return clientError(error.code, error.message, error.retryAfterSeconds === null ? {} : { retryAfterSeconds: error.retryAfterSeconds });
+  }
+  if (error instanceof QuotaExceededError) {
+    return clientError('QUOTA_EXCEEDED', error.message, { tokensPerDay: error.tokensPerDay, tokensUsed: error.tokensUsed });
   }
   if (error instanceof WrongExpectedRevisionError || error instanceof DuplicateEventIdError) {
     return clientError('CONFLICT', 'The resource was changed concurrently; try again');

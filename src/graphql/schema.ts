@@ -3,6 +3,7 @@ import { builder } from './builder.ts';
 import './schema/accounts.ts';
 import './schema/account-admin.ts';
 import './schema/admin.ts';
+import './schema/api-keys.ts';
 import './schema/audit.ts';
 import './schema/conversations.ts';
 import './schema/conversation-transfer.ts';
@@ -13,6 +14,7 @@ import './schema/provider-keys.ts';
 import './schema/retention.ts';
 import './schema/sharing.ts';
 import './schema/system.ts';
+import './schema/usage.ts';
 
 let schema: GraphQLSchema | undefined;
 

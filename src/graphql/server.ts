@@ -9,11 +9,13 @@ import { createYoga, type GraphiQLOptions } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
 import type { App } from '../app.ts';
 import { uuidv7 } from '../infra/ids.ts';
+import { apiKeyScopesPlugin } from './api-key-scopes.ts';
 import { bearerToken, viewerForToken } from './authenticate.ts';
 import { clientAddressOf, compileTrust } from './client-address.ts';
 import type { GraphQLContext } from './context.ts';
 import { documentUploadRouter } from './document-upload.ts';
 import { exposedError } from './errors.ts';
+import { OPENAI_API_PATH, openAiApiRouter } from './openai-api.ts';
 import { requestContext, type RequestInfo } from './request-context.ts';
 import { requestScopePlugin, yogaLogger } from './request-scope.ts';
 import { buildSchema } from './schema.ts';
@@ -63,7 +65,7 @@ export function createGraphQLHandler(app: App) {
     landingPage: false,
     cors: corsFor(app.config.corsOrigins),
     logging: yogaLogger(logger),
-    plugins: [requestScopePlugin(), csrfPrevention(), ...documentLimitPlugins(limits), usePendingFlag()],
+    plugins: [requestScopePlugin(), csrfPrevention(), ...documentLimitPlugins(limits), usePendingFlag(), apiKeyScopesPlugin()],
     maskedErrors: {
       // Log lines name the operation, the code and the request id: never the document or the
       // variables, which can hold passwords. Client errors are not the server's: debug only.
@@ -139,6 +141,7 @@ export async function startServer(app: App, options: { port: number; host: strin
     requestContext.run({ requestId, clientAddress: req.ip ?? null }, next);
   });
   web.use(documentUploadRouter(app));
+  web.use(OPENAI_API_PATH, openAiApiRouter(app));
   web.use(GRAPHQL_PATH, refuseOversizedMultipart(app.config.documents.maxUploadBytes));
   web.use(GRAPHQL_PATH, express.json({ limit: MAX_REQUEST_BYTES, type: ['application/json', 'application/graphql-response+json'] }));
   web.use(GRAPHQL_PATH, (error: Error & { type?: string; status?: number }, _req: Request, res: Response, next: NextFunction) => {

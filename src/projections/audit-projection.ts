@@ -33,7 +33,7 @@ const FREE_TEXT: Readonly<Record<string, readonly string[]>> = {
   ProjectionEventParked: ['reason'],
 };
 /** `reason` is an enumerated value in these types (login failures, session ends, ingestion failures). */
-const ENUM_REASON_TYPES = new Set(['LoginFailed', 'SessionEnded', 'DocumentIngestionFailed']);
+const ENUM_REASON_TYPES = new Set(['LoginFailed', 'SessionEnded', 'DocumentIngestionFailed', 'ApiKeyRevoked']);
 
 const isId = (value: unknown): value is string => typeof value === 'string' && value.length > 0 && value.length <= MAX_ID_LENGTH && ENUM_VALUE.test(value);
 

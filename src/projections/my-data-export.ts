@@ -18,6 +18,7 @@ const WITHHELD: Readonly<Record<string, readonly string[]>> = {
   PasswordResetIssued: ['tokenHash'],
   InviteCreated: ['codeHash'],
   ConversationShared: ['tokenHash'],
+  ApiKeyCreated: ['tokenHash'],
 };
 const WITHHELD_MARK = '[withheld: a secret hash]';
 
@@ -34,6 +35,11 @@ export async function exportPersonalData(deps: { db: SqlExecutor; store: EventSt
   const sessions = await rows(db, `SELECT session_id AS "sessionId", created_at AS "startedAt", expires_at AS "expiresAt", ended_at AS "endedAt",
     ended_reason AS "endedReason", client_address AS "clientAddress", user_agent AS "userAgent"
     FROM sessions WHERE user_id = $1 ORDER BY created_at, session_id`, [userId]);
+  const apiKeys = await rows(db, `SELECT k.key_id AS "id", k.name, k.scopes, k.display_prefix AS "prefix", k.created_at AS "createdAt",
+    k.revoked_at AS "revokedAt", l.last_used_at AS "lastUsedAt" FROM api_keys k LEFT JOIN api_key_last_use l ON l.key_id = k.key_id
+    WHERE k.owner_id = $1 ORDER BY k.created_at, k.key_id`, [userId]);
+  const usage = await rows(db, `SELECT to_char(day, 'YYYY-MM-DD') AS "day", model, requests, prompt_tokens::float8 AS "promptTokens",
+    completion_tokens::float8 AS "completionTokens", total_tokens::float8 AS "totalTokens" FROM usage_daily WHERE user_id = $1 ORDER BY day, model`, [userId]);
   const conversations = await rows(db, `SELECT conversation_id AS "id", title, model, system_prompt AS "systemPrompt", params AS "parameters",
     archived, pinned, tags, active_leaf_id AS "activeLeafId", knowledge_base_ids AS "knowledgeBaseIds", document_ids AS "documentIds",
     created_at AS "createdAt", updated_at AS "updatedAt"
@@ -67,6 +73,8 @@ export async function exportPersonalData(deps: { db: SqlExecutor; store: EventSt
     userId,
     account: account ? dated(account) : null,
     sessions: sessions.map(dated),
+    apiKeys: apiKeys.map(dated),
+    usage,
     logins: activity.filter((a) => a.type === 'LoginSucceeded' || a.type === 'LoginFailed').map((a) => ({
       at: a.occurredAt, outcome: a.type === 'LoginSucceeded' ? 'succeeded' : 'failed', ...a.summary,
     })),

@@ -11,8 +11,8 @@ export interface WatchedSession {
   expiresAt: Date;
 }
 
-/** The events that end sessions: logout, password change, deactivation, erasure. */
-export const SESSION_ENDING_EVENTS = ['SessionEnded', 'UserPasswordSet', 'UserDeactivated', 'UserDataErased'] as const;
+/** The events that end sessions: logout, password change, deactivation, erasure, and a revoked API key. */
+export const SESSION_ENDING_EVENTS = ['SessionEnded', 'UserPasswordSet', 'UserDeactivated', 'UserDataErased', 'ApiKeyRevoked'] as const;
 
 interface Watcher {
   session: WatchedSession;
@@ -28,6 +28,9 @@ export function endsSession(event: Pick<RecordedEvent, 'type' | 'data' | 'positi
   switch (event.type) {
     case 'SessionEnded':
       return data.sessionId === session.sessionId;
+    case 'ApiKeyRevoked':
+      // An API key's viewer has `api-key:<keyId>` for a session id (graphql/authenticate.ts).
+      return `api-key:${(event.data as { keyId?: string }).keyId}` === session.sessionId;
     case 'UserPasswordSet':
       // Sessions started before the new password; the one handed out with it starts after.
       return data.userId === session.userId && session.startedPosition < event.position;

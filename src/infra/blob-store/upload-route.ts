@@ -20,8 +20,8 @@ export interface UploadMeta {
 }
 
 export interface UploadRouterOptions {
-  /** Who sent the request, or null: answered with 401 before any body byte is read. */
-  authenticate(req: Request): Promise<{ userId: string } | null>;
+  /** Who sent the request, or null: answered with 401 before any body byte is read; `forbidden` set: 403 with that message. */
+  authenticate(req: Request): Promise<{ userId: string; forbidden?: string } | null>;
   blobs: BlobStore;
   /** Largest body accepted, in bytes. */
   maxBytes: number;
@@ -103,6 +103,7 @@ export function createUploadRouter(options: UploadRouterOptions): Router {
     try {
       const viewer = await options.authenticate(req);
       if (!viewer) return refuse(401, errorBody('Not authenticated', 'UNAUTHENTICATED'));
+      if (viewer.forbidden) return refuse(403, errorBody(viewer.forbidden, 'FORBIDDEN'));
       const meta: UploadMeta = { name: fileName(req.headers[FILE_NAME_HEADER]), declaredMediaType: mediaType(req.headers['content-type']) };
       const declared = req.headers['content-length'];
       if (declared !== undefined && Number(declared) > maxBytes) return tooLarge();
