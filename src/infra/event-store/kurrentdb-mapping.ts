@@ -168,7 +168,13 @@ export function isStreamNotFound(error: unknown): boolean {
 export function mapReadError(error: unknown): unknown {
   if (error instanceof StoreUnavailableError) return error;
   const type = typeOf(error);
-  if (type !== undefined && UNAVAILABLE_TYPES.has(type)) return new StoreUnavailableError(KURRENTDB_STORE, error);
+  if (type !== undefined && UNAVAILABLE_TYPES.has(type)) {
+    // The client's messages are often just the class name ("UnavailableError"): say what happened.
+    const said = (error as Error).message;
+    const detail = said && !/^[A-Za-z]+Error$/.test(said) ? `: ${said}` : '';
+    const failure = Object.assign(new Error(`the server did not answer (${type})${detail}`, { cause: error }), { name: 'KurrentDB' });
+    return new StoreUnavailableError(KURRENTDB_STORE, failure);
+  }
   return toStoreError(KURRENTDB_STORE, error);
 }
 

@@ -185,6 +185,8 @@ describe('errors', () => {
     const read = mapReadError(error);
     expect(read).toBeInstanceOf(StoreUnavailableError);
     expect(read).toMatchObject({ store: 'event store', code: 'SERVICE_UNAVAILABLE' });
+    expect((read as Error).message).toMatch(/^The event store is unavailable: KurrentDB: the server did not answer \((unavailable|deadline-exceeded|timeout)\)/);
+    expect((read as Error).message).not.toMatch(/Error: \w+Error/);
     expect(mapAppendError(error, 's', 'any')).toBeInstanceOf(StoreUnavailableError);
   });
 
