@@ -2,7 +2,7 @@
 // $all positions, filters, recorded events and errors. No I/O, so every rule is unit-tested without
 // a server (test/infra/event-store/kurrentdb-mapping.test.ts).
 import {
-  ANY, END, ErrorType, NO_STREAM, START, STREAM_EXISTS, eventTypeFilter, excludeSystemEvents, streamNameFilter,
+  ANY, END, ErrorType, convertToCommandError, NO_STREAM, START, STREAM_EXISTS, eventTypeFilter, excludeSystemEvents, streamNameFilter,
   type AllStreamResolvedEvent, type AppendStreamState, type Filter, type JSONEventData, type Position, type ReadPosition,
   type ResolvedEvent,
 } from '@kurrent/kurrentdb-client';
@@ -155,7 +155,7 @@ const UNAVAILABLE_TYPES = new Set<string>([ErrorType.UNAVAILABLE, ErrorType.DEAD
 
 /** Whether an append may be sent again (same ids, same expected revision: the server's idempotency makes it safe). */
 export function isRetryable(error: unknown): boolean {
-  const type = typeOf(error);
+  const type = failureType(error);
   return type === ErrorType.DEADLINE_EXCEEDED || type === ErrorType.TIMEOUT || type === ErrorType.NOT_LEADER;
 }
 
@@ -164,10 +164,32 @@ export function isStreamNotFound(error: unknown): boolean {
   return typeOf(error) === ErrorType.STREAM_NOT_FOUND;
 }
 
+/** gRPC status codes of a server out of reach or too slow: 14 UNAVAILABLE, 4 DEADLINE_EXCEEDED. */
+const UNAVAILABLE_GRPC_CODES: Record<number, string> = { 14: ErrorType.UNAVAILABLE, 4: ErrorType.DEADLINE_EXCEEDED };
+
+/**
+ * The client's error type of a failure: its own errors carry `type`; a raw gRPC error (some paths,
+ * e.g. the first append on a connection that never came up, pass it on unconverted) is converted by
+ * the client's own convertToCommandError, then by its status code.
+ */
+function failureType(error: unknown): string | undefined {
+  const own = typeOf(error);
+  if (own !== undefined || !(error instanceof Error)) return own;
+  let converted: string | undefined;
+  try {
+    converted = typeOf(convertToCommandError(error));
+  } catch {
+    // not shaped as the client expects (no gRPC metadata): decided by the status code below
+  }
+  if (converted !== undefined) return converted;
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'number' ? UNAVAILABLE_GRPC_CODES[code] : undefined;
+}
+
 /** Read failures: unreachable or too slow → StoreUnavailableError, anything else unchanged. */
 export function mapReadError(error: unknown): unknown {
   if (error instanceof StoreUnavailableError) return error;
-  const type = typeOf(error);
+  const type = failureType(error);
   if (type !== undefined && UNAVAILABLE_TYPES.has(type)) {
     // The client's messages are often just the class name ("UnavailableError"): say what happened.
     const said = (error as Error).message;

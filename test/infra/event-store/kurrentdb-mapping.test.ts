@@ -190,6 +190,17 @@ describe('errors', () => {
     expect(mapAppendError(error, 's', 'any')).toBeInstanceOf(StoreUnavailableError);
   });
 
+  it('maps a raw gRPC UNAVAILABLE or DEADLINE_EXCEEDED (as the first append on a dead connection throws) to StoreUnavailableError', () => {
+    const unavailable = Object.assign(new Error('14 UNAVAILABLE: No connection established. Last error: connect ECONNREFUSED 127.0.0.1:1'), { code: 14 });
+    expect(mapAppendError(unavailable, 's', 'any')).toBeInstanceOf(StoreUnavailableError);
+    expect((mapReadError(unavailable) as Error).message).toMatch(/did not answer \(unavailable\): 14 UNAVAILABLE/);
+    const deadline = Object.assign(new Error('4 DEADLINE_EXCEEDED: Deadline exceeded'), { code: 4 });
+    expect(mapReadError(deadline)).toBeInstanceOf(StoreUnavailableError);
+    expect(isRetryable(deadline)).toBe(true);
+    const invalid = Object.assign(new Error('3 INVALID_ARGUMENT: bad'), { code: 3 });
+    expect(mapReadError(invalid)).toBe(invalid);
+  });
+
   it('maps a socket failure in the cause chain to StoreUnavailableError, and leaves other errors alone', () => {
     const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:2113'), { code: 'ECONNREFUSED' });
     expect(mapReadError(new Error('wrapped', { cause: refused }))).toBeInstanceOf(StoreUnavailableError);
