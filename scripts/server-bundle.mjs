@@ -22,15 +22,18 @@ const FORMAT = 1;
 // loaded only when configured or asked for (PostgreSQL, Redis, GraphiQL's 9 MB of assets).
 const EXTERNAL = [
   '@electric-sql/*', '@node-rs/*', 'pino', 'pino-pretty', 'pg', 'ioredis', '@graphql-yoga/render-graphiql',
-  'node-llama-cpp', 'tesseract.js', '@tesseract.js-data/*', 'unpdf', '@napi-rs/*', 'weaviate-client',
+  'node-llama-cpp', 'tesseract.js', '@tesseract.js-data/*', 'unpdf', '@napi-rs/*', 'weaviate-client', '@kurrent/*',
 ];
 
 /**
  * Our modules imported with import() because they load large packages used only when configured
- * (Weaviate's client, llama.cpp): left out of the bundle and loaded from the sources when asked for,
+ * (Weaviate's client, llama.cpp, KurrentDB's gRPC client and native bridge): left out of the bundle and loaded from the sources when asked for,
  * since an external package imported inside the bundle would be loaded at every start.
  */
-const LAZY_SOURCES = [/\/src\/infra\/vector-index\/weaviate-index\.ts$/, /\/src\/infra\/embedders\/llama-cpp-embedder\.ts$/];
+const LAZY_SOURCES = [
+  /\/src\/infra\/vector-index\/weaviate-index\.ts$/, /\/src\/infra\/embedders\/llama-cpp-embedder\.ts$/,
+  /\/src\/infra\/event-store\/kurrentdb-event-store\.ts$/,
+];
 
 const lazySources = {
   name: 'lazy-sources',

@@ -19,9 +19,9 @@ export interface DocumentInfra {
   close(): Promise<void>;
 }
 
-/** File bytes: a folder beside events.sqlite, or a table in the log's PostgreSQL. */
+/** File bytes: a folder beside events.sqlite, or a table in PostgreSQL (the log's, or DATABASE_URL beside KurrentDB). */
 export async function openBlobStore(config: Config, codec: PersonalDataCodec): Promise<BlobStore> {
-  if (config.eventStore === 'postgres') {
+  if (config.eventStore !== 'sqlite') {
     const { PostgresBlobStore } = await import('./infra/blob-store/postgres-blob-store.ts');
     return PostgresBlobStore.open({ connectionString: config.databaseUrl!, keys: codec });
   }

@@ -54,29 +54,36 @@ export function pgliteReadDbDir(config: Config): string {
 
 /** The log as stored: personal fields are ciphertext. */
 export async function openLog(config: Config): Promise<EventStore> {
+  if (config.eventStore === 'kurrentdb') {
+    // Loaded only when configured: the gRPC client is large.
+    const { KurrentDbEventStore } = await import('./infra/event-store/kurrentdb-event-store.ts');
+    return await KurrentDbEventStore.open({ connectionString: config.kurrentdbUrl! });
+  }
   return config.eventStore === 'postgres'
     ? await PostgresEventStore.open({ connectionString: config.databaseUrl! })
     : new SqliteEventStore(sqliteLogPath(config));
 }
 
-/** The hash chain over the log, kept beside it (the same SQLite file or PostgreSQL database). */
+/** The hash chain over the log, kept beside it (the same SQLite file or PostgreSQL database; with KurrentDB, DATABASE_URL). */
 export async function openChainStore(config: Config): Promise<ChainStore> {
-  return config.eventStore === 'postgres'
-    ? await PostgresChainStore.open(config.databaseUrl!)
-    : new SqliteChainStore(sqliteLogPath(config));
+  return config.eventStore === 'sqlite'
+    ? new SqliteChainStore(sqliteLogPath(config))
+    : await PostgresChainStore.open(config.databaseUrl!);
 }
 
 /** Where the sealer's own thread finds the log and the chain (SealerThread). */
 export function sealerTarget(config: Config): SealWorkerTarget {
+  if (config.eventStore === 'kurrentdb') return { eventStore: 'kurrentdb', url: config.kurrentdbUrl!, chainUrl: config.databaseUrl! };
   return config.eventStore === 'postgres'
     ? { eventStore: 'postgres', url: config.databaseUrl! }
     : { eventStore: 'sqlite', path: sqliteLogPath(config) };
 }
 
+/** Data keys beside the log: DATA_DIR with SQLite, else PostgreSQL (DATABASE_URL, also with KurrentDB). */
 export async function openKeyStore(config: Config): Promise<KeyStore> {
-  return config.eventStore === 'postgres'
-    ? await PostgresKeyStore.open(config.databaseUrl!)
-    : SqliteKeyStore.inDataDir(config.dataDir);
+  return config.eventStore === 'sqlite'
+    ? SqliteKeyStore.inDataDir(config.dataDir)
+    : await PostgresKeyStore.open(config.databaseUrl!);
 }
 
 export function createCodec(keyStore: KeyStore, masterKey: Buffer): PersonalDataCodec {

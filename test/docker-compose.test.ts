@@ -28,6 +28,8 @@ describe.skipIf(skip !== undefined)('docker-compose.yml', () => {
     expect(scaleOut).toMatch(/weaviate/);
     expect(scaleOut).toMatch(/DATABASE_URL: postgres:\/\/evident:p@postgres:5432\/evident/);
     expect(scaleOut).toMatch(/MASTER_KEY: k/);
+    expect(scaleOut).toMatch(/EVENT_STORE: kurrentdb/);
+    expect(scaleOut).toMatch(/KURRENTDB_URL: kurrentdb:\/\/kurrentdb:2113/);
   });
 
   it('the scale-out instances share the secrets given, and get none made up when they are missing', () => {

@@ -37,14 +37,15 @@ const corsOrigins = z.string().transform((value, ctx): string[] => {
 });
 
 /** Values a configuration error must never echo: passwords in URLs, keys. */
-const SECRET_VARIABLES = new Set(['DATABASE_URL', 'REDIS_URL', 'MASTER_KEY', 'OPENAI_API_KEY', 'OPENAI_BASE_URL', 'ANTHROPIC_API_KEY', 'ANTHROPIC_BASE_URL', 'GEMINI_API_KEY', 'GEMINI_BASE_URL', 'OLLAMA_API_KEY', 'OLLAMA_BASE_URL', 'EMBEDDINGS_API_KEY', 'EMBEDDINGS_BASE_URL', 'EMBEDDINGS_PREVIOUS_API_KEY', 'EMBEDDINGS_PREVIOUS_BASE_URL', 'WEAVIATE_API_KEY', 'WEAVIATE_URL', 'CHAIN_SIGNING_KEY']);
+const SECRET_VARIABLES = new Set(['DATABASE_URL', 'KURRENTDB_URL', 'REDIS_URL', 'MASTER_KEY', 'OPENAI_API_KEY', 'OPENAI_BASE_URL', 'ANTHROPIC_API_KEY', 'ANTHROPIC_BASE_URL', 'GEMINI_API_KEY', 'GEMINI_BASE_URL', 'OLLAMA_API_KEY', 'OLLAMA_BASE_URL', 'EMBEDDINGS_API_KEY', 'EMBEDDINGS_BASE_URL', 'EMBEDDINGS_PREVIOUS_API_KEY', 'EMBEDDINGS_PREVIOUS_BASE_URL', 'WEAVIATE_API_KEY', 'WEAVIATE_URL', 'CHAIN_SIGNING_KEY']);
 
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   DATA_DIR: z.string().min(1).default('./data'),
   DATABASE_URL: postgresUrl.optional(),
-  EVENT_STORE: z.enum(['sqlite', 'postgres']).optional(),
+  EVENT_STORE: z.enum(['sqlite', 'postgres', 'kurrentdb']).optional(),
+  KURRENTDB_URL: z.string().refine((value) => /^(kurrentdb|kdb|esdb|eventstore)(\+discover)?:\/\/[^\s/?#]+(\/?\?\S*)?$/.test(value), 'must be a kurrentdb:// (or kurrentdb+discover://) connection string').optional(),
   READ_DB: z.enum(['pglite', 'postgres']).optional(),
   MASTER_KEY: z.string().refine((value) => Buffer.from(value, 'base64').length === 32, 'must be 32 bytes, base64-encoded (openssl rand -base64 32)').optional(),
   CHAIN_SIGNING_KEY: z.string().refine((value) => {
@@ -140,7 +141,10 @@ export interface Config {
   logLevel: (typeof LOG_LEVELS)[number];
   dataDir: string;
   databaseUrl: string | undefined;
-  eventStore: 'sqlite' | 'postgres';
+  /** Where the log lives; with 'kurrentdb' the chain, keys and file bytes stay in PostgreSQL (DATABASE_URL). */
+  eventStore: 'sqlite' | 'postgres' | 'kurrentdb';
+  /** KurrentDB connection string, for EVENT_STORE=kurrentdb. */
+  kurrentdbUrl: string | undefined;
   readDb: 'pglite' | 'postgres';
   masterKey: string | undefined;
   /** PKCS#8 PEM of the Ed25519 key that signs chain checkpoints; unset: DATA_DIR/chain-signing.pem. */
@@ -215,6 +219,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if ((eventStore === 'postgres' || readDb === 'postgres') && !c.DATABASE_URL) {
     throw new ConfigError(`Invalid configuration: EVENT_STORE=${eventStore} and READ_DB=${readDb} need DATABASE_URL`);
   }
+  if (eventStore === 'kurrentdb' && !c.KURRENTDB_URL) {
+    throw new ConfigError('Invalid configuration: EVENT_STORE=kurrentdb needs KURRENTDB_URL (e.g. kurrentdb://127.0.0.1:2113?tls=false)');
+  }
+  if (eventStore === 'kurrentdb' && !c.DATABASE_URL) {
+    // KurrentDB holds only the log: the hash chain, the key store and file bytes need SQL beside it.
+    throw new ConfigError('Invalid configuration: EVENT_STORE=kurrentdb needs DATABASE_URL (PostgreSQL keeps the chain, the keys and the read models)');
+  }
+  if (eventStore === 'kurrentdb' && !c.MASTER_KEY) {
+    throw new ConfigError('Invalid configuration: EVENT_STORE=kurrentdb needs MASTER_KEY, shared by every instance (openssl rand -base64 32)');
+  }
+  if (eventStore === 'kurrentdb' && c.NODE_ENV === 'production' && !c.CHAIN_SIGNING_KEY) {
+    throw new ConfigError('Invalid configuration: EVENT_STORE=kurrentdb in production needs CHAIN_SIGNING_KEY, shared by every instance (openssl genpkey -algorithm ed25519)');
+  }
   if (eventStore === 'postgres' && !c.MASTER_KEY) {
     // A key generated into one instance's data directory would leave the others unable to read personal data.
     throw new ConfigError('Invalid configuration: EVENT_STORE=postgres needs MASTER_KEY, shared by every instance (openssl rand -base64 32)');
@@ -254,6 +271,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: resolve(c.DATA_DIR),
     databaseUrl: c.DATABASE_URL,
     eventStore,
+    kurrentdbUrl: c.KURRENTDB_URL,
     readDb,
     masterKey: c.MASTER_KEY,
     chainSigningKey: c.CHAIN_SIGNING_KEY,

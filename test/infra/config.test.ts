@@ -18,6 +18,32 @@ describe('configuration', () => {
     expect(loadConfig({ DATABASE_URL: 'postgres://u@h/db', EVENT_STORE: 'sqlite' })).toMatchObject({ eventStore: 'sqlite', readDb: 'postgres' });
   });
 
+  it('runs the log on KurrentDB with KURRENTDB_URL, the rest on PostgreSQL', () => {
+    const config = loadConfig({ EVENT_STORE: 'kurrentdb', KURRENTDB_URL: 'kurrentdb://127.0.0.1:2113?tls=false', DATABASE_URL: 'postgres://u@h/db', MASTER_KEY: KEY });
+    expect(config).toMatchObject({ eventStore: 'kurrentdb', kurrentdbUrl: 'kurrentdb://127.0.0.1:2113?tls=false', readDb: 'postgres' });
+    expect(loadConfig({ EVENT_STORE: 'kurrentdb', KURRENTDB_URL: 'kurrentdb+discover://a:2113,b:2113', DATABASE_URL: 'postgres://u@h/db', MASTER_KEY: KEY, READ_DB: 'pglite' }))
+      .toMatchObject({ eventStore: 'kurrentdb', readDb: 'pglite' });
+    // KURRENTDB_URL alone does not switch the log.
+    expect(loadConfig({ KURRENTDB_URL: 'kurrentdb://h:2113' }).eventStore).toBe('sqlite');
+  });
+
+  it.each([
+    [{ EVENT_STORE: 'kurrentdb' }, /EVENT_STORE=kurrentdb needs KURRENTDB_URL/],
+    [{ EVENT_STORE: 'kurrentdb', KURRENTDB_URL: 'kurrentdb://h:2113' }, /EVENT_STORE=kurrentdb needs DATABASE_URL/],
+    [{ EVENT_STORE: 'kurrentdb', KURRENTDB_URL: 'kurrentdb://h:2113', DATABASE_URL: 'postgres://u@h/db' }, /EVENT_STORE=kurrentdb needs MASTER_KEY/],
+    [{ EVENT_STORE: 'kurrentdb', KURRENTDB_URL: 'kurrentdb://h:2113', DATABASE_URL: 'postgres://u@h/db', MASTER_KEY: KEY, NODE_ENV: 'production' }, /EVENT_STORE=kurrentdb in production needs CHAIN_SIGNING_KEY/],
+    [{ EVENT_STORE: 'kurrentdb', KURRENTDB_URL: 'http://h:2113' }, /^Invalid configuration: KURRENTDB_URL must be a kurrentdb:\/\/ .*connection string$/],
+    [{ EVENT_STORE: 'eventstore' }, /^Invalid configuration: EVENT_STORE/],
+  ])('rejects KurrentDB settings %o with one clear line', (env, message) => {
+    const error = refusal(() => loadConfig(env), ConfigError);
+    expect(error.message).toMatch(message);
+  });
+
+  it('never echoes KURRENTDB_URL (it may hold a password)', () => {
+    const error = refusal(() => loadConfig({ KURRENTDB_URL: 'https://admin:s3cret@h:2113' }), ConfigError);
+    expect(error.message).not.toContain('s3cret');
+  });
+
   it.each([
     [{ LOG_LEVEL: 'loud' }, /^Invalid configuration: LOG_LEVEL .*\(got "loud"\)$/],
     [{ DATABASE_URL: 'mysql://x' }, /^Invalid configuration: DATABASE_URL must be a postgres/],

@@ -5,7 +5,11 @@ import type { EventStore } from '../event-store/port.ts';
 import { ChainConflictError, type ChainLink, type ChainStore } from './chain-store.ts';
 import { sealNext } from './seal-batch.ts';
 
-export type SealWorkerTarget = { eventStore: 'sqlite'; path: string } | { eventStore: 'postgres'; url: string };
+export type SealWorkerTarget =
+  | { eventStore: 'sqlite'; path: string }
+  | { eventStore: 'postgres'; url: string }
+  // The log in KurrentDB, the chain in PostgreSQL.
+  | { eventStore: 'kurrentdb'; url: string; chainUrl: string };
 export interface SealRequest { id: number; head: { seq: number; position: string; hash: string }; batchSize: number }
 export type SealReply =
   | { id: number; ok: true; head: { seq: number; position: string; hash: string }; count: number }
@@ -16,6 +20,12 @@ async function openStores(target: SealWorkerTarget): Promise<{ log: EventStore; 
     const [{ SqliteEventStore }, { SqliteChainStore }] = await Promise.all([
       import('../event-store/sqlite-event-store.ts'), import('./sqlite-chain-store.ts')]);
     return { log: new SqliteEventStore(target.path), chain: new SqliteChainStore(target.path) };
+  }
+  if (target.eventStore === 'kurrentdb') {
+    const [{ KurrentDbEventStore }, { PostgresChainStore }] = await Promise.all([
+      import('../event-store/kurrentdb-event-store.ts'), import('./postgres-chain-store.ts')]);
+    const log = await KurrentDbEventStore.open({ connectionString: target.url });
+    return { log, chain: await PostgresChainStore.open(target.chainUrl, { poolSize: 1 }) };
   }
   const [{ PostgresEventStore }, { PostgresChainStore }] = await Promise.all([
     import('../event-store/postgres-event-store.ts'), import('./postgres-chain-store.ts')]);
