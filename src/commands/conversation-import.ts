@@ -34,3 +34,23 @@ export async function importConversations(
   }
   return { conversations, skipped: parsed.skipped, position };
 }
+
+/**
+ * The earlier turns of an OpenAI-compatible call (/v1/chat/completions), recorded as a new
+ * conversation of `ownerId` that the call's last user message then continues: the conversation the
+ * caller's tool kept is in the log as it was handed in (format `openai-api`), and the reply is
+ * generated from it like any other.
+ */
+export async function importCallHistory(
+  deps: { store: EventStore },
+  input: { conversationId: string; ownerId: string; title: string; model: string; turns: ReadonlyArray<{ role: 'user' | 'assistant'; content: string }> },
+  context: CommandContext,
+): Promise<{ state: ConversationState; position: bigint | null }> {
+  const command = {
+    type: 'ImportConversation' as const, conversationId: input.conversationId, ownerId: input.ownerId, format: 'openai-api' as const,
+    title: input.title, model: input.model,
+    messages: input.turns.map((turn) => ({ messageId: context.newId(), role: turn.role, content: turn.content, createdAt: null, model: null })),
+  };
+  const result = await executeCommand(deps.store, conversationDecider, conversationStream(input.conversationId), command, context);
+  return { state: result.state, position: result.position ?? null };
+}

@@ -7,7 +7,8 @@ import { z } from 'zod';
 import type { App } from '../app.ts';
 import { QuotaExceededError } from '../commands/errors.ts';
 import { loadAggregate } from '../commands/execute-command.ts';
-import { conversationDecider, conversationStream, MAX_MESSAGE_LENGTH, MAX_MODEL_LENGTH, MAX_SYSTEM_PROMPT_LENGTH } from '../domain/conversation/conversation.ts';
+import { importCallHistory } from '../commands/conversation-import.ts';
+import { conversationDecider, conversationStream, MAX_IMPORTED_MESSAGES, MAX_MESSAGE_LENGTH, MAX_MODEL_LENGTH, MAX_SYSTEM_PROMPT_LENGTH } from '../domain/conversation/conversation.ts';
 import { DomainError } from '../domain/decider.ts';
 import { isProviderError } from '../infra/ai/provider.ts';
 import { listKnowledgeBases } from '../projections/documents-queries.ts';
@@ -118,6 +119,8 @@ interface Plan {
   knowledgeBaseIds: string[];
   documentIds: string[];
   conversationId: string | null;
+  /** Earlier user and assistant turns handed in, to record before the new message (none with conversationId). */
+  history: Array<{ role: 'user' | 'assistant'; content: string }>;
 }
 
 /**
@@ -136,22 +139,25 @@ function planCall(request: ChatRequest): Plan {
   if (trailing.length === 0) throw new OpenAiApiError(400, 'invalid_request_error', 'invalid_value', 'messages: the last message must be from the user', 'messages');
   const earlier = messages.slice(0, last);
   const conversationId = request.evident?.conversation_id ?? null;
-  if (!conversationId && earlier.some((m) => m.role === 'user' || m.role === 'assistant')) {
-    throw new OpenAiApiError(400, 'invalid_request_error', 'unsupported_history',
-      'messages: earlier user and assistant turns cannot be handed in; continue an Evident conversation with evident.conversation_id, which keeps the history',
-      'messages');
+  // Without a conversation of Evident's to continue, earlier user and assistant turns are the history the
+  // caller kept: they are recorded (imported) before the new message. With one, its own history stands.
+  const history = conversationId ? [] : earlier.flatMap((m) => (m.role === 'user' || m.role === 'assistant' ? [{ role: m.role, content: m.content }] : []));
+  if (history.length > MAX_IMPORTED_MESSAGES) {
+    throw new OpenAiApiError(400, 'invalid_request_error', 'array_above_max_length', `messages: at most ${MAX_IMPORTED_MESSAGES} earlier turns`, 'messages');
   }
+  const emptyTurn = history.findIndex((turn) => turn.content.trim().length === 0);
+  if (emptyTurn >= 0) throw new OpenAiApiError(400, 'invalid_request_error', 'invalid_value', `messages: earlier turn ${emptyTurn + 1} is empty`, 'messages');
   const question = trailing.map((m) => m.content).join('\n\n');
   if (question.trim().length === 0) throw new OpenAiApiError(400, 'invalid_request_error', 'invalid_value', 'messages: the user message is empty', 'messages');
   if (question.length > MAX_MESSAGE_LENGTH) {
     throw new OpenAiApiError(400, 'invalid_request_error', 'string_above_max_length', `messages: the user message exceeds ${MAX_MESSAGE_LENGTH} characters`, 'messages');
   }
-  const system = conversationId ? '' : earlier.map((m) => m.content).join('\n\n');
+  const system = conversationId ? '' : earlier.filter((m) => m.role === 'system' || m.role === 'developer').map((m) => m.content).join('\n\n');
   if (system.length > MAX_SYSTEM_PROMPT_LENGTH) {
     throw new OpenAiApiError(400, 'invalid_request_error', 'string_above_max_length', `messages: system messages exceed ${MAX_SYSTEM_PROMPT_LENGTH} characters`, 'messages');
   }
   return {
-    model, requested: request.model, systemPrompt: system.length > 0 ? system : null, question, conversationId,
+    model, requested: request.model, systemPrompt: system.length > 0 ? system : null, question, conversationId, history,
     knowledgeBaseIds: [...new Set([...(kb ? [kb[1]!] : []), ...(request.evident?.knowledge_base_ids ?? [])])],
     documentIds: [...new Set(request.evident?.document_ids ?? [])],
   };
@@ -317,9 +323,21 @@ export function openAiApiRouter(app: App): Router {
         const params = Object.fromEntries(Object.entries({
           temperature: request.temperature, topP: request.top_p, maxTokens: request.max_completion_tokens ?? request.max_tokens,
         }).filter(([, v]) => v !== null && v !== undefined));
-        await app.conversations.start({
-          conversationId, ownerId: viewer.userId, title: 'API call', model: plan.model, systemPrompt: plan.systemPrompt, params,
-        }, command);
+        if (plan.history.length === 0) {
+          await app.conversations.start({
+            conversationId, ownerId: viewer.userId, title: 'API call', model: plan.model, systemPrompt: plan.systemPrompt, params,
+          }, command);
+        } else {
+          await importCallHistory({ store: app.store }, {
+            conversationId, ownerId: viewer.userId, title: 'API call', model: plan.model, turns: plan.history,
+          }, command);
+          if (plan.systemPrompt !== null || Object.keys(params).length > 0) {
+            await app.conversations.changeSettings({
+              conversationId, actorId: viewer.userId, ...(plan.systemPrompt !== null ? { systemPrompt: plan.systemPrompt } : {}),
+              ...(Object.keys(params).length > 0 ? { params } : {}),
+            }, context());
+          }
+        }
       } else {
         const { state } = await loadAggregate(app.store, conversationDecider, conversationStream(conversationId));
         if (state.status !== 'active' || state.ownerId !== viewer.userId) throw new OpenAiApiError(404, 'not_found_error', 'conversation_not_found', 'Conversation not found', 'evident.conversation_id');

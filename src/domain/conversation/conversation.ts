@@ -22,7 +22,8 @@ export const MAX_REPLY_SOURCES = 100;
 /** Import (src/domain/conversation/import-formats.ts): per conversation. */
 export const MAX_IMPORTED_MESSAGES = 2_000;
 export const MAX_IMPORTED_MESSAGE_LENGTH = 200_000;
-export const IMPORT_FORMATS = ['chatgpt', 'open-webui'] as const;
+/** Export files (import-formats.ts), and the earlier turns an OpenAI-compatible call hands in (`openai-api`). */
+export const IMPORT_FORMATS = ['chatgpt', 'open-webui', 'openai-api'] as const;
 export type ImportFormat = (typeof IMPORT_FORMATS)[number];
 export const MAX_TAGS = 20;
 export const MAX_TAG_LENGTH = 40;
