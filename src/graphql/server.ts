@@ -12,6 +12,7 @@ import { clientAddressOf, compileTrust } from './client-address.ts';
 import type { GraphQLContext } from './context.ts';
 import { documentUploadRouter } from './document-upload.ts';
 import { exposedError } from './errors.ts';
+import { graphqlMetricsPlugin, httpMetrics, observabilityRouter } from './observability.ts';
 import { requestContext, type RequestInfo } from './request-context.ts';
 import { requestScopePlugin, yogaLogger } from './request-scope.ts';
 import { buildSchema } from './schema.ts';
@@ -61,7 +62,7 @@ export function createGraphQLHandler(app: App) {
     landingPage: false,
     cors: corsFor(app.config.corsOrigins),
     logging: yogaLogger(logger),
-    plugins: [requestScopePlugin(), csrfPrevention(), ...documentLimitPlugins(limits), usePendingFlag()],
+    plugins: [requestScopePlugin(), graphqlMetricsPlugin(app.metrics), csrfPrevention(), ...documentLimitPlugins(limits), usePendingFlag()],
     maskedErrors: {
       // Log lines name the operation, the code and the request id: never the document or the
       // variables, which can hold passwords. Client errors are not the server's: debug only.
@@ -129,12 +130,13 @@ export async function startServer(app: App, options: { port: number; host: strin
   const web = express();
   web.disable('x-powered-by');
   web.set('trust proxy', trust);
-  web.get('/healthz', (_req, res) => { res.json({ status: 'ok' }); });
   web.use((req: Request, res: Response, next: NextFunction) => {
     const requestId = uuidv7();
     res.setHeader('x-request-id', requestId);
     requestContext.run({ requestId, clientAddress: req.ip ?? null }, next);
   });
+  web.use(httpMetrics(app.metrics));
+  web.use(observabilityRouter(app));
   web.use(documentUploadRouter(app));
   web.use(GRAPHQL_PATH, refuseOversizedMultipart(app.config.documents.maxUploadBytes));
   web.use(GRAPHQL_PATH, express.json({ limit: MAX_REQUEST_BYTES, type: ['application/json', 'application/graphql-response+json'] }));

@@ -37,7 +37,7 @@ const corsOrigins = z.string().transform((value, ctx): string[] => {
 });
 
 /** Values a configuration error must never echo: passwords in URLs, keys. */
-const SECRET_VARIABLES = new Set(['DATABASE_URL', 'REDIS_URL', 'MASTER_KEY', 'OPENAI_API_KEY', 'OPENAI_BASE_URL', 'EMBEDDINGS_API_KEY', 'EMBEDDINGS_BASE_URL', 'EMBEDDINGS_PREVIOUS_API_KEY', 'EMBEDDINGS_PREVIOUS_BASE_URL', 'WEAVIATE_API_KEY', 'WEAVIATE_URL', 'CHAIN_SIGNING_KEY']);
+const SECRET_VARIABLES = new Set(['DATABASE_URL', 'REDIS_URL', 'MASTER_KEY', 'OPENAI_API_KEY', 'OPENAI_BASE_URL', 'EMBEDDINGS_API_KEY', 'EMBEDDINGS_BASE_URL', 'EMBEDDINGS_PREVIOUS_API_KEY', 'EMBEDDINGS_PREVIOUS_BASE_URL', 'WEAVIATE_API_KEY', 'WEAVIATE_URL', 'CHAIN_SIGNING_KEY', 'METRICS_TOKEN']);
 
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -56,6 +56,8 @@ const schema = z.object({
     }
   }, 'must be an Ed25519 private key as PKCS#8 PEM (openssl genpkey -algorithm ed25519)').optional(),
   PROJECTION_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
+  READY_MAX_LAG: z.coerce.number().int().min(0).max(1_000_000_000).default(10_000),
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65_535).default(4000),
   REDIS_URL: z.string().refine((value) => /^rediss?:\/\//.test(value) && URL.canParse(value), 'must be a redis:// or rediss:// URL').optional(),
@@ -136,6 +138,10 @@ export interface Config {
   /** PKCS#8 PEM of the Ed25519 key that signs chain checkpoints; unset: DATA_DIR/chain-signing.pem. */
   chainSigningKey: string | undefined;
   projectionBatchSize: number;
+  /** /readyz answers not ready while a projection (or the chain sealer) is more than this many events behind. */
+  readyMaxLag: number;
+  /** When set, /metrics wants `Authorization: Bearer <token>`. */
+  metricsToken: string | undefined;
   host: string;
   port: number;
   redisUrl: string | undefined;
@@ -235,6 +241,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     masterKey: c.MASTER_KEY,
     chainSigningKey: c.CHAIN_SIGNING_KEY,
     projectionBatchSize: c.PROJECTION_BATCH_SIZE,
+    readyMaxLag: c.READY_MAX_LAG,
+    metricsToken: c.METRICS_TOKEN,
     host: c.HOST,
     port: c.PORT,
     redisUrl: c.REDIS_URL,
