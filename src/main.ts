@@ -18,6 +18,8 @@ try {
   process.exit(1);
 }
 
+// Tracing only when asked for: the OpenTelemetry SDK is not loaded otherwise.
+const stopTracing = process.env.OTEL_EXPORTER_OTLP_ENDPOINT ? (await import('./infra/tracing-setup.ts')).startTracing() : undefined;
 const { createLogger } = await import('./infra/logger.ts');
 const logger = createLogger(config.logLevel);
 
@@ -82,6 +84,7 @@ async function shutdown(signal: string) {
   await app.replies.stop();
   await server?.close();
   await app.close();
+  await stopTracing?.().catch(() => {});
   logger.info('stopped');
   logger.flush();
   process.exit(0);

@@ -4,8 +4,10 @@ import express from 'express';
 import { GraphQLError, Kind, type DocumentNode, type OperationDefinitionNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { App } from '../app.ts';
+import type { Logger } from '../infra/logger.ts';
 import { readMigrations } from '../infra/read-db/migrations.ts';
 import { boundedLabel, type Metrics } from '../infra/metrics.ts';
+import { inSpan } from '../infra/tracing.ts';
 import { MIGRATIONS_DIR } from '../stores.ts';
 
 export interface Readiness {
@@ -114,7 +116,7 @@ function errorCodes(errors: readonly unknown[] | undefined): string[] {
 }
 
 /** GraphQL operations (count, duration, errors by code) and open subscriptions per transport. */
-export function graphqlMetricsPlugin(metrics: Metrics): Plugin {
+export function graphqlMetricsPlugin(metrics: Metrics, logger?: Logger): Plugin {
   const record = (labels: { type: string; operation: string }, started: number, errors: readonly unknown[] | undefined) => {
     const codes = errorCodes(errors);
     metrics.graphqlDuration.observe(labels, (performance.now() - started) / 1000);
@@ -122,8 +124,15 @@ export function graphqlMetricsPlugin(metrics: Metrics): Plugin {
     for (const code of new Set(codes)) metrics.graphqlErrors.inc({ operation: labels.operation, code });
   };
   return {
-    onExecute({ args }) {
+    onExecute({ args, executeFn, setExecuteFn }) {
       const labels = operationLabels(args.document, args.operationName);
+      setExecuteFn((executeArgs) => inSpan(`graphql ${labels.type} ${labels.operation}`, { 'graphql.operation.type': labels.type },
+        async () => {
+          const result = await executeFn(executeArgs);
+          // Inside the span, so the line carries its trace id (the logger's mixin).
+          logger?.debug({ type: labels.type, operation: labels.operation }, 'graphql operation executed');
+          return result;
+        }));
       const started = performance.now();
       return {
         onExecuteDone({ result }) {

@@ -62,7 +62,7 @@ export function createGraphQLHandler(app: App) {
     landingPage: false,
     cors: corsFor(app.config.corsOrigins),
     logging: yogaLogger(logger),
-    plugins: [requestScopePlugin(), graphqlMetricsPlugin(app.metrics), csrfPrevention(), ...documentLimitPlugins(limits), usePendingFlag()],
+    plugins: [requestScopePlugin(), graphqlMetricsPlugin(app.metrics, logger), csrfPrevention(), ...documentLimitPlugins(limits), usePendingFlag()],
     maskedErrors: {
       // Log lines name the operation, the code and the request id: never the document or the
       // variables, which can hold passwords. Client errors are not the server's: debug only.

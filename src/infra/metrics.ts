@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ChatChunk, ChatProvider, ChatRequest } from './ai/provider.ts';
 import type { EventStore } from './event-store/port.ts';
+import { inSpan, tracer } from './tracing.ts';
 
 /** Label values that come from the outside world are cut to this many characters. */
 const MAX_LABEL_LENGTH = 64;
@@ -111,7 +112,9 @@ export class Metrics {
 
 /** The store with its appends timed and counted; everything else passes through. */
 export function meteredStore(store: EventStore, metrics: Metrics): EventStore {
-  const append: EventStore['append'] = async (stream, events, options) => {
+  const append: EventStore['append'] = (stream, events, options) =>
+    inSpan('event-store append', { 'evident.events': events.length }, () => timedAppend(stream, events, options));
+  const timedAppend: EventStore['append'] = async (stream, events, options) => {
     const end = metrics.appendDuration.startTimer();
     try {
       const result = await store.append(stream, events, options);
@@ -149,6 +152,7 @@ export function meteredProvider(provider: ChatProvider, metrics: Metrics): ChatP
 
 async function* measureStream(chunks: AsyncIterable<ChatChunk>, model: string, metrics: Metrics): AsyncIterable<ChatChunk> {
   const started = performance.now();
+  const span = tracer.startSpan('provider stream', { attributes: { 'gen_ai.request.model': model } });
   let first = true;
   let outcome = 'ok';
   metrics.repliesInFlight.inc({ model });
@@ -166,8 +170,10 @@ async function* measureStream(chunks: AsyncIterable<ChatChunk>, model: string, m
     }
   } catch (error) {
     outcome = boundedLabel((error as { code?: string })?.code, 'error');
+    span.setStatus({ code: 2, message: outcome });
     throw error;
   } finally {
+    span.end();
     metrics.repliesInFlight.dec({ model });
     metrics.providerLatency.observe({ model, outcome }, (performance.now() - started) / 1000);
   }
