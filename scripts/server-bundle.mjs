@@ -30,7 +30,7 @@ const EXTERNAL = [
  * (Weaviate's client, llama.cpp): left out of the bundle and loaded from the sources when asked for,
  * since an external package imported inside the bundle would be loaded at every start.
  */
-const LAZY_SOURCES = [/\/src\/infra\/vector-index\/weaviate-index\.ts$/, /\/src\/infra\/embedders\/llama-cpp-embedder\.ts$/, /\/src\/infra\/tracing-setup\.ts$/];
+const LAZY_SOURCES = [/\/src\/infra\/vector-index\/weaviate-index\.ts$/, /\/src\/infra\/embedders\/llama-cpp-embedder\.ts$/, /\/src\/infra\/tracing-setup\.ts$/, /\/src\/infra\/error-tracking-setup\.ts$/];
 
 const lazySources = {
   name: 'lazy-sources',

@@ -6,6 +6,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import { createYoga, type GraphiQLOptions } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
 import type { App } from '../app.ts';
+import { reportUnexpected } from '../infra/error-tracking.ts';
 import { uuidv7 } from '../infra/ids.ts';
 import { bearerToken, viewerForToken } from './authenticate.ts';
 import { clientAddressOf, compileTrust } from './client-address.ts';
@@ -80,6 +81,7 @@ export function createGraphQLHandler(app: App) {
         }
         if (error instanceof GraphQLError && error.extensions?.code === 'INTERNAL_SERVER_ERROR' && error.extensions.requestId) return error;
         logger.error({ err: (error as GraphQLError).originalError ?? error, requestId, operationName, code: 'INTERNAL_SERVER_ERROR' }, 'unexpected error');
+        reportUnexpected((error as GraphQLError).originalError ?? error, { requestId, code: 'INTERNAL_SERVER_ERROR' });
         return new GraphQLError('Unexpected error', { extensions: { code: 'INTERNAL_SERVER_ERROR', requestId } });
       },
     },
