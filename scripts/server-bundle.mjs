@@ -32,7 +32,7 @@ const EXTERNAL = [
  */
 const LAZY_SOURCES = [
   /\/src\/infra\/vector-index\/weaviate-index\.ts$/, /\/src\/infra\/embedders\/llama-cpp-embedder\.ts$/,
-  /\/src\/infra\/event-store\/kurrentdb-event-store\.ts$/,
+  /\/src\/infra\/event-store\/kurrentdb-event-store\.ts$/, /\/src\/infra\/tracing-setup\.ts$/, /\/src\/infra\/error-tracking-setup\.ts$/,
 ];
 
 const lazySources = {

@@ -28,6 +28,7 @@ import type { EventStore } from './infra/event-store/port.ts';
 import { uuidv7 } from './infra/ids.ts';
 import type { Logger } from './infra/logger.ts';
 import { createLoginThrottle } from './infra/login-throttle.ts';
+import { Metrics, meteredProvider, meteredStore } from './infra/metrics.ts';
 import type { PersonalDataCodec } from './infra/personal-data/codec.ts';
 import { loadMasterKey } from './infra/personal-data/master-key.ts';
 import { createAppPubSub, type AppPubSub } from './infra/pubsub.ts';
@@ -98,6 +99,8 @@ export interface App {
   sessionExpiry: SessionExpiry;
   /** A command context for an actor, with the real clock and UUIDv7 ids. */
   commandContext(actorId: string | null, requestId?: string | null): CommandContext;
+  /** This instance's Prometheus metrics (GET /metrics). */
+  metrics: Metrics;
   close(): Promise<void>;
 }
 
@@ -124,7 +127,8 @@ export async function createApp(config: Config, logger: Logger, early: EarlyStor
     const signingKey = loadSigningKey({ signingKey: config.chainSigningKey, dataDir: config.dataDir });
 
     const codec = createCodec(keyStore, masterKey);
-    const store = domainStore(log, codec);
+    const metrics = new Metrics();
+    const store = meteredStore(domainStore(log, codec), metrics);
 
     const readDb: ReadDb = config.readDb === 'pglite' && earlyReadDb ? await earlyReadDb : await openReadDb(config);
     if (!earlyReadDb) closers.push(() => readDb.close());
@@ -197,7 +201,7 @@ export async function createApp(config: Config, logger: Logger, early: EarlyStor
         : []),
       ...createChatProviders(config, (provider) => providerKeys.keyFor(provider)),
     ];
-    const providers = new ProviderRegistry(chatProviders, { defaultModel: config.defaultModel });
+    const providers = new ProviderRegistry(chatProviders.map((provider) => meteredProvider(provider, metrics)), { defaultModel: config.defaultModel });
     const pubsubHandle = createAppPubSub(config.redisUrl, (error) => logger.warn({ err: error }, 'pub/sub command failed'));
     closers.push(() => pubsubHandle.close());
 
@@ -270,8 +274,16 @@ export async function createApp(config: Config, logger: Logger, early: EarlyStor
     sessionExpiry.start();
     closers.push(() => sessionExpiry.stop());
 
+    metrics.setSources({
+      projections: () => projections.status(),
+      sealer: async () => {
+        const [logHead, chainHead] = await Promise.all([log.headPosition(), chain.head()]);
+        return { leased: sealer.leased, position: chainHead.position, lagEvents: logHead > chainHead.position ? Number(logHead - chainHead.position) : 0 };
+      },
+    });
+
     return {
-      config, logger, store, readDb, codec, projections, users, accounts, conversations, providers, providerKeys, documentInfra,
+      metrics, config, logger, store, readDb, codec, projections, users, accounts, conversations, providers, providerKeys, documentInfra,
       documents, vectorIndexer,
       knowledgeBases: createKnowledgeBaseCommands({ store }),
       accountAdmin: createAccountAdminCommands({ store, otherActiveAdmins: (userId) => otherActiveAdmins(readDb, userId) }),

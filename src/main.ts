@@ -18,6 +18,10 @@ try {
   process.exit(1);
 }
 
+// Tracing only when asked for: the OpenTelemetry SDK is not loaded otherwise.
+const stopTracing = process.env.OTEL_EXPORTER_OTLP_ENDPOINT ? (await import('./infra/tracing-setup.ts')).startTracing() : undefined;
+const errorTracking = process.env.SENTRY_DSN ? await import('./infra/error-tracking.ts') : undefined;
+await errorTracking?.startErrorTracking(process.env.SENTRY_DSN!, config.env);
 const { createLogger } = await import('./infra/logger.ts');
 const logger = createLogger(config.logLevel);
 
@@ -93,6 +97,8 @@ async function shutdown(signal: string) {
   await app.replies.stop();
   await server?.close();
   await app.close();
+  await stopTracing?.().catch(() => {});
+  await errorTracking?.flushErrorTracking().catch(() => {});
   logger.info('stopped');
   logger.flush();
   process.exit(0);

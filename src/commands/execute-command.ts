@@ -1,3 +1,4 @@
+import { inSpan } from '../infra/tracing.ts';
 import type { Decider, DomainEvent } from '../domain/decider.ts';
 import { WrongExpectedRevisionError } from '../infra/event-store/errors.ts';
 import type { EventStore } from '../infra/event-store/port.ts';
@@ -27,6 +28,14 @@ export async function loadAggregate<C, S, E extends DomainEvent>(
  * conflict; then the stream is reloaded and the command decided again on the new state.
  */
 export async function executeCommand<C, S, E extends DomainEvent>(
+  store: EventStore, decider: Decider<C, S, E>, stream: string, command: C, context: CommandContext,
+): Promise<CommandResult<S, E>> {
+  const type = (command as { type?: unknown } | null)?.type;
+  return inSpan(`command ${typeof type === 'string' ? type : 'unknown'}`, { 'evident.stream.category': stream.split('-')[0] ?? '' },
+    () => executeWithRetries(store, decider, stream, command, context));
+}
+
+async function executeWithRetries<C, S, E extends DomainEvent>(
   store: EventStore, decider: Decider<C, S, E>, stream: string, command: C, context: CommandContext,
 ): Promise<CommandResult<S, E>> {
   for (let attempt = 0; ; attempt++) {

@@ -8,6 +8,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import { createYoga, type GraphiQLOptions } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
 import type { App } from '../app.ts';
+import { reportUnexpected } from '../infra/error-tracking.ts';
 import { uuidv7 } from '../infra/ids.ts';
 import { apiKeyScopesPlugin } from './api-key-scopes.ts';
 import { bearerToken, viewerForToken } from './authenticate.ts';
@@ -16,6 +17,7 @@ import type { GraphQLContext } from './context.ts';
 import { documentUploadRouter } from './document-upload.ts';
 import { exposedError } from './errors.ts';
 import { OPENAI_API_PATH, openAiApiRouter } from './openai-api.ts';
+import { graphqlMetricsPlugin, httpMetrics, observabilityRouter } from './observability.ts';
 import { requestContext, type RequestInfo } from './request-context.ts';
 import { requestScopePlugin, yogaLogger } from './request-scope.ts';
 import { buildSchema } from './schema.ts';
@@ -65,7 +67,7 @@ export function createGraphQLHandler(app: App) {
     landingPage: false,
     cors: corsFor(app.config.corsOrigins),
     logging: yogaLogger(logger),
-    plugins: [requestScopePlugin(), csrfPrevention(), ...documentLimitPlugins(limits), usePendingFlag(), apiKeyScopesPlugin()],
+    plugins: [requestScopePlugin(), graphqlMetricsPlugin(app.metrics, logger), csrfPrevention(), ...documentLimitPlugins(limits), usePendingFlag(), apiKeyScopesPlugin()],
     maskedErrors: {
       // Log lines name the operation, the code and the request id: never the document or the
       // variables, which can hold passwords. Client errors are not the server's: debug only.
@@ -83,6 +85,7 @@ export function createGraphQLHandler(app: App) {
         }
         if (error instanceof GraphQLError && error.extensions?.code === 'INTERNAL_SERVER_ERROR' && error.extensions.requestId) return error;
         logger.error({ err: (error as GraphQLError).originalError ?? error, requestId, operationName, code: 'INTERNAL_SERVER_ERROR' }, 'unexpected error');
+        reportUnexpected((error as GraphQLError).originalError ?? error, { requestId, code: 'INTERNAL_SERVER_ERROR' });
         return new GraphQLError('Unexpected error', { extensions: { code: 'INTERNAL_SERVER_ERROR', requestId } });
       },
     },
@@ -134,12 +137,13 @@ export async function startServer(app: App, options: { port: number; host: strin
   const web = express();
   web.disable('x-powered-by');
   web.set('trust proxy', trust);
-  web.get('/healthz', (_req, res) => { res.json({ status: 'ok' }); });
   web.use((req: Request, res: Response, next: NextFunction) => {
     const requestId = uuidv7();
     res.setHeader('x-request-id', requestId);
     requestContext.run({ requestId, clientAddress: req.ip ?? null }, next);
   });
+  web.use(httpMetrics(app.metrics));
+  web.use(observabilityRouter(app));
   web.use(documentUploadRouter(app));
   web.use(OPENAI_API_PATH, openAiApiRouter(app));
   web.use(GRAPHQL_PATH, refuseOversizedMultipart(app.config.documents.maxUploadBytes));

@@ -37,7 +37,7 @@ const corsOrigins = z.string().transform((value, ctx): string[] => {
 });
 
 /** Values a configuration error must never echo: passwords in URLs, keys. */
-const SECRET_VARIABLES = new Set(['DATABASE_URL', 'KURRENTDB_URL', 'REDIS_URL', 'MASTER_KEY', 'OPENAI_API_KEY', 'OPENAI_BASE_URL', 'ANTHROPIC_API_KEY', 'ANTHROPIC_BASE_URL', 'GEMINI_API_KEY', 'GEMINI_BASE_URL', 'OLLAMA_API_KEY', 'OLLAMA_BASE_URL', 'EMBEDDINGS_API_KEY', 'EMBEDDINGS_BASE_URL', 'EMBEDDINGS_PREVIOUS_API_KEY', 'EMBEDDINGS_PREVIOUS_BASE_URL', 'WEAVIATE_API_KEY', 'WEAVIATE_URL', 'CHAIN_SIGNING_KEY']);
+const SECRET_VARIABLES = new Set(['DATABASE_URL', 'KURRENTDB_URL', 'REDIS_URL', 'MASTER_KEY', 'OPENAI_API_KEY', 'OPENAI_BASE_URL', 'ANTHROPIC_API_KEY', 'ANTHROPIC_BASE_URL', 'GEMINI_API_KEY', 'GEMINI_BASE_URL', 'OLLAMA_API_KEY', 'OLLAMA_BASE_URL', 'EMBEDDINGS_API_KEY', 'EMBEDDINGS_BASE_URL', 'EMBEDDINGS_PREVIOUS_API_KEY', 'EMBEDDINGS_PREVIOUS_BASE_URL', 'WEAVIATE_API_KEY', 'WEAVIATE_URL', 'CHAIN_SIGNING_KEY', 'METRICS_TOKEN']);
 
 const schema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -58,6 +58,8 @@ const schema = z.object({
   }, 'must be an Ed25519 private key as PKCS#8 PEM (openssl genpkey -algorithm ed25519)').optional(),
   PROJECTION_BATCH_SIZE: z.coerce.number().int().min(1).max(10_000).default(500),
   READ_YOUR_WRITES_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(5_000),
+  READY_MAX_LAG: z.coerce.number().int().min(0).max(1_000_000_000).default(10_000),
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65_535).default(4000),
   REDIS_URL: z.string().refine((value) => /^rediss?:\/\//.test(value) && URL.canParse(value), 'must be a redis:// or rediss:// URL').optional(),
@@ -152,6 +154,10 @@ export interface Config {
   projectionBatchSize: number;
   /** How long a mutation waits for the read models to show its write before answering it flagged pending. */
   readYourWritesTimeoutMs: number;
+  /** /readyz answers not ready while a projection (or the chain sealer) is more than this many events behind. */
+  readyMaxLag: number;
+  /** When set, /metrics wants `Authorization: Bearer <token>`. */
+  metricsToken: string | undefined;
   host: string;
   port: number;
   redisUrl: string | undefined;
@@ -277,6 +283,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     chainSigningKey: c.CHAIN_SIGNING_KEY,
     projectionBatchSize: c.PROJECTION_BATCH_SIZE,
     readYourWritesTimeoutMs: c.READ_YOUR_WRITES_TIMEOUT_MS,
+    readyMaxLag: c.READY_MAX_LAG,
+    metricsToken: c.METRICS_TOKEN,
     host: c.HOST,
     port: c.PORT,
     redisUrl: c.REDIS_URL,

@@ -1,4 +1,5 @@
 import { pino, type Logger } from 'pino';
+import { traceFields } from './tracing.ts';
 
 export type { Logger };
 
@@ -7,6 +8,7 @@ export function createLogger(level: string, pretty = process.stdout.isTTY === tr
   return pino({
     level,
     base: { service: 'evident' },
+    mixin: traceFields,
     ...(pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' } } } : {}),
   });
 }
