@@ -1,3 +1,4 @@
+import { currentTraceParent } from '../infra/tracing.ts';
 import type { EventMetadata } from '../infra/event-store/port.ts';
 
 /** Who asks, why, and the clock and id source: everything impure a command needs, passed in. */
@@ -15,11 +16,13 @@ export interface CommandContext {
 export const systemActor = (component: string): string => `system:${component}`;
 
 export function metadataFrom(context: CommandContext): EventMetadata {
+  const traceParent = currentTraceParent();
   return {
     actorId: context.actorId,
     correlationId: context.correlationId,
     causationId: context.causationId,
     requestId: context.requestId,
     occurredAt: context.now().toISOString(),
+    ...(traceParent ? { traceParent } : {}),
   };
 }

@@ -3,6 +3,7 @@ import type { EventStore, RecordedEvent } from '../infra/event-store/port.ts';
 import { EventUpcastError } from '../infra/event-store/upcasting-event-store.ts';
 import { TransactionAbortedError } from '../infra/read-db/errors.ts';
 import type { ReadDb, SqlExecutor } from '../infra/read-db/port.ts';
+import { inSpan, linksFromTraceParents } from '../infra/tracing.ts';
 import { Wakeup } from '../infra/wakeup.ts';
 import { CheckpointConflictError, type ProjectionCheckpoints } from './processor/checkpoints.ts';
 import { LeaseLoop } from './processor/lease-loop.ts';
@@ -273,6 +274,16 @@ export class ProjectionWorker {
   }
 
   private async commit(events: readonly RecordedEvent[], skip = false): Promise<void> {
+    const handled = skip ? [] : events.filter((event) => this.types.has(event.type));
+    if (handled.length === 0) return this.commitNow(events, skip);
+    // One span per transaction, linked to the operations that appended its events (their traceparent).
+    return inSpan(`projection ${this.name}`, {
+      'evident.projection': this.name, 'evident.events': handled.length,
+      'evident.position.first': events[0]!.position.toString(), 'evident.position.last': events.at(-1)!.position.toString(),
+    }, () => this.commitNow(events, skip), linksFromTraceParents(handled.map((event) => event.metadata.traceParent)));
+  }
+
+  private async commitNow(events: readonly RecordedEvent[], skip: boolean): Promise<void> {
     const last = events.at(-1)!.position;
     await this.ctx.db.transaction(async (tx) => {
       await this.ctx.checkpoints.lock(tx, this.name, this.position);

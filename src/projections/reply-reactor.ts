@@ -1,3 +1,4 @@
+import { contextFromTraceParent, inSpan, withContext } from '../infra/tracing.ts';
 import type { CommandContext } from '../commands/context.ts';
 import { executeCommand, loadAggregate } from '../commands/execute-command.ts';
 import {
@@ -267,7 +268,12 @@ export class ReplyReactor {
     return started ? { ...context, causationId: started.id, correlationId: started.metadata.correlationId } : context;
   }
 
-  private async dispatch(event: RecordedEvent): Promise<void> {
+  /** The reply joins the trace of the operation that asked for it (the event's traceparent), on whichever instance generates it. */
+  private dispatch(event: RecordedEvent): Promise<void> {
+    return withContext(contextFromTraceParent(event.metadata.traceParent), () => inSpan('reply', { 'evident.event.type': event.type }, () => this.startReply(event)));
+  }
+
+  private async startReply(event: RecordedEvent): Promise<void> {
     const { conversationId, messageId, replyId: requestedReplyId } = event.data as { conversationId: string; messageId: string; replyId?: string };
     const context = { ...this.options.newContext(), causationId: event.id, correlationId: event.metadata.correlationId };
     const { state } = await loadAggregate(this.options.store, conversationDecider, conversationStream(conversationId));

@@ -1,6 +1,7 @@
 // OpenTelemetry: a server process with OTEL_EXPORTER_OTLP_ENDPOINT set sends its spans over OTLP/HTTP
 // (JSON) to a receiver on loopback; a GraphQL mutation gives connected spans operation → command →
-// append, a reply gives a provider span, and log lines inside a span carry its trace id.
+// append; projections link to it; a reply continues the sendMessage trace with its provider span;
+// and log lines inside a span carry its trace id.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,7 +10,7 @@ import {
   type ProviderProcess, type ServerProcess,
 } from './support.ts';
 
-interface OtlpSpan { traceId: string; spanId: string; parentSpanId?: string; name: string }
+interface OtlpSpan { traceId: string; spanId: string; parentSpanId?: string; name: string; links?: Array<{ traceId: string; spanId: string }> }
 
 describe('e2e: OpenTelemetry spans over OTLP/HTTP', () => {
   const spans: OtlpSpan[] = [];
@@ -61,7 +62,16 @@ describe('e2e: OpenTelemetry spans over OTLP/HTTP', () => {
     expect(command.traceId).toBe(operation.traceId);
     const append = await eventually(async () => spans.find((s) => s.parentSpanId === command.spanId && s.name === 'event-store append'), 'its append span');
     expect(append.traceId).toBe(operation.traceId);
-    await eventually(async () => byName('provider stream')[0], 'a provider span for the reply');
+    // The projection that applied the conversation's first event links to that command's trace (it runs
+    // later, in its own transaction, possibly on another instance; the event carries the traceparent).
+    const projected = await eventually(async () => spans.find((s) => s.name === 'projection conversations'
+      && (s.links ?? []).some((link) => link.traceId === operation.traceId)), 'a conversations projection span linked to the operation');
+    expect(projected.traceId).not.toBe(operation.traceId);
+    // The reply joins the trace of the sendMessage operation: reply → provider stream.
+    const send = await eventually(async () => byName('graphql mutation sendMessage')[0], 'the sendMessage span');
+    const reply = await eventually(async () => spans.find((s) => s.name === 'reply' && s.traceId === send.traceId), 'the reply span in its trace');
+    await eventually(async () => spans.find((s) => s.name === 'provider stream' && s.traceId === send.traceId && s.parentSpanId === reply.spanId),
+      'the provider span under the reply');
     expect(paths.every((path) => path === '/v1/traces')).toBe(true);
     const traced = new Set(spans.map((s) => s.traceId));
     expect(server.logs().some((line) => typeof line.traceId === 'string' && traced.has(line.traceId))).toBe(true);

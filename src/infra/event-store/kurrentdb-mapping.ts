@@ -124,6 +124,7 @@ export function toRecordedEvent(resolved: ResolvedEvent | AllStreamResolvedEvent
     causationId: (meta.causationId as string | null | undefined) ?? null,
     requestId: (meta.requestId as string | null | undefined) ?? null,
     occurredAt: meta.occurredAt,
+    ...(typeof meta.traceParent === 'string' ? { traceParent: meta.traceParent } : {}),
   };
   return {
     id: event.id,

@@ -13,6 +13,8 @@ export interface EventMetadata {
   requestId: string | null;
   /** ISO-8601 time the fact happened, given by the caller (domain code never reads a clock). */
   occurredAt: string;
+  /** W3C traceparent of the operation that appended it, only while tracing is on (docs/operations.md, Tracing). */
+  traceParent?: string;
 }
 
 /** An event as a command handler proposes it, before the store gives it a place. */

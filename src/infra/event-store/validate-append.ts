@@ -1,3 +1,4 @@
+import { isTraceParent } from '../tracing.ts';
 import { InvalidEventError } from './errors.ts';
 import { MAX_EVENT_BYTES, MAX_EVENTS_PER_APPEND, MAX_STREAM_NAME_LENGTH, type ExpectedRevision, type NewEvent } from './port.ts';
 
@@ -57,6 +58,8 @@ export function validateAppend(stream: string, events: readonly NewEvent[], expe
         causationId: m.causationId ?? null,
         requestId: m.requestId ?? null,
         occurredAt: m.occurredAt,
+        // Only a well-formed traceparent, and only when there is one: events without tracing stay as they were.
+        ...(isTraceParent(m.traceParent) ? { traceParent: m.traceParent } : {}),
       });
     } catch (error) {
       throw new InvalidEventError(`${where}: data is not serialisable as JSON (${(error as Error).message})`);
