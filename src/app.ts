@@ -35,6 +35,7 @@ import { createAppPubSub, type AppPubSub } from './infra/pubsub.ts';
 import { migrate } from './infra/read-db/migrations.ts';
 import type { ReadDb } from './infra/read-db/port.ts';
 import { ChainSealer } from './projections/chain-sealer.ts';
+import { ingestionQueue } from './projections/documents-queries.ts';
 import { SealerThread } from './infra/audit/sealer-thread.ts';
 import { ReplyReactor } from './projections/reply-reactor.ts';
 import { otherActiveAdmins } from './projections/users-queries.ts';
@@ -69,6 +70,8 @@ export interface App {
   documents: DocumentCommands;
   /** The vector index kept from DocumentIndexed events; activeSpace() is the one retrieval searches. */
   vectorIndexer: VectorIndexer;
+  /** Extracts, chunks and embeds uploaded documents (leased: one instance at a time). */
+  ingestion: IngestionReactor;
   knowledgeBases: KnowledgeBaseCommands;
   conversationKnowledge: ConversationKnowledgeCommands;
   /** File bytes, the vector index and the embedding model (null: lexical retrieval only). */
@@ -280,11 +283,12 @@ export async function createApp(config: Config, logger: Logger, early: EarlyStor
         const [logHead, chainHead] = await Promise.all([log.headPosition(), chain.head()]);
         return { leased: sealer.leased, position: chainHead.position, lagEvents: logHead > chainHead.position ? Number(logHead - chainHead.position) : 0 };
       },
+      ingestionQueue: () => ingestionQueue(readDb),
     });
 
     return {
       metrics, config, logger, store, readDb, codec, projections, users, accounts, conversations, providers, providerKeys, documentInfra,
-      documents, vectorIndexer,
+      documents, vectorIndexer, ingestion,
       knowledgeBases: createKnowledgeBaseCommands({ store }),
       accountAdmin: createAccountAdminCommands({ store, otherActiveAdmins: (userId) => otherActiveAdmins(readDb, userId) }),
       conversationKnowledge: createConversationKnowledgeCommands({ store }),

@@ -15,6 +15,8 @@ export const boundedLabel = (value: string | null | undefined, fallback = 'unkno
 export interface MetricsSources {
   projections(): Promise<Array<{ name: string; state: string; failedEventId: string | null; position: bigint; lagEvents: number; lagSeconds: number }>>;
   sealer(): Promise<{ leased: boolean; position: bigint; lagEvents: number }>;
+  /** Documents waiting in each ingestion stage (all instances share the queue: it is the read model). */
+  ingestionQueue?(): Promise<Record<string, number>>;
 }
 
 /**
@@ -80,6 +82,16 @@ export class Metrics {
     new Gauge({
       name: 'evident_projection_failed', help: '1 when the projection is stopped at an event it could not apply (here or on the instance running it)', labelNames: ['projection'], registers,
       async collect() { await projections(this, 'failed'); },
+    });
+    const sources = () => this.sources;
+    new Gauge({
+      name: 'evident_ingestion_queue_documents', help: 'Documents waiting in each ingestion stage (uploaded, extracting, extracted, chunked)',
+      labelNames: ['stage'], registers,
+      async collect() {
+        const queue = await sources()?.ingestionQueue?.().catch(() => undefined);
+        this.reset();
+        if (queue) for (const [stage, n] of Object.entries(queue)) this.set({ stage }, n);
+      },
     });
     new Gauge({
       name: 'evident_chain_sealer_lag_events', help: 'Log head minus the sealed chain head', registers,

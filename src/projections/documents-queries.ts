@@ -141,3 +141,15 @@ export async function chunksByIds(db: SqlExecutor, ownerId: string, chunkIds: re
     [ownerId, [...chunkIds]]);
   return rows;
 }
+
+/** Stages a document waits in before it is indexed (or failed): the ingestion queue. */
+export const INGESTION_QUEUE_STAGES = ['uploaded', 'extracting', 'extracted', 'chunked'] as const;
+
+/** How many documents of all owners wait in each stage of ingestion (for metrics; no owner, no name). */
+export async function ingestionQueue(db: SqlExecutor): Promise<Record<(typeof INGESTION_QUEUE_STAGES)[number], number>> {
+  const { rows } = await db.query<{ status: string; n: number }>(
+    `SELECT status, count(*)::int AS n FROM documents WHERE status = ANY($1::text[]) GROUP BY status`, [[...INGESTION_QUEUE_STAGES]]);
+  const queue = Object.fromEntries(INGESTION_QUEUE_STAGES.map((stage) => [stage, 0])) as Record<(typeof INGESTION_QUEUE_STAGES)[number], number>;
+  for (const row of rows) if (row.status in queue) queue[row.status as keyof typeof queue] = row.n;
+  return queue;
+}

@@ -201,3 +201,27 @@ describe('documents over GraphQL (int)', () => {
     expect(list.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   });
 });
+
+describe('the ingestion queue in /metrics', () => {
+  let t: TestApp;
+  beforeAll(async () => { t = await startTestApp(); });
+  afterAll(async () => { await t?.close(); });
+
+  const queued = async () => {
+    const text = await t.app.metrics.registry.metrics();
+    return Object.fromEntries([...text.matchAll(/^evident_ingestion_queue_documents\{stage="(\w+)"[^}]*\} (\d+)$/gm)].map((m) => [m[1]!, Number(m[2])]));
+  };
+
+  it('counts the documents waiting in each stage (read from the read model, so every instance shows the same queue)', async () => {
+    expect(await queued()).toEqual({ uploaded: 0, extracting: 0, extracted: 0, chunked: 0 });
+    // With this instance's ingestion stopped, uploads wait in the queue.
+    await t.app.ingestion.stop();
+    const user = await newUser(t.yoga);
+    for (const name of ['a.md', 'b.md']) {
+      const uploaded = await upload(t.yoga, user.token, `# ${name}\n\nqueued text`, name, 'text/markdown');
+      expect(uploaded.errors).toBeUndefined();
+    }
+    expect(await eventually(async () => ((await queued()).uploaded === 2 ? queued() : undefined), 'two documents in the queue'))
+      .toEqual({ uploaded: 2, extracting: 0, extracted: 0, chunked: 0 });
+  });
+});
