@@ -18,38 +18,48 @@ export interface Readiness {
   chainSealer?: { leased: boolean; lagEvents: number };
 }
 
-/** Stores reachable, migrations applied, no projection stopped at an event, lags under READY_MAX_LAG. */
+/** How long one readiness check may take: a store that hangs makes the instance not ready, not /readyz slow. */
+export const READY_CHECK_TIMEOUT_MS = 3_000;
+
+class CheckTimeout extends Error {}
+
+function bounded<T>(work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new CheckTimeout()), READY_CHECK_TIMEOUT_MS); });
+  work.catch(() => {}); // settled after the timeout: nothing waits for it any more
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+const unreachable = (what: string) => (error: unknown) =>
+  (error instanceof CheckTimeout ? `${what} did not answer within ${READY_CHECK_TIMEOUT_MS / 1000} s` : `${what} unreachable`);
+
+/**
+ * Stores reachable, migrations applied, no projection stopped at an event, lags under READY_MAX_LAG.
+ * The checks run side by side, each bounded by READY_CHECK_TIMEOUT_MS.
+ */
 export async function readiness(app: App, migrationNames: Promise<string[]>): Promise<Readiness> {
-  const reasons: string[] = [];
   const maxLag = app.config.readyMaxLag;
   let projections: Readiness['projections'];
   let chainSealer: Readiness['chainSealer'];
-  try {
+  const migrations = bounded((async () => {
     const { rows } = await app.readDb.query<{ name: string }>('SELECT name FROM schema_migrations');
     const applied = new Set(rows.map((row) => row.name));
     const missing = (await migrationNames).filter((name) => !applied.has(name));
-    if (missing.length > 0) reasons.push(`read-model migrations not applied: ${missing.join(', ')}`);
-  } catch {
-    reasons.push('read database unreachable');
-  }
-  try {
-    const statuses = await app.projections.status();
+    return missing.length > 0 ? [`read-model migrations not applied: ${missing.join(', ')}`] : [];
+  })()).catch((error: unknown) => [unreachable('read database')(error)]);
+  const projectionReasons = bounded(app.projections.status()).then((statuses) => {
     projections = statuses.map((s) => ({ name: s.name, state: s.failedEventId ? 'failed' : s.state, lagEvents: s.lagEvents }));
-    for (const s of statuses) {
-      if (s.state === 'failed' || s.failedEventId) reasons.push(`projection ${s.name} is stopped at event ${s.failedEventId ?? '?'}`);
-      else if (s.lagEvents > maxLag) reasons.push(`projection ${s.name} is ${s.lagEvents} events behind (READY_MAX_LAG ${maxLag})`);
-    }
-  } catch {
-    reasons.push('event store or read database unreachable');
-  }
-  try {
-    const [logHead, chainHead] = await Promise.all([app.store.headPosition(), app.chain.head()]);
+    return statuses.flatMap((s) => {
+      if (s.state === 'failed' || s.failedEventId) return [`projection ${s.name} is stopped at event ${s.failedEventId ?? '?'}`];
+      return s.lagEvents > maxLag ? [`projection ${s.name} is ${s.lagEvents} events behind (READY_MAX_LAG ${maxLag})`] : [];
+    });
+  }, (error: unknown) => [unreachable('event store or read database')(error)]);
+  const sealerReasons = bounded(Promise.all([app.store.headPosition(), app.chain.head()])).then(([logHead, chainHead]) => {
     const lagEvents = logHead > chainHead.position ? Number(logHead - chainHead.position) : 0;
     chainSealer = { leased: app.sealer.leased, lagEvents };
-    if (lagEvents > maxLag) reasons.push(`chain sealer is ${lagEvents} events behind (READY_MAX_LAG ${maxLag})`);
-  } catch {
-    reasons.push('event store or chain store unreachable');
-  }
+    return lagEvents > maxLag ? [`chain sealer is ${lagEvents} events behind (READY_MAX_LAG ${maxLag})`] : [];
+  }, (error: unknown) => [unreachable('event store or chain store')(error)]);
+  const reasons = (await Promise.all([migrations, projectionReasons, sealerReasons])).flat();
   return reasons.length > 0
     ? { status: 'not ready', reasons, projections, chainSealer }
     : { status: 'ready', projections, chainSealer };
