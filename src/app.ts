@@ -202,7 +202,7 @@ export async function createApp(config: Config, logger: Logger, early: EarlyStor
           connectTimeoutMs: config.providerConnectTimeoutMs, idleTimeoutMs: config.providerTimeoutMs,
         })]
         : []),
-      ...createChatProviders(config, (provider) => providerKeys.keyFor(provider)),
+      ...(await createChatProviders(config, (provider) => providerKeys.keyFor(provider))),
     ];
     const providers = new ProviderRegistry(chatProviders.map((provider) => meteredProvider(provider, metrics)), { defaultModel: config.defaultModel });
     const pubsubHandle = createAppPubSub(config.redisUrl, (error) => logger.warn({ err: error }, 'pub/sub command failed'));
