@@ -64,6 +64,25 @@ describe.each(BACKENDS)('GraphQL share links ($name)', ({ postgres }) => {
   }
   const share = async (id: string, user = alice, expiresAt?: string) => (await ok<ShareResult>(t.yoga, SHARE, { id, expiresAt }, user.token)).shareConversation;
 
+  it('shows the branch the owner was on: other branches of the message tree stay private', async () => {
+    const id = await answered(alice, 'Which branch?');
+    const { conversation } = await ok<{ conversation: { messages: { edges: Array<{ node: { id: string; role: string } }> } } }>(t.yoga,
+      'query ($id: ID!) { conversation(id: $id) { messages(first: 10) { edges { node { id role } } } } }', { id }, alice.token);
+    const first = conversation.messages.edges.find((e) => e.node.role === 'ASSISTANT')!.node.id;
+    const feed = await ConversationFeed.open(t, id, alice.token);
+    try {
+      await ok(t.yoga, 'mutation ($c: ID!, $m: ID!) { regenerateReply(conversationId: $c, messageId: $m) { replyId } }', { c: id, m: first }, alice.token);
+      expect((await feed.collectUntil((e) => TERMINAL_KINDS.has(e.kind))).at(-1)!.kind).toBe('REPLY_COMPLETED');
+    } finally {
+      await feed.close();
+    }
+    // Back on the first reply's branch, then shared: the regenerated sibling is not in the snapshot.
+    await ok(t.yoga, 'mutation ($c: ID!, $m: ID!) { switchBranch(conversationId: $c, messageId: $m) { activeLeafId } }', { c: id, m: first }, alice.token);
+    const link = await share(id);
+    const seen = (await ok<SharedResult>(t.yoga, SHARED, { token: link.token }, null)).sharedConversation;
+    expect(seen.messages.map((m) => m.role)).toEqual(['USER', 'ASSISTANT']);
+  });
+
   it('shows a snapshot of the conversation as it was when shared, to anyone, without an account', async () => {
     const id = await answered(alice, 'What is a share link?');
     const link = await share(id);

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { SHARE_TOKEN, createShareCommands } from '../../commands/shares.ts';
 import { checkId } from '../../domain/identifiers.ts';
 import { hashToken } from '../../infra/passwords.ts';
-import { conversationAsOf } from '../../projections/conversation-as-of.ts';
+import { conversationAsOf, messagesAsOf } from '../../projections/conversation-as-of.ts';
 import type { MessageRow } from '../../projections/conversations-queries.ts';
 import { ownedConversation } from '../../projections/conversations-queries.ts';
 import { openShare, ownedShare, ownedShares, type ShareRow } from '../../projections/shares-queries.ts';
@@ -88,7 +88,8 @@ builder.queryFields((t) => ({
       if (!folded || folded.conversation.owner_id !== share.owner_id) throw notFound();
       return {
         title: folded.conversation.title, model: folded.conversation.model, sharedAt: share.created_at, expiresAt: share.expires_at,
-        messages: folded.messages,
+        // The branch the owner was looking at when sharing (a message tree's other branches stay private).
+        messages: messagesAsOf(folded.conversation, 'active') ?? folded.messages,
       };
     },
   }),
