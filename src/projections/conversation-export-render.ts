@@ -29,7 +29,9 @@ export function conversationMarkdown(exp: ConversationExport): string {
   if (c.documents.length > 0) lines.push(`- Documents: ${c.documents.map((d) => d.name ?? d.id).join(', ')}`);
   lines.push('');
   if (c.systemPrompt) lines.push('## System prompt', '', c.systemPrompt, '');
-  for (const m of c.messages) {
+  const elsewhere = c.messages.filter((m) => !m.onActiveBranch).length;
+  if (elsewhere > 0) lines.push(`*The branch shown; ${elsewhere} message${elsewhere === 1 ? '' : 's'} on other branches ${elsewhere === 1 ? 'is' : 'are'} in the JSON export.*`, '');
+  for (const m of c.messages.filter((message) => message.onActiveBranch)) {
     const note = statusNote(m);
     lines.push(`## ${roleName(m)}${m.role === 'assistant' && m.model ? ` (${escapeHeading(m.model)})` : ''}${note ? ` ${note}` : ''}`, '');
     lines.push(`*${m.createdAt}*`, '');
@@ -138,7 +140,7 @@ function writeConversation(w: PdfWriter, c: ExportedConversation, exportedAt: st
     w.text(c.systemPrompt, { indent: 10 });
     w.gap(10);
   }
-  for (const m of c.messages) {
+  for (const m of c.messages.filter((message) => message.onActiveBranch)) {
     const note = statusNote(m);
     w.text(`${roleName(m)}${m.role === 'assistant' && m.model ? ` (${m.model})` : ''}${note ? ` ${note}` : ''}`, { bold: true, size: 11 });
     w.text(m.createdAt, { size: 8, gray: true });

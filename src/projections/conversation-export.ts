@@ -30,6 +30,10 @@ export interface ExportedMessage {
   status: string;
   model: string | null;
   inReplyTo: string | null;
+  /** The message it follows in the message tree (null for the first); branches share a parent. */
+  parentId: string | null;
+  /** On the branch the conversation shows (Markdown and PDF render only these; JSON keeps every branch). */
+  onActiveBranch: boolean;
   createdAt: string;
   completedAt: string | null;
   citations: ExportedCitation[];
@@ -63,7 +67,7 @@ export interface ConversationsExport {
 }
 
 const CONVERSATION_COLUMNS = 'conversation_id, owner_id, title, model, system_prompt, params, archived, message_count, created_at, updated_at, '
-  + 'knowledge_base_ids, document_ids';
+  + 'knowledge_base_ids, document_ids, active_leaf_id';
 
 async function names(db: SqlExecutor, sql: string, ownerId: string, ids: readonly string[]): Promise<Map<string, string | null>> {
   if (ids.length === 0) return new Map();
@@ -104,8 +108,9 @@ async function exported(db: SqlExecutor, ownerId: string, rows: readonly Convers
     archived: row.archived, createdAt: row.created_at, updatedAt: row.updated_at,
     knowledgeBases: (row.knowledge_base_ids ?? []).map((id) => ({ id, name: bases.get(id) ?? null })),
     documents: (row.document_ids ?? []).map((id) => ({ id, name: docs.get(id) ?? null })),
-    messages: messages.filter((m) => m.conversation_id === row.conversation_id).map((m) => ({
+    messages: withActiveBranch(messages.filter((m) => m.conversation_id === row.conversation_id), row.active_leaf_id ?? null).map(({ m, active }) => ({
       id: m.message_id, role: m.role, content: m.content, status: m.status, model: m.model, inReplyTo: m.in_reply_to,
+      parentId: m.parent_id ?? null, onActiveBranch: active,
       createdAt: m.created_at, completedAt: m.completed_at,
       citations: ((Array.isArray(m.sources) ? m.sources : []) as MessageSourceRow[]).map((s) => ({
         n: s.n, documentId: s.documentId, documentName: docs.get(s.documentId) ?? null, documentVersion: s.version, chunkId: s.chunkId,
@@ -113,6 +118,20 @@ async function exported(db: SqlExecutor, ownerId: string, rows: readonly Convers
       })),
     })),
   }));
+}
+
+/** Each message with whether it is on the path root → active leaf (walked up through parent ids, guarded against cycles). */
+function withActiveBranch(messages: MessageRow[], leafId: string | null): Array<{ m: MessageRow; active: boolean }> {
+  const byId = new Map(messages.map((m) => [m.message_id, m]));
+  const onPath = new Set<string>();
+  for (let id = leafId; id !== null && !onPath.has(id);) {
+    const message = byId.get(id);
+    if (!message) break;
+    onPath.add(id);
+    id = message.parent_id ?? null;
+  }
+  // No leaf recorded (a conversation projected before branches): everything is one path.
+  return messages.map((m) => ({ m, active: leafId === null || onPath.has(m.message_id) }));
 }
 
 /** One of the owner's conversations as an export; null when it is not theirs (or not there). */

@@ -231,6 +231,32 @@ describe('GraphQL conversation export', () => {
     expect(text).toMatch(/character\(s\) this PDF's font cannot show appear as "\?"/);
   });
 
+  it('a message tree: Markdown shows the active branch and says how many messages are elsewhere; JSON keeps every branch', async () => {
+    const carol = await newUser(t.yoga); // not alice: the all-conversations export below counts hers
+    const conversation = await startConversation(t.yoga, carol.token, { title: 'Branches' });
+    await ok(t.yoga, SEND, { conversationId: conversation.id, content: 'first question' }, carol.token);
+    const reply = await eventually(async () => (await getConversation(t.yoga, carol.token, conversation.id)).messages.edges
+      .find((e) => e.node.role === 'ASSISTANT' && e.node.status === 'COMPLETE')?.node, 'the first reply');
+    const feed = await ConversationFeed.open(t, conversation.id, carol.token);
+    try {
+      await ok(t.yoga, 'mutation ($c: ID!, $m: ID!) { regenerateReply(conversationId: $c, messageId: $m) { replyId } }',
+        { c: conversation.id, m: reply.id }, carol.token);
+      expect((await feed.collectUntil((e) => TERMINAL_KINDS.has(e.kind))).at(-1)!.kind).toBe('REPLY_COMPLETED');
+    } finally {
+      await feed.close();
+    }
+    const json = JSON.parse((await exportAs('JSON', carol, conversation.id)).content) as {
+      conversation: { messages: Array<{ id: string; role: string; parentId: string | null; onActiveBranch: boolean }> };
+    };
+    const messages = json.conversation.messages;
+    expect(messages.map((m) => [m.role, m.onActiveBranch])).toEqual([['user', true], ['assistant', false], ['assistant', true]]);
+    expect(messages[1]!.parentId).toBe(messages[0]!.id);
+    expect(messages[2]!.parentId).toBe(messages[0]!.id);
+    const markdown = (await exportAs('MARKDOWN', carol, conversation.id)).content;
+    expect(markdown).toContain('1 message on other branches is in the JSON export');
+    expect(markdown.match(/^## Assistant/gm)).toHaveLength(1);
+  });
+
   it('all conversations as one JSON file: every one of yours, none of anyone else\'s', async () => {
     const bobs = await startConversation(t.yoga, bob.token, { title: 'Bob private' });
     const file = (await ok<{ exportConversations: ExportFile }>(t.yoga, EXPORT_ALL, {}, alice.token)).exportConversations;
