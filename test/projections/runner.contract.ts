@@ -447,9 +447,17 @@ export function runnerContract(label: string, getEnv: () => RunnerEnv): void {
       const observer = runner([c.projection]);
       const status = await statusOf(observer, c.projection.name);
       expect(status.lagEvents).toBeGreaterThanOrEqual(3);
-      if (getEnv().store.kind === 'sqlite') expect(status.lagEvents).toBe(3);
-      expect(status.lagSeconds).toBeGreaterThan(3590);
-      expect(status.lagSeconds).toBeLessThan(3700);
+      if (getEnv().store.kind === 'sqlite') {
+        expect(status.lagEvents).toBe(3);
+        expect(status.lagSeconds).toBeGreaterThan(3590);
+        expect(status.lagSeconds).toBeLessThan(3700);
+      } else {
+        // A shared PostgreSQL log: other suites may have appended between the catch-up and these events, so
+        // the first unapplied event need not be ours. The lag is that event's age, whichever it is.
+        const [first] = await getEnv().store.readAll({ after: status.position, maxCount: 1 });
+        const age = (Date.now() - Date.parse(first!.metadata.occurredAt)) / 1000;
+        expect(Math.abs(status.lagSeconds - age)).toBeLessThan(60);
+      }
     });
 
     it('a standby instance takes over when the lease holder stops, and waitFor works from it', async (context) => {
