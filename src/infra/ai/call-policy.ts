@@ -9,9 +9,12 @@
 // overloaded included) and 429 are retried with exponential backoff and jitter, a 429's Retry-After
 // honoured up to maxRetryAfterMs; after the first token nothing is retried. Timeouts are not retried.
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Call } from './call.ts';
 import { parseRetryAfter } from './openai-compatible.ts';
 import { ProviderError } from './provider.ts';
 import type { ChatChunk, ProviderErrorCode, ProviderErrorOptions } from './provider.ts';
+
+export type { Call } from './call.ts';
 
 export interface CallPolicyOptions {
   /** Time allowed until the response headers arrive (for a listing: the whole answer). Default 30000. */
@@ -24,56 +27,6 @@ export interface CallPolicyOptions {
   retryBaseMs?: number;
   /** A 429 asking to wait longer than this fails at once with PROVIDER_RATE_LIMITED. Default 30000. */
   maxRetryAfterMs?: number;
-}
-
-type Phase = 'connect' | 'stream';
-
-/** One HTTP attempt: an abort controller linked to the caller's signal, its timers and its last response. */
-export class Call {
-  readonly controller = new AbortController();
-  phase: Phase = 'connect';
-  timedOut: 'connect' | 'idle' | null = null;
-  /** The last HTTP response seen through `fetch` (for the status and headers of an error). */
-  response: Response | null = null;
-  #timer: NodeJS.Timeout | undefined;
-  #callerSignal: AbortSignal | undefined;
-  #onCallerAbort = (): void => this.controller.abort();
-
-  constructor(callerSignal: AbortSignal | undefined) {
-    this.#callerSignal = callerSignal;
-    callerSignal?.addEventListener('abort', this.#onCallerAbort, { once: true });
-  }
-
-  get signal(): AbortSignal {
-    return this.controller.signal;
-  }
-
-  /** A fetch for the SDK: aborted with this attempt, whatever signal the SDK passes of its own. */
-  readonly fetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
-    const signal = init?.signal ? AbortSignal.any([init.signal, this.controller.signal]) : this.controller.signal;
-    const response = await fetch(input, { ...init, signal });
-    this.response = response;
-    return response;
-  };
-
-  arm(kind: 'connect' | 'idle', ms: number): void {
-    this.disarm();
-    this.#timer = setTimeout(() => {
-      this.timedOut = kind;
-      this.controller.abort();
-    }, ms);
-  }
-
-  disarm(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-  }
-
-  dispose(): void {
-    this.disarm();
-    this.#callerSignal?.removeEventListener('abort', this.#onCallerAbort);
-    this.controller.abort();
-  }
 }
 
 /** Maps an SDK's own error to a ProviderError; null lets the policy decide (connection failure). */

@@ -6,6 +6,7 @@
 // is retried, because the caller has already seen part of the answer. Timeouts are not retried (the wait
 // has already been long). Every failure is a ProviderError, and no message ever contains the API key.
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Call } from './call.ts';
 import { ProviderError } from './provider.ts';
 import type { ChatChunk, ChatProvider, ChatRequest, ModelInfo, ProviderErrorCode, ProviderErrorOptions, TokenUsage } from './provider.ts';
 
@@ -120,43 +121,6 @@ export class SseDecoder {
 // ---------------------------------------------------------------------------------------------------------
 // Provider
 
-type Phase = 'connect' | 'stream';
-
-/** One HTTP attempt: its abort controller, linked to the caller's signal, and its timers. */
-class Attempt {
-  readonly controller = new AbortController();
-  phase: Phase = 'connect';
-  timedOut: 'connect' | 'idle' | null = null;
-  #timer: NodeJS.Timeout | undefined;
-  #callerSignal: AbortSignal | undefined;
-  #onCallerAbort = (): void => this.controller.abort();
-
-  constructor(callerSignal: AbortSignal | undefined) {
-    this.#callerSignal = callerSignal;
-    callerSignal?.addEventListener('abort', this.#onCallerAbort, { once: true });
-  }
-
-  arm(kind: 'connect' | 'idle', ms: number): void {
-    this.disarm();
-    this.#timer = setTimeout(() => {
-      this.timedOut = kind;
-      this.controller.abort();
-    }, ms);
-  }
-
-  disarm(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
-  }
-
-  /** Ends the attempt; aborting really closes the HTTP request if it is still open. */
-  dispose(): void {
-    this.disarm();
-    this.#callerSignal?.removeEventListener('abort', this.#onCallerAbort);
-    this.controller.abort();
-  }
-}
-
 interface StreamState {
   finishReason: string | null;
   usage: TokenUsage | null;
@@ -197,7 +161,7 @@ export class OpenAiCompatibleProvider implements ChatProvider {
 
   async listModels(signal?: AbortSignal): Promise<ModelInfo[]> {
     for (let attempt = 0; ; attempt++) {
-      const call = new Attempt(signal);
+      const call = new Call(signal);
       try {
         if (signal?.aborted) throw this.#error('PROVIDER_CANCELLED', 'request cancelled');
         call.arm('connect', this.#connectTimeoutMs);
@@ -229,7 +193,7 @@ export class OpenAiCompatibleProvider implements ChatProvider {
     const body = JSON.stringify(this.#chatBody(request));
     let yielded = false;
     for (let attempt = 0; ; attempt++) {
-      const call = new Attempt(signal);
+      const call = new Call(signal);
       try {
         if (signal?.aborted) throw this.#error('PROVIDER_CANCELLED', 'request cancelled');
         call.arm('connect', this.#connectTimeoutMs);
@@ -266,7 +230,7 @@ export class OpenAiCompatibleProvider implements ChatProvider {
   }
 
   // Reads the SSE body, yielding non-empty content deltas and recording finish reason, usage and model.
-  async *#streamDeltas(call: Attempt, response: Response, state: StreamState): AsyncGenerator<string, void, undefined> {
+  async *#streamDeltas(call: Call, response: Response, state: StreamState): AsyncGenerator<string, void, undefined> {
     if (!response.body) throw this.#error('PROVIDER_BAD_RESPONSE', 'empty response body', { status: response.status });
     const reader = response.body.getReader();
     const decoder = new SseDecoder();
@@ -348,7 +312,7 @@ export class OpenAiCompatibleProvider implements ChatProvider {
   }
 
   /** Sends the request and returns a 2xx response; any other status becomes a ProviderError. */
-  async #send(call: Attempt, method: 'GET' | 'POST', path: string, body: string | undefined, model: string | null): Promise<Response> {
+  async #send(call: Call, method: 'GET' | 'POST', path: string, body: string | undefined, model: string | null): Promise<Response> {
     const headers: Record<string, string> = { accept: method === 'POST' ? 'text/event-stream' : 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     const apiKey = (typeof this.#apiKey === 'function' ? await this.#apiKey() : this.#apiKey) || undefined;
@@ -380,7 +344,7 @@ export class OpenAiCompatibleProvider implements ChatProvider {
     return this.#error('PROVIDER_BAD_RESPONSE', `request rejected (HTTP ${status})${detail}`, { status });
   }
 
-  #classify(call: Attempt, error: unknown, signal: AbortSignal | undefined): ProviderError {
+  #classify(call: Call, error: unknown, signal: AbortSignal | undefined): ProviderError {
     if (signal?.aborted) {
       return error instanceof ProviderError && error.code === 'PROVIDER_CANCELLED' ? error : this.#error('PROVIDER_CANCELLED', 'request cancelled');
     }
