@@ -144,25 +144,34 @@ export function createConversationCommands(deps: ConversationCommandsDeps) {
 
     /**
      * Stops a reply being generated. The generating instance records the cancellation with the
-     * partial text; if none does within the timeout (it died), the cancellation is recorded here and
-     * returned, so the caller can announce it. Null when the generating instance recorded it, or the
-     * reply had already finished.
+     * partial text; if none does within the timeout (it died), the cancellation is recorded here.
+     * `recordedHere` is the result when it was recorded here (the caller announces it); `ended` is
+     * where the event that ended the reply sits in the log, whoever recorded it, for read-your-writes
+     * (the log's head is no substitute: on PostgreSQL it can trail a just-committed event), also when
+     * the reply had already finished.
      */
     async cancelReply(input: { conversationId: string; replyId: string; actorId: string }, context: CommandContext) {
       const stream = conversationStream(input.conversationId);
-      const activeReply = async () => (await loadAggregate(store, conversationDecider, stream)).state.activeReply?.replyId;
-      const { state } = await loadAggregate(store, conversationDecider, stream);
-      if (state.status !== 'active' || state.ownerId !== input.actorId || !state.replies.has(input.replyId)) {
+      const load = async () => {
+        const recorded = await store.readStream(stream);
+        const state = recorded.reduce((s, r) => conversationDecider.evolve(s, { type: r.type, data: r.data } as ConversationEvent), conversationDecider.initialState());
+        const last = recorded.findLast((r) => (r.data as { replyId?: unknown } | null)?.replyId === input.replyId);
+        return { state, ended: last ? { position: last.position, events: [{ type: last.type }] } : null };
+      };
+      const first = await load();
+      if (first.state.status !== 'active' || first.state.ownerId !== input.actorId || !first.state.replies.has(input.replyId)) {
         throw new DomainError('NOT_FOUND', 'Reply not found');
       }
-      if (state.activeReply?.replyId !== input.replyId) return null;
+      if (first.state.activeReply?.replyId !== input.replyId) return { recordedHere: null, ended: first.ended };
       deps.requestCancel(input.replyId, { actorId: input.actorId, requestId: context.requestId });
       const deadline = Date.now() + (deps.cancelTimeoutMs ?? 3_000);
       while (Date.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 50));
-        if ((await activeReply()) !== input.replyId) return null;
+        const now = await load();
+        if (now.state.activeReply?.replyId !== input.replyId) return { recordedHere: null, ended: now.ended };
       }
-      return run({ type: 'CancelAssistantReply', ...input, partialText: '', latencyMs: 0 }, context);
+      const result = await run({ type: 'CancelAssistantReply', ...input, partialText: '', latencyMs: 0 }, context);
+      return { recordedHere: result, ended: { position: result.position, events: result.events } };
     },
   };
 }

@@ -211,9 +211,16 @@ describe.skipIf(skip !== undefined)('e2e: server processes sharing PostgreSQL an
       expect(await holder.kill9()).toEqual({ code: null, signal: 'SIGKILL' });
       const end = await replyEnd(feed);
       expect(end).toMatchObject({ kind: 'REPLY_INTERRUPTED', replyId, message: { status: 'INTERRUPTED', inReplyTo: sent.id } });
-      const reply = (await conversationMessages(standby.url, token, conversationId)).find((m) => m.id === replyId);
+      const reply = await eventually(async () => {
+        const found = (await conversationMessages(standby.url, token, conversationId)).find((m) => m.id === replyId);
+        return found?.status === 'STREAMING' ? undefined : found;
+      }, 'the reply leaves STREAMING in the read model');
       expect(reply).toMatchObject({ status: 'INTERRUPTED', content: '' });
-      expect(standby.logs().some((line) => line.msg.startsWith('reply marked interrupted') && line.replyId === replyId)).toBe(true);
+      // The survivor logs the interruption after recording it, so the line can reach its stdout after the event reached the feed.
+      const logged = await eventually(async () =>
+        standby.logs().some((line) => line.msg.startsWith('reply marked interrupted') && line.replyId === replyId) || undefined,
+      'the survivor logs the interruption');
+      expect(logged).toBe(true);
     } finally {
       await feed.close();
     }

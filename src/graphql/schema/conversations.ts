@@ -346,15 +346,14 @@ builder.mutationFields((t) => ({
       const viewer = requireViewer(context);
       const conversationId = String(args.conversationId);
       const replyId = String(args.replyId);
-      const recorded = await context.services.conversations.cancelReply({ conversationId, replyId, actorId: viewer.userId },
+      const { recordedHere, ended } = await context.services.conversations.cancelReply({ conversationId, replyId, actorId: viewer.userId },
         context.services.commandContext(viewer.userId, context.requestId));
-      if (recorded) {
-        await settle(context, recorded);
+      if (recordedHere) {
         context.services.pubsub.publish('conversation', conversationId,
-          { kind: 'REPLY_CANCELLED', replyId, messageId: replyId, position: recorded.position?.toString() });
+          { kind: 'REPLY_CANCELLED', replyId, messageId: replyId, position: recordedHere.position?.toString() });
       }
-      // The generating instance recorded how the reply ended: wait until the conversations read model shows it.
-      await settle(context, { position: await context.services.store.headPosition(), events: [{ type: 'AssistantReplyCancelled' }] });
+      // Whoever recorded how the reply ended (usually the generating instance): wait until the conversations read model shows it.
+      if (ended) await settle(context, ended);
       const message = await messageById(context, replyId);
       if (!message) throw clientError('NOT_FOUND', 'Reply not found');
       return message;
