@@ -153,8 +153,7 @@ export function createConversationCommands(deps: ConversationCommandsDeps) {
     async cancelReply(input: { conversationId: string; replyId: string; actorId: string }, context: CommandContext) {
       const stream = conversationStream(input.conversationId);
       const load = async () => {
-        const recorded = await store.readStream(stream);
-        const state = recorded.reduce((s, r) => conversationDecider.evolve(s, { type: r.type, data: r.data } as ConversationEvent), conversationDecider.initialState());
+        const { state, recorded } = await loadAggregate(store, conversationDecider, stream);
         const last = recorded.findLast((r) => (r.data as { replyId?: unknown } | null)?.replyId === input.replyId);
         return { state, ended: last ? { position: last.position, events: [{ type: last.type }] } : null };
       };

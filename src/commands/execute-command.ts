@@ -1,7 +1,7 @@
 import { inSpan } from '../infra/tracing.ts';
 import type { Decider, DomainEvent } from '../domain/decider.ts';
 import { WrongExpectedRevisionError } from '../infra/event-store/errors.ts';
-import type { EventStore } from '../infra/event-store/port.ts';
+import type { EventStore, RecordedEvent } from '../infra/event-store/port.ts';
 import { metadataFrom, type CommandContext } from './context.ts';
 
 export interface CommandResult<State, Event> {
@@ -14,13 +14,13 @@ export interface CommandResult<State, Event> {
 
 export const MAX_CONFLICT_RETRIES = 5;
 
-/** Folds a stream's events into the decider's state; returns the state and the stream's revision. The store upcasts. */
+/** Folds a stream's events into the decider's state; returns the state, the stream's revision and the events folded. The store upcasts. */
 export async function loadAggregate<C, S, E extends DomainEvent>(
   store: EventStore, decider: Decider<C, S, E>, stream: string,
-): Promise<{ state: S; revision: bigint | 'no_stream' }> {
+): Promise<{ state: S; revision: bigint | 'no_stream'; recorded: RecordedEvent[] }> {
   const recorded = await store.readStream(stream);
   const state = recorded.reduce((s, r) => decider.evolve(s, { type: r.type, data: r.data } as E), decider.initialState());
-  return { state, revision: recorded.length === 0 ? 'no_stream' : recorded[recorded.length - 1]!.revision };
+  return { state, revision: recorded.length === 0 ? 'no_stream' : recorded[recorded.length - 1]!.revision, recorded };
 }
 
 /**

@@ -348,12 +348,12 @@ builder.mutationFields((t) => ({
       const replyId = String(args.replyId);
       const { recordedHere, ended } = await context.services.conversations.cancelReply({ conversationId, replyId, actorId: viewer.userId },
         context.services.commandContext(viewer.userId, context.requestId));
+      // Whoever recorded how the reply ended (usually the generating instance): wait until the conversations read model shows it.
+      if (ended) await settle(context, ended);
       if (recordedHere) {
         context.services.pubsub.publish('conversation', conversationId,
           { kind: 'REPLY_CANCELLED', replyId, messageId: replyId, position: recordedHere.position?.toString() });
       }
-      // Whoever recorded how the reply ended (usually the generating instance): wait until the conversations read model shows it.
-      if (ended) await settle(context, ended);
       const message = await messageById(context, replyId);
       if (!message) throw clientError('NOT_FOUND', 'Reply not found');
       return message;
