@@ -24,4 +24,11 @@ async function entry() {
   }
 }
 
+// The web app too, when a file under web/ changed since it was built (vite is a dev dependency:
+// without it the last build is served, or a page saying how to build one).
+const web = await import('./web-build.mjs');
+if (!web.webBuildIsFresh()) {
+  await web.buildWeb().catch((error) => console.error(`The web app was not rebuilt (${error.message})`));
+}
+
 await import(pathToFileURL(await entry()).href);

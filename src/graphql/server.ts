@@ -23,6 +23,8 @@ import { requestScopePlugin, yogaLogger } from './request-scope.ts';
 import { buildSchema } from './schema.ts';
 import { corsFor, csrfPrevention, documentLimitPlugins, withoutSuggestions } from './security.ts';
 import { usePendingFlag } from './settle.ts';
+import { webAppRouter } from './web-app.ts';
+import { cookieBearer, webSessionRouter } from './web-session.ts';
 
 export const MAX_REQUEST_BYTES = 1024 * 1024;
 export const GRAPHQL_PATH = '/graphql';
@@ -144,6 +146,8 @@ export async function startServer(app: App, options: { port: number; host: strin
   });
   web.use(httpMetrics(app.metrics));
   web.use(observabilityRouter(app));
+  web.use(webSessionRouter(app, { secure: Boolean(options.tls) }));
+  web.use([GRAPHQL_PATH, '/uploads'], cookieBearer);
   web.use(documentUploadRouter(app));
   web.use(OPENAI_API_PATH, openAiApiRouter(app));
   web.use(GRAPHQL_PATH, refuseOversizedMultipart(app.config.documents.maxUploadBytes));
@@ -158,6 +162,7 @@ export async function startServer(app: App, options: { port: number; host: strin
     }
   });
   web.use(GRAPHQL_PATH, yoga as unknown as express.RequestHandler);
+  web.use(webAppRouter());
 
   // Old protocol versions and weak ciphers are left to Node's defaults (TLS 1.2 at least, OpenSSL's cipher list).
   const server: Server = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, web) : createServer(web);
