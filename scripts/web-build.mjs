@@ -1,8 +1,8 @@
 // The web app's build (web/ → web/dist/, served at `/` by src/graphql/web-app.ts), made by
 // `npm install` and remade by `npm start` when a file under web/ changed since. A hash of the
 // sources is kept beside the output, so an unchanged app is not rebuilt.
-import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +15,7 @@ const STAMP = join(DIST, '.sources-sha256');
 function files(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) return entry.name === 'dist' || entry.name === 'node_modules' ? [] : files(path);
+    if (entry.isDirectory()) return entry.name === 'dist' || entry.name.startsWith('.dist-') || entry.name === 'node_modules' ? [] : files(path);
     return [path];
   });
 }
@@ -47,13 +47,22 @@ export async function buildWeb() {
   // NODE_ENV the caller runs with (the tests start the server with NODE_ENV=test).
   const nodeEnv = process.env.NODE_ENV;
   process.env.NODE_ENV = 'production';
+  // Built beside dist/ and swapped in: a server (or a second build) reading dist/ meanwhile never
+  // sees a half-written app.
+  const suffix = randomBytes(6).toString('hex');
+  const next = join(WEB, `.dist-${suffix}`);
+  const previous = join(WEB, `.dist-old-${suffix}`);
   try {
-    await vite.build({ root: WEB, configFile: join(WEB, 'vite.config.ts'), mode: 'production', logLevel: 'warn' });
+    await vite.build({ root: WEB, configFile: join(WEB, 'vite.config.ts'), mode: 'production', logLevel: 'warn', build: { outDir: next, emptyOutDir: true } });
+    writeFileSync(join(next, '.sources-sha256'), hash);
+    if (existsSync(DIST)) renameSync(DIST, previous);
+    renameSync(next, DIST);
   } finally {
     if (nodeEnv === undefined) delete process.env.NODE_ENV;
     else process.env.NODE_ENV = nodeEnv;
+    rmSync(next, { recursive: true, force: true });
+    rmSync(previous, { recursive: true, force: true });
   }
-  writeFileSync(STAMP, hash);
   return DIST;
 }
 

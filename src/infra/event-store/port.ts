@@ -89,5 +89,10 @@ export interface EventStore {
 }
 
 export const MAX_EVENT_BYTES = 1024 * 1024;
-export const MAX_EVENTS_PER_APPEND = 1000;
+/**
+ * The largest append the platform makes is an imported conversation: ConversationImported and one
+ * event per message, up to MAX_IMPORTED_MESSAGES (2,000) of them, recorded at once so that an import
+ * is never half-written (test/commands/conversation-import-limits.test.ts keeps the two in step).
+ */
+export const MAX_EVENTS_PER_APPEND = 2048;
 export const MAX_STREAM_NAME_LENGTH = 256;
