@@ -13,7 +13,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
-# Everything, to make the template database and the bundle (esbuild is a dev dependency).
+# Everything, to make the template database, the server bundle and the web app (esbuild and vite are dev dependencies).
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -22,7 +22,8 @@ COPY bin ./bin
 COPY migrations ./migrations
 COPY scripts ./scripts
 COPY src ./src
-RUN node src/infra/read-db/pglite-template.ts && node scripts/server-bundle.mjs
+COPY web ./web
+RUN node src/infra/read-db/pglite-template.ts && node scripts/server-bundle.mjs && node scripts/web-build.mjs --force
 
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \
@@ -39,6 +40,8 @@ COPY --from=build /app/bin ./bin
 COPY --from=build /app/migrations ./migrations
 COPY --from=build /app/scripts ./scripts
 COPY --from=build /app/src ./src
+# The web app's sources with their build (its stamp matches them, so start never tries to rebuild).
+COPY --from=build /app/web ./web
 RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]

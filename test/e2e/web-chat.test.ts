@@ -191,6 +191,52 @@ describe.skipIf(skip)('web app: chat (e2e)', () => {
     expect(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned)).toBeUndefined();
   });
 
+  it('highlights code blocks and copies them with their button', async () => {
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
+    await page.getByLabel('Message', { exact: true }).fill('code:\n```ts\nconst answer = 42;\n```');
+    await page.getByRole('button', { name: 'Send' }).click();
+    const reply = page.locator('article.reply[data-status="COMPLETE"]', { hasText: 'const answer' });
+    await reply.waitFor();
+    expect(await reply.locator('.code-block .hljs-keyword').first().textContent()).toBe('const');
+    await reply.getByRole('button', { name: 'Copy' }).click();
+    await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe('const answer = 42;');
+  });
+
+  it('switches to German and to the dark theme, and keeps both across a reload', async () => {
+    await page.getByLabel('Language').selectOption('de');
+    await page.getByRole('button', { name: 'Neue Unterhaltung' }).waitFor();
+    expect(await page.evaluate(() => document.documentElement.lang)).toBe('de');
+    await page.getByRole('button', { name: 'Dunkles Design' }).click();
+    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
+    await page.reload();
+    await page.getByRole('navigation', { name: 'Hauptmenü' }).waitFor();
+    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
+    // No untranslated key shows (i18next shows the key itself when one is missing).
+    expect(await page.locator('body').innerText()).not.toMatch(/\b(?:nav|chat|errors|theme)\.[a-zA-Z]+\b/);
+    expect(await auditPage(page, 'chat-de-dark')).toEqual([]);
+    await page.getByRole('button', { name: 'Helles Design' }).click();
+    await page.getByLabel('Sprache').selectOption('en');
+    await page.getByRole('button', { name: 'New conversation', exact: true }).waitFor();
+  });
+
+  it('is usable by keyboard: skip link, composer, send with Enter', async () => {
+    await page.goto('/');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
+    await page.keyboard.press('Enter');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('main');
+    await page.getByRole('button', { name: 'New conversation', exact: true }).focus();
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/\/c\/[\w-]+$/);
+    await page.getByLabel('Message', { exact: true }).focus();
+    await page.keyboard.type('typed by keyboard');
+    await page.keyboard.press('Shift+Enter');
+    await page.keyboard.type('second line');
+    await page.keyboard.press('Enter');
+    await page.locator('article.mine', { hasText: 'typed by keyboard' }).waitFor();
+    expect(await page.locator('article.mine', { hasText: 'typed by keyboard' }).innerText()).toContain('typed by keyboard\nsecond line');
+  });
+
   it('lists, searches, archives and deletes conversations', async () => {
     const first = page.url();
     await page.getByRole('button', { name: 'New conversation', exact: true }).click();
