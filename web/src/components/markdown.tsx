@@ -11,6 +11,7 @@ import xml from 'highlight.js/lib/languages/xml';
 import { Marked, type Token, type Tokens } from 'marked';
 import { memo, useMemo, type MouseEvent } from 'react';
 import { useTranslation } from 'react-i18next';
+import { useLocation } from 'wouter';
 
 for (const [name, language] of Object.entries({ bash, css, javascript, json, python, sql, typescript, xml })) hljs.registerLanguage(name, language);
 hljs.registerAliases(['sh', 'shell', 'zsh'], { languageName: 'bash' });
@@ -64,10 +65,10 @@ export function renderMarkdownBlock(marked: Marked, tokens: Token[]): string {
   return DOMPurify.sanitize(marked.parser(tokens), SANITIZE);
 }
 
-/** `[n]` citations become links to the source list below the message, for sources that exist. */
+/** `[n]` citations of sources that exist become links (`#cite-n`, which a click turns into the source's page). */
 export function linkCitations(text: string, sources: number): string {
   if (sources === 0) return text;
-  return text.replace(/(?<![\]\\])\[(\d{1,3})\](?![([:])/g, (whole, n: string) => (Number(n) >= 1 && Number(n) <= sources ? `[\\[${n}\\]](#source-${n})` : whole));
+  return text.replace(/(?<![\]\\])\[(\d{1,3})\](?![([:])/g, (whole, n: string) => (Number(n) >= 1 && Number(n) <= sources ? `[\\[${n}\\]](#cite-${n})` : whole));
 }
 
 const Block = memo(function Block({ raw, marked }: { raw: string; marked: Marked }) {
@@ -75,22 +76,35 @@ const Block = memo(function Block({ raw, marked }: { raw: string; marked: Marked
   return <div className="md-block" dangerouslySetInnerHTML={{ __html: html }} />;
 });
 
-function copyCode(event: MouseEvent<HTMLDivElement>) {
+function copyCode(event: MouseEvent<HTMLDivElement>): boolean {
   const button = (event.target as HTMLElement).closest('button[data-copy]');
   const code = button?.parentElement?.querySelector('code')?.textContent;
-  if (button && code !== undefined && code !== null) void navigator.clipboard?.writeText(code).catch(() => undefined);
+  if (!button || code === undefined || code === null) return false;
+  void navigator.clipboard?.writeText(code).catch(() => undefined);
+  return true;
 }
 
 /**
- * Markdown rendered block by block: while a reply streams in, only its last block changes, so only
+ * Markdown rendered block by block (`citations`: the page each `[n]` opens, n = 1…): while a reply streams in, only its last block changes, so only
  * that one is parsed and re-rendered per token (blocks are memoised on their source text).
  */
-export function Markdown({ text, sources = 0 }: { text: string; sources?: number }) {
+export function Markdown({ text, citations = [] }: { text: string; citations?: readonly string[] }) {
   const { t } = useTranslation();
+  const [, navigate] = useLocation();
   const marked = useMemo(() => parser(t('copy')), [t]);
+  const sources = citations.length;
   const blocks = useMemo(() => marked.lexer(linkCitations(text, sources)).map((token) => token.raw).filter((raw) => raw.length > 0), [marked, text, sources]);
+  const onClick = (event: MouseEvent<HTMLDivElement>) => {
+    if (copyCode(event)) return;
+    const cite = (event.target as HTMLElement).closest('a[href^="#cite-"]');
+    const href = cite ? citations[Number(cite.getAttribute('href')!.slice('#cite-'.length)) - 1] : undefined;
+    if (href) {
+      event.preventDefault();
+      navigate(href);
+    }
+  };
   return (
-    <div className="markdown" onClick={copyCode}>
+    <div className="markdown" onClick={onClick}>
       {blocks.map((raw, i) => <Block key={i} raw={raw} marked={marked} />)}
     </div>
   );
