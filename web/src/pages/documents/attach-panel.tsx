@@ -116,7 +116,7 @@ export function AttachPanel({ documents, bases }: { documents: DocumentItem[]; b
           <div><button type="submit" disabled={started.fetching || stored.fetching}>{t('attach.save')}</button></div>
           {saved && (
             <p role="status" className="attach-saved">
-              {t('attach.saved', { title: saved.title || t('attach.theConversation') })}{' '}
+              {t('attach.saved', { title: saved.title || t('attach.untitledShort') })}{' '}
               <Link href={`/c/${saved.id}`}>{t('attach.open')}</Link>
             </p>
           )}

@@ -35,20 +35,21 @@ export function DocumentTable({ documents, onChanged }: { documents: Paged<Docum
       {documents.loading ? <p className="muted" role="status">{t('loading')}</p>
         : documents.items.length === 0 ? <p className="muted">{t('list.empty')}</p> : (
           <div className="table-wrap">
-            <table className="documents-table">
+            <table className="documents-table" role="table">
+              {/* The roles are the table's own: a narrow screen lays the rows out as cards (display: block), which would otherwise drop them. */}
               <caption className="visually-hidden">{t('list.caption')}</caption>
-              <thead>
-                <tr>
-                  <th scope="col">{t('list.name')}</th>
-                  <th scope="col">{t('list.type')}</th>
-                  <th scope="col">{t('list.size')}</th>
-                  <th scope="col">{t('list.status')}</th>
-                  <th scope="col">{t('list.version')}</th>
-                  <th scope="col">{t('list.uploadedAt')}</th>
-                  <th scope="col">{t('list.actions')}</th>
+              <thead role="rowgroup">
+                <tr role="row">
+                  <th scope="col" role="columnheader">{t('list.name')}</th>
+                  <th scope="col" role="columnheader">{t('list.type')}</th>
+                  <th scope="col" role="columnheader">{t('list.size')}</th>
+                  <th scope="col" role="columnheader">{t('list.status')}</th>
+                  <th scope="col" role="columnheader">{t('list.version')}</th>
+                  <th scope="col" role="columnheader">{t('list.uploadedAt')}</th>
+                  <th scope="col" role="columnheader">{t('list.actions')}</th>
                 </tr>
               </thead>
-              <tbody>
+              <tbody role="rowgroup">
                 {documents.items.map((document) => <DocumentRow key={document.id} document={document} onChanged={onChanged} />)}
               </tbody>
             </table>
@@ -65,18 +66,18 @@ function DocumentRow({ document, onChanged }: { document: DocumentItem; onChange
   const [removal, remove] = useDeleteDocument();
   const name = document.name ?? t('erased');
   return (
-    <tr data-document-id={document.id}>
-      <th scope="row" className="document-name">
+    <tr role="row" data-document-id={document.id}>
+      <th scope="row" role="rowheader" className="document-name">
         {renaming
           ? <RenameDocumentForm id={document.id} name={document.name} onDone={(renamed) => { setRenaming(false); if (renamed) onChanged(); }} />
           : <Link href={`/documents/${document.id}`}>{name}</Link>}
       </th>
-      <td>{typeLabel(document.mediaType, t)}</td>
-      <td className="numeric">{formatSize(document.size, i18n.language)}</td>
-      <td data-status={document.status} className={`document-status status-${document.status}`}>{statusLabel(document, t)}</td>
-      <td className="numeric">{document.version}</td>
-      <td><time dateTime={document.createdAt}>{formatDate(document.createdAt, i18n.language)}</time></td>
-      <td>
+      <td role="cell" data-label={t('list.type')}>{typeLabel(document.mediaType, t)}</td>
+      <td role="cell" data-label={t('list.size')} className="numeric">{formatSize(document.size, i18n.language)}</td>
+      <td role="cell" data-label={t('list.status')} data-status={document.status} className={`document-status status-${document.status}`}>{statusLabel(document, t)}</td>
+      <td role="cell" data-label={t('list.version')} className="numeric">{document.version}</td>
+      <td role="cell" data-label={t('list.uploadedAt')}><time dateTime={document.createdAt}>{formatDate(document.createdAt, i18n.language)}</time></td>
+      <td role="cell" className="row-actions">
         <div className="item-actions">
           <button type="button" className="ghost small" onClick={() => setRenaming(!renaming)} aria-expanded={renaming}
             aria-label={t('list.renameNamed', { name })}>{t('list.rename')}</button>

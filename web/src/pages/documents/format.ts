@@ -1,6 +1,6 @@
 const UNITS = ['byte', 'kilobyte', 'megabyte', 'gigabyte'] as const;
 
-/** 1536 → "1.5 kB" (in the page's language). */
+/** 1536 → "1.5 kB", 114 → "114 bytes" (in the page's language). */
 export function formatSize(bytes: number, language: string): string {
   let value = bytes;
   let unit = 0;
@@ -8,7 +8,7 @@ export function formatSize(bytes: number, language: string): string {
     value /= 1024;
     unit += 1;
   }
-  return new Intl.NumberFormat(language, { style: 'unit', unit: UNITS[unit], unitDisplay: 'short', maximumFractionDigits: unit === 0 ? 0 : 1 }).format(value);
+  return new Intl.NumberFormat(language, { style: 'unit', unit: UNITS[unit], unitDisplay: unit === 0 ? 'long' : 'short', maximumFractionDigits: unit === 0 ? 0 : 1 }).format(value);
 }
 
 export function formatDate(iso: string, language: string): string {

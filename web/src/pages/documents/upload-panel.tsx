@@ -34,7 +34,7 @@ function detailText(item: UploadItem, t: TFunction, language: string): string {
   return formatSize(item.size, language);
 }
 
-function UploadRow({ item }: { item: UploadItem }) {
+function UploadRow({ item, linked }: { item: UploadItem; linked: boolean }) {
   const { t, i18n } = useTranslation('documents');
   const progressId = useId();
   const label = item.versionOf ? t('upload.versionOf', { name: item.versionOfName ?? t('erased'), file: item.name }) : item.name;
@@ -55,7 +55,7 @@ function UploadRow({ item }: { item: UploadItem }) {
         {(item.stage === 'queued' || item.stage === 'sending') && (
           <button type="button" className="ghost small" onClick={() => uploads.cancel(item.key)} aria-label={t('upload.cancelNamed', { name: item.name })}>{t('upload.cancel')}</button>
         )}
-        {item.documentId && item.stage !== 'deleted' && (
+        {linked && item.documentId && item.stage !== 'deleted' && (
           <Link className="small-link" href={`/documents/${item.documentId}`} aria-label={t('upload.openNamed', { name: item.name })}>{t('upload.open')}</Link>
         )}
         {isFinished(item) && (
@@ -75,7 +75,7 @@ export function UploadList({ documentId }: { documentId?: string }) {
   return (
     <>
       <ul className="uploads" aria-label={t('upload.list')}>
-        {items.map((item) => <UploadRow key={item.key} item={item} />)}
+        {items.map((item) => <UploadRow key={item.key} item={item} linked={!documentId} />)}
       </ul>
       {!documentId && items.some(isFinished) && (
         <button type="button" className="ghost small" onClick={() => uploads.clearFinished()}>{t('upload.clearFinished')}</button>
