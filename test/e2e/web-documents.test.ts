@@ -179,6 +179,9 @@ describe.skipIf(skip)('web app: documents (e2e)', () => {
     expect(await page.locator('main img').count()).toBe(0);
     expect(await pwned(page)).toBeUndefined();
     expect(await auditPage(page, 'document-view')).toEqual([]);
+    await page.getByRole('button', { name: 'Dark theme' }).click();
+    expect(await auditPage(page, 'document-view-dark')).toEqual([]);
+    await page.getByRole('button', { name: 'Light theme' }).click();
 
     // Searching the document shows its passages as text.
     await page.getByLabel('Words to look for in this document').fill('red binder');
@@ -194,10 +197,24 @@ describe.skipIf(skip)('web app: documents (e2e)', () => {
     await row.waitFor();
     await page.getByRole('button', { name: `Delete ${HOSTILE_NAME}` }).click(); // the confirm is accepted (newPage)
     await expect.poll(() => row.count()).toBe(0);
+    // Its upload says so, and no longer links to it.
+    const upload = page.locator('li.upload').filter({ has: page.locator('.upload-name', { hasText: HOSTILE_NAME }) });
+    await upload.getByRole('status').filter({ hasText: /^Deleted$/ }).waitFor();
+    expect(await upload.getByRole('link').count()).toBe(0);
     await page.locator('table.documents-table tbody tr').filter({ has: page.locator('th', { hasText: OTHER_NAME }) }).waitFor();
     // And from the knowledge base.
     await page.locator('li.kb-card').getByText('No documents in it yet.').waitFor();
     expect(await auditPage(page, 'documents-after-delete')).toEqual([]);
+
+    // In German, every string of the page translated.
+    await page.getByLabel('Language').selectOption('de');
+    await page.getByRole('heading', { level: 1, name: 'Dokumente' }).waitFor();
+    await page.getByRole('heading', { name: 'Wissensdatenbanken' }).waitFor();
+    expect(await page.locator('table.documents-table tbody td.document-status').first().textContent()).toBe('Bereit');
+    expect(await auditPage(page, 'documents-de')).toEqual([]);
+    await page.getByLabel('Sprache').selectOption('en');
+    await page.getByRole('heading', { level: 1, name: 'Documents' }).waitFor();
+
     await page.goto(`/documents/${documentId}`);
     await page.getByRole('heading', { level: 1, name: 'This document was not found (or was deleted)' }).waitFor();
     expect(problems).toEqual([]);

@@ -38,6 +38,7 @@ export function useDeleteDocument() {
   const run = async (id: string, name: string | null) => {
     if (!window.confirm(t('list.confirmDelete', { name: name ?? t('erased') }))) return false;
     const result = await remove({ id }, DOCUMENT_CONTEXT);
+    if (result.data) uploads.markDeleted(id);
     return Boolean(result.data);
   };
   return [state, run] as const;

@@ -128,6 +128,12 @@ class UploadStore {
     this.set(this.items.filter((other) => other.key !== key));
   }
 
+  /** The document was deleted here: its finished uploads say so (and link to it no more). */
+  markDeleted(documentId: string): void {
+    if (!this.items.some((item) => item.documentId === documentId && isFinished(item))) return;
+    this.set(this.items.map((item) => (item.documentId === documentId && isFinished(item) ? { ...item, stage: 'deleted' } : item)));
+  }
+
   clearFinished(): void {
     this.set(this.items.filter((item) => !isFinished(item)));
   }
