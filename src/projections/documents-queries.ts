@@ -142,6 +142,32 @@ export async function chunksByIds(db: SqlExecutor, ownerId: string, chunkIds: re
   return rows;
 }
 
+/** A chunk cursor is `<version>.<index>` of the last chunk seen; anything else is refused. */
+function chunkCursor(after: string | null | undefined): [number, number] | [null, null] {
+  if (after === null || after === undefined) return [null, null];
+  const match = /^(\d{1,9})\.(\d{1,9})$/.exec(after);
+  if (!match) throw new RangeError('Invalid cursor');
+  return [Number(match[1]), Number(match[2])];
+}
+
+/** A document's chunks (the owner's only), in reading order: by version, then position; keyset-paginated in that order. */
+export async function documentChunks(
+  db: SqlExecutor, ownerId: string, documentId: string, options: { first?: number; after?: string | null } = {},
+): Promise<Page<ChunkRow>> {
+  const first = pageSize(options.first);
+  if (first === 0) return { rows: [], endCursor: null, hasNextPage: false };
+  const [version, index] = chunkCursor(options.after);
+  const { rows } = await db.query<ChunkRow>(
+    `SELECT c.chunk_id, c.owner_id, c.document_id, c.version, c.chunk_index, c.text, c.page, c.heading_path, d.name AS document_name
+     FROM document_chunks c LEFT JOIN documents d ON d.document_id = c.document_id
+     WHERE c.owner_id = $1 AND c.document_id = $2 AND ($3::int IS NULL OR (c.version, c.chunk_index) > ($3::int, $4::int))
+     ORDER BY c.version, c.chunk_index LIMIT $5`,
+    [ownerId, documentId, version, index, first + 1]);
+  const kept = rows.slice(0, first);
+  const last = kept.at(-1);
+  return { rows: kept, endCursor: last ? `${last.version}.${last.chunk_index}` : null, hasNextPage: rows.length > first };
+}
+
 /** Stages a document waits in before it is indexed (or failed): the ingestion queue. */
 export const INGESTION_QUEUE_STAGES = ['uploaded', 'extracting', 'extracted', 'chunked'] as const;
 

@@ -155,11 +155,12 @@ describe.skipIf(skip)('web app: documents (e2e)', () => {
     const reply = page.locator('article.reply[data-status="COMPLETE"]').last();
     await reply.waitFor();
     expect((await reply.locator('.markdown').textContent())?.trim()).toBe(`You said: ${question}`);
-    // [1] is a citation: a link to the sources below the reply, which link to the document.
-    expect(await reply.locator('.markdown a[href="#source-1"]').textContent()).toBe('[1]');
+    // [1] is a citation that opens the cited passage; the sources below the reply link there too.
     const source = reply.getByRole('list', { name: 'Sources' }).getByRole('link').first();
     expect(await source.getAttribute('href')).toMatch(new RegExp(`^/documents/${documentId}\\?chunk=`));
-    await source.click();
+    const citation = reply.locator('.markdown a[href="#cite-1"]');
+    expect(await citation.textContent()).toBe('[1]');
+    await citation.click();
 
     await page.waitForURL((url) => url.pathname === `/documents/${documentId}` && url.searchParams.has('chunk'));
     const chunkId = new URL(page.url()).searchParams.get('chunk')!;
@@ -168,6 +169,8 @@ describe.skipIf(skip)('web app: documents (e2e)', () => {
     await cited.waitFor();
     expect(await cited.getAttribute('data-chunk-id')).toBe(chunkId);
     expect(await cited.textContent()).toContain('The launch code for the Andromeda probe is ZULU-7-42.');
+    // The whole text is there too, the cited passage marked in it.
+    expect(await page.locator('.document-text blockquote.passage.cited').getAttribute('data-chunk-id')).toBe(chunkId);
     // Scrolled to and focused, so a keyboard or screen-reader user lands on it too.
     await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('data-chunk-id'))).toBe(chunkId);
     const box = await cited.evaluate((element) => {

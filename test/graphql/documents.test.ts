@@ -112,6 +112,37 @@ describe('documents over GraphQL (int)', () => {
     expect((await fails(test.yoga, DOCUMENT, { id: pdfId }, bob.token)).code).toBe('NOT_FOUND');
   });
 
+  it("reads a document's passages in order and one passage by id (what a citation opens), the owner's only", async () => {
+    const text = Array.from({ length: 40 }, (_, i) => `## Section ${i + 1}\n\n${'Paragraph about tides and harbours. '.repeat(30)}`).join('\n\n');
+    const uploaded = await upload(test.yoga, alice.token, text, 'harbours.md', 'text/markdown');
+    const documentId = uploaded.data!.uploadDocument.documentId;
+    expect((await followToEnd(test.yoga, alice.token, documentId)).at(-1)!.document?.status).toBe('indexed');
+    const CHUNKS = `query ($id: ID!, $after: String) { document(id: $id) { chunkCount chunks(first: 3, after: $after) {
+      nodes { id documentId documentVersion index page headingPath text } endCursor hasNextPage } } }`;
+    type ChunkPage = { document: { chunkCount: number; chunks: { nodes: Array<{ id: string; index: number; documentId: string; text: string; headingPath: string[] }>; endCursor: string | null; hasNextPage: boolean } } };
+    const seen: ChunkPage['document']['chunks']['nodes'] = [];
+    let after: string | null = null;
+    let chunkCount = 0;
+    for (;;) {
+      const page: ChunkPage = await ok<ChunkPage>(test.yoga, CHUNKS, { id: documentId, after }, alice.token);
+      chunkCount = page.document.chunkCount;
+      seen.push(...page.document.chunks.nodes);
+      if (!page.document.chunks.hasNextPage) break;
+      after = page.document.chunks.endCursor;
+    }
+    expect(chunkCount).toBeGreaterThan(3);
+    expect(seen.map((c) => c.index)).toEqual(Array.from({ length: chunkCount }, (_, i) => i));
+    expect(seen.every((c) => c.documentId === documentId && c.text.includes('tides'))).toBe(true);
+
+    const ONE = 'query ($id: ID!) { documentChunk(id: $id) { id documentId index text headingPath } }';
+    const picked = seen[2]!;
+    expect((await ok<{ documentChunk: unknown }>(test.yoga, ONE, { id: picked.id }, alice.token)).documentChunk)
+      .toEqual({ id: picked.id, documentId, index: 2, text: picked.text, headingPath: picked.headingPath });
+    expect((await fails(test.yoga, ONE, { id: picked.id }, bob.token)).code).toBe('NOT_FOUND');
+    expect((await fails(test.yoga, ONE, { id: 'no-such-chunk' }, alice.token)).code).toBe('NOT_FOUND');
+    expect((await fails(test.yoga, CHUNKS, { id: documentId, after: 'bogus' }, alice.token)).code).toBe('BAD_USER_INPUT');
+  });
+
   it('answers from an attached knowledge base with numbered sources, recorded on the reply', async () => {
     const text = '# Orchard\n\nThe quince tree behind the mill was planted by Ilse Brandt in 1911.\n';
     const uploaded = await upload(test.yoga, alice.token, text, 'orchard.md', 'text/markdown');

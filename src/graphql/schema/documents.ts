@@ -4,8 +4,8 @@ import { MAX_KNOWLEDGE_BASE_DESCRIPTION_LENGTH, MAX_KNOWLEDGE_BASE_NAME_LENGTH }
 import { documentStream } from '../../domain/document/document.ts';
 import type { RecordedEvent } from '../../infra/event-store/port.ts';
 import {
-  getDocument, getKnowledgeBase, knowledgeBaseDocuments, listDocuments, listKnowledgeBases, MAX_PAGE_SIZE,
-  type DocumentRow, type KnowledgeBaseRow, type Page,
+  chunksByIds, documentChunks, getDocument, getKnowledgeBase, knowledgeBaseDocuments, listDocuments, listKnowledgeBases, MAX_PAGE_SIZE,
+  type ChunkRow, type DocumentRow, type KnowledgeBaseRow, type Page,
 } from '../../projections/documents-queries.ts';
 import { MAX_RETRIEVAL_LIMIT, retrieve, type RetrievalHit, type RetrievalResult } from '../../projections/retrieval.ts';
 import { builder } from '../builder.ts';
@@ -105,6 +105,41 @@ function pageType<Row>(name: string, node: typeof Document | typeof KnowledgeBas
 const DocumentPage = pageType<DocumentRow>('DocumentPage', Document);
 const KnowledgeBasePage = pageType<KnowledgeBaseRow>('KnowledgeBasePage', KnowledgeBase);
 
+const DocumentChunk = builder.objectRef<ChunkRow>('DocumentChunk').implement({
+  description: 'A passage of a document as it was split for retrieval: what a citation points at',
+  fields: (t) => ({
+    id: t.id({ resolve: (c) => c.chunk_id }),
+    documentId: t.id({ resolve: (c) => c.document_id }),
+    documentVersion: t.int({ resolve: (c) => c.version }),
+    index: t.int({ description: 'Its position in the document version, from 0', resolve: (c) => c.chunk_index }),
+    page: t.int({ nullable: true, resolve: (c) => c.page }),
+    headingPath: t.stringList({ resolve: (c) => c.heading_path }),
+    text: t.string({ resolve: (c) => c.text }),
+  }),
+});
+
+const DocumentChunkPage = builder.objectRef<Page<ChunkRow>>('DocumentChunkPage').implement({
+  fields: (t) => ({
+    nodes: t.field({ type: [DocumentChunk], resolve: (p) => p.rows }),
+    endCursor: t.string({ nullable: true, description: 'Pass as `after` for the next page', resolve: (p) => p.endCursor }),
+    hasNextPage: t.boolean({ resolve: (p) => p.hasNextPage }),
+  }),
+});
+
+builder.objectField(Document, 'chunks', (t) => t.field({
+  type: DocumentChunkPage,
+  description: `Its passages in reading order (by version, then position); at most ${MAX_PAGE_SIZE} per page`,
+  args: { first: t.arg.int({ required: false, validate: first }), after: t.arg.string({ required: false, validate: cursor }) },
+  resolve: async (d, args, context) => {
+    try {
+      return await documentChunks(context.services.readDb, d.owner_id, d.document_id, { first: args.first ?? 20, after: args.after ?? null });
+    } catch (error) {
+      if (error instanceof RangeError) throw clientError('BAD_USER_INPUT', error.message);
+      throw error;
+    }
+  },
+}));
+
 const SearchHit = builder.objectRef<RetrievalHit>('SearchHit').implement({
   fields: (t) => ({
     chunkId: t.id({ resolve: (h) => h.chunkId }),
@@ -194,7 +229,7 @@ function uploadedMediaType(file: File): string {
 builder.queryFields((t) => ({
   documents: t.field({
     type: DocumentPage,
-    description: 'Your documents, oldest first',
+    description: 'Your documents, newest first',
     authScopes: { authenticated: true },
     args: { first: t.arg.int({ required: false, validate: first }), after: t.arg.string({ required: false, validate: cursor }) },
     resolve: async (_root, args, context) => ({
@@ -209,6 +244,17 @@ builder.queryFields((t) => ({
       asOf: t.arg({ type: 'DateTime', required: false, description: 'The document as it was at this moment, folded from the log (see docs/audit.md)' }),
     },
     resolve: (_root, args, context) => (args.asOf ? ownDocumentAsOf(context, String(args.id), args.asOf) : ownDocument(context, String(args.id))),
+  }),
+  documentChunk: t.field({
+    type: DocumentChunk,
+    description: 'One passage of your documents by id (a citation\'s chunkId); NOT_FOUND when it is not yours or no longer indexed',
+    authScopes: { authenticated: true },
+    args: { id: t.arg.id({ validate: id }) },
+    resolve: async (_root, args, context) => {
+      const [chunk] = await chunksByIds(context.services.readDb, requireViewer(context).userId, [String(args.id)]);
+      if (!chunk) throw clientError('NOT_FOUND', 'No such passage');
+      return chunk;
+    },
   }),
   knowledgeBases: t.field({
     type: KnowledgeBasePage,

@@ -7,25 +7,17 @@ import { ErrorText } from '../../components/error-text.tsx';
 import { DOCUMENT_CONTEXT, NewVersionButton, RenameDocumentForm, useDeleteDocument } from './document-actions.tsx';
 import { statusLabel, typeLabel } from './document-table.tsx';
 import { formatDate, formatNumber, formatSize, PROCESSING } from './format.ts';
-import { DocumentEventsSubscription, DocumentQuery, SearchDocumentQuery, type DocumentDetails, type DocumentUpdate, type Passage } from './operations.ts';
+import {
+  DocumentChunkQuery, DocumentChunksQuery, DocumentEventsSubscription, DocumentQuery, SearchDocumentQuery, type DocumentDetails, type DocumentUpdate, type Passage,
+} from './operations.ts';
+import type { ResultOf } from '../../graphql.ts';
+
+type Chunk = NonNullable<ResultOf<typeof DocumentChunksQuery>['document']>['chunks']['nodes'][number];
 import { failureText, UploadList } from './upload-panel.tsx';
 import { uploads } from './uploads.ts';
 
 /** The passages of one document that a search of it returns (at most this many; the API's limit is 100). */
 const SEARCH_LIMIT = 20;
-const LOCATE_LIMIT = 100;
-
-/**
- * The API has no way to read a chunk by its id, only retrieval over a document's indexed version.
- * The cited chunk is looked for among the passages a search of this document returns: with an
- * embedding model (hybrid retrieval) the vector side ranks every passage of the document, so up to
- * LOCATE_LIMIT of them come back whatever the words; lexical-only retrieval finds it only when it
- * shares words with the query (the document's name).
- */
-function locateQuery(document: DocumentDetails): string {
-  const words = (document.name ?? '').replace(/\.[^.]+$/, '').trim();
-  return words || 'document';
-}
 
 export function DocumentView({ documentId }: { documentId: string }) {
   const { t, i18n } = useTranslation('documents');
@@ -107,13 +99,14 @@ export function DocumentView({ documentId }: { documentId: string }) {
         <dt>{t('view.sha256')}</dt>
         <dd><code className="hash">{document.sha256}</code></dd>
       </dl>
-      {chunkId && <CitedPassage key={chunkId} document={document} chunkId={chunkId} />}
+      {chunkId && <CitedPassage key={chunkId} chunkId={chunkId} />}
       <SearchDocument document={document} citedChunkId={chunkId} />
+      <DocumentText key={`${document.id}:${document.indexedVersion ?? ''}`} documentId={document.id} citedChunkId={chunkId} />
     </section>
   );
 }
 
-function PassageMeta({ passage }: { passage: Passage }) {
+function PassageMeta({ passage }: { passage: Pick<Passage, 'documentVersion' | 'page' | 'headingPath'> }) {
   const { t } = useTranslation('documents');
   const parts = [t('view.passageVersion', { version: passage.documentVersion })];
   if (passage.page !== null) parts.push(t('view.passagePage', { page: passage.page }));
@@ -121,12 +114,11 @@ function PassageMeta({ passage }: { passage: Passage }) {
   return <p className="passage-meta muted">{parts.join(' · ')}</p>;
 }
 
-function CitedPassage({ document, chunkId }: { document: DocumentDetails; chunkId: string }) {
+/** The passage a citation points at, read by its id (the owner's only), highlighted and focused. */
+function CitedPassage({ chunkId }: { chunkId: string }) {
   const { t } = useTranslation('documents');
-  const [{ data, error, fetching }] = useQuery({
-    query: SearchDocumentQuery, variables: { query: locateQuery(document), documentIds: [document.id], limit: LOCATE_LIMIT }, requestPolicy: 'network-only',
-  });
-  const passage = data?.search.hits.find((hit) => hit.chunkId === chunkId) ?? null;
+  const [{ data, error, fetching }] = useQuery({ query: DocumentChunkQuery, variables: { id: chunkId }, requestPolicy: 'network-only' });
+  const passage = data?.documentChunk ?? null;
   const target = useRef<HTMLQuoteElement>(null);
   useEffect(() => {
     if (!passage || !target.current) return;
@@ -137,16 +129,49 @@ function CitedPassage({ document, chunkId }: { document: DocumentDetails; chunkI
     <section aria-labelledby="cited-title" className="cited-passage">
       <h2 id="cited-title">{t('view.cited')}</h2>
       {fetching && !data && <p className="muted" role="status">{t('view.locating')}</p>}
-      <ErrorText error={error} />
-      {passage ? (
+      {errorCode(error) === 'NOT_FOUND' ? <p className="notice">{t('view.citedMissing')}</p> : <ErrorText error={error} />}
+      {passage && (
         <>
           <PassageMeta passage={passage} />
           {/* Document text is untrusted: shown as text, never as HTML or Markdown. */}
-          <blockquote ref={target} tabIndex={-1} className="passage cited" data-chunk-id={passage.chunkId}>
+          <blockquote ref={target} tabIndex={-1} className="passage cited" data-chunk-id={passage.id}>
             <p className="passage-text">{passage.text}</p>
           </blockquote>
         </>
-      ) : data && <p className="notice">{t('view.citedMissing')}</p>}
+      )}
+    </section>
+  );
+}
+
+/** The document's text as it was split into passages, 50 at a time. */
+function DocumentText({ documentId, citedChunkId }: { documentId: string; citedChunkId: string | null }) {
+  const { t } = useTranslation('documents');
+  const [after, setAfter] = useState<string | null>(null);
+  const [pages, setPages] = useState<Chunk[][]>([]);
+  const [{ data, error, fetching }] = useQuery({ query: DocumentChunksQuery, variables: { id: documentId, after }, requestPolicy: 'network-only' });
+  const page = data?.document.chunks;
+  useEffect(() => {
+    if (page) setPages((known) => (after === null ? [page.nodes] : [...known, page.nodes]));
+  }, [page, after]);
+  const chunks = pages.flat();
+  return (
+    <section aria-labelledby="text-title" className="document-text">
+      <h2 id="text-title">{t('view.text')}</h2>
+      <ErrorText error={error} />
+      {!fetching && chunks.length === 0 && !error && <p className="muted">{t('view.noText')}</p>}
+      <ol className="passages">
+        {chunks.map((chunk) => (
+          <li key={chunk.id}>
+            <PassageMeta passage={chunk} />
+            <blockquote className={`passage${chunk.id === citedChunkId ? ' cited' : ''}`} data-chunk-id={chunk.id}>
+              <p className="passage-text">{chunk.text}</p>
+            </blockquote>
+          </li>
+        ))}
+      </ol>
+      {page?.hasNextPage && (
+        <button type="button" className="ghost" disabled={fetching} onClick={() => setAfter(page.endCursor)}>{t('view.moreText')}</button>
+      )}
     </section>
   );
 }

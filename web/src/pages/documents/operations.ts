@@ -51,6 +51,16 @@ export const SearchDocumentQuery = graphql(`
 `);
 export type Passage = ResultOf<typeof SearchDocumentQuery>['search']['hits'][number];
 
+export const DocumentChunkQuery = graphql(`
+  query DocumentChunk($id: ID!) { documentChunk(id: $id) { id documentId documentVersion index page headingPath text } }
+`);
+
+export const DocumentChunksQuery = graphql(`
+  query DocumentChunks($id: ID!, $after: String) {
+    document(id: $id) { id chunks(first: 50, after: $after) { nodes { id documentVersion index page headingPath text } endCursor hasNextPage } }
+  }
+`);
+
 export const RenameDocumentMutation = graphql(`
   mutation RenameDocument($id: ID!, $name: String!) { renameDocument(id: $id, name: $name) { ...DocumentFields } }
 `, [DocumentFields]);
