@@ -4,7 +4,7 @@
 // rebuilt. Also sign-up and invites, the tabs' keyboard use, axe on every state, and the screenshots.
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { auditPage, browserSkipReason, captureFailure, launchChromium, newPage, registerInBrowser, UI_TIMEOUT_MS } from './browser.ts';
+import { auditPage, browserSkipReason, captureFailure, launchChromium, newPage, registerInBrowser, startNetworkLink, UI_TIMEOUT_MS, type NetworkLink } from './browser.ts';
 import { gql, gqlRaw, removeTempDirs, signUp, startServer, stopAllProcesses, tempDir, type ServerProcess } from './support.ts';
 
 const skip = browserSkipReason('web admin (e2e)');
@@ -15,6 +15,7 @@ const ADMIN = { name: 'Ada Admin', email: 'ada-admin@example.test', password: 'c
 describe.skipIf(skip)('web app: admin (e2e)', () => {
   let server: ServerProcess;
   let origin: string;
+  let link: NetworkLink;
   let browser: Browser;
   let page: Page;
   let problems: string[];
@@ -26,13 +27,16 @@ describe.skipIf(skip)('web app: admin (e2e)', () => {
 
   beforeAll(async () => {
     server = await startServer({ dataDir: tempDir() });
-    origin = new URL(server.url).origin;
+    // The browser reaches the server through a link the test can cut.
+    link = await startNetworkLink(new URL(server.url));
+    origin = link.origin;
     browser = await launchChromium();
     ({ page, problems } = await newPage(browser, origin));
   });
   afterEach(async (context) => captureFailure(context, page));
   afterAll(async () => {
     await browser?.close();
+    await link?.close();
     await stopAllProcesses();
     removeTempDirs();
   });
@@ -90,6 +94,18 @@ describe.skipIf(skip)('web app: admin (e2e)', () => {
     await poll(async () => new Set(await page.locator('li.audit-event').evaluateAll((items) => items.map((item) => item.getAttribute('data-type')))).size).toBeGreaterThan(1);
   });
 
+  it('the live feed reconnects after the network drops and shows what was recorded meanwhile', async () => {
+    await page.locator('[data-feed="live"]').waitFor();
+    link.drop();
+    await page.locator('[data-feed="reconnecting"]').waitFor();
+    expect(await auditPage(page, 'admin-audit-reconnecting')).toEqual([]);
+    const meanwhile = await signUp(server.url);
+    link.restore();
+    await page.locator(`li.audit-event[data-live="true"][data-type="UserRegistered"][data-stream="user-${meanwhile.userId}"]`).waitFor();
+    await page.locator('[data-feed="live"]').waitFor();
+    expect(await page.evaluate(() => (window as unknown as { unreloaded?: boolean }).unreloaded)).toBe(true);
+  });
+
   it('finds the new person, deactivates, reactivates, resets and erases them; the last admin stays', async () => {
     await tab('Users').click();
     await page.getByLabel('Search by email or name').fill(person.email.slice(0, 20));
@@ -121,6 +137,14 @@ describe.skipIf(skip)('web app: admin (e2e)', () => {
     expect(await auditPage(page, 'admin-users-reset')).toEqual([]);
     await personItem().getByRole('button', { name: 'Done, hide it' }).click();
 
+    // A name is text wherever it shows.
+    const hostile = '<img src=x onerror="window.pwned=1">';
+    await gql(server.url, 'mutation ($n: String!) { register(email: "hostile@example.test", password: "correct horse battery staple", displayName: $n) { id } }', { n: hostile });
+    await page.getByLabel('Search by email or name').fill('hostile@');
+    await page.getByRole('heading', { level: 3, name: hostile }).waitFor();
+    expect(await page.locator('main img').count()).toBe(0);
+    expect(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned)).toBeUndefined();
+
     // The last active admin cannot be made a member: the error says so.
     await page.getByLabel('Search by email or name').fill(ADMIN.email);
     const admin = page.locator('li.user-item', { hasText: ADMIN.email });
@@ -150,14 +174,14 @@ describe.skipIf(skip)('web app: admin (e2e)', () => {
   it('lists every projection with its state and rebuilds one back to running and caught up', async () => {
     const { projections } = await gql<{ projections: { name: string }[] }>(server.url, '{ projections { name } }', {}, adminToken);
     await tab('Projections').click();
-    const rows = page.locator('table.projections tbody tr[data-projection]');
+    const rows = page.locator('li[data-projection]');
     await poll(async () => (await rows.evaluateAll((items) => items.map((item) => item.getAttribute('data-projection')))).sort())
       .toEqual(projections.map((p) => p.name).sort());
     expect(projections.length).toBeGreaterThan(5);
     for (const state of await rows.locator('[data-state]').allTextContents()) expect(state).toMatch(/^(running|standby|failed|rebuilding|stopped)$/);
     expect(await auditPage(page, 'admin-projections')).toEqual([]);
 
-    const signup = page.locator('tr[data-projection="signup"]');
+    const signup = page.locator('li[data-projection="signup"]');
     await signup.getByRole('button', { name: 'Rebuild signup' }).click();
     await page.getByRole('status').filter({ hasText: 'signup was rebuilt; it is running.' }).waitFor();
     await poll(() => signup.locator('[data-state]').getAttribute('data-state')).toBe('running');

@@ -132,7 +132,8 @@ function AuditLog({ filter }: { filter: AuditFilterInput }) {
   const feed = useAuditFeed(filter, start);
 
   const logged = [...(page?.edges.map((edge) => edge.node) ?? []), ...(older?.events ?? [])];
-  const liveOnly = feed.events.filter((event) => !logged.some((other) => other.position === event.position));
+  const loggedPositions = new Set(logged.map((event) => event.position));
+  const liveOnly = feed.events.filter((event) => !loggedPositions.has(event.position));
   const cursor = older ? older.cursor : page?.pageInfo.endCursor ?? null;
   const hasMore = older ? older.hasMore : page?.pageInfo.hasNextPage ?? false;
 

@@ -20,3 +20,9 @@ export function localToIso(value: string): string | null {
   const date = new Date(value);
   return Number.isNaN(date.getTime()) ? null : date.toISOString();
 }
+
+/** Copies text to the clipboard; false where the browser offers none (an insecure origin) or refuses. */
+export async function copyText(text: string): Promise<boolean> {
+  if (!navigator.clipboard) return false;
+  return navigator.clipboard.writeText(text).then(() => true, () => false);
+}

@@ -1,4 +1,4 @@
-import { Fragment, useEffect, useId, useState, type FormEvent } from 'react';
+import { useEffect, useId, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useMutation, useQuery, type CombinedError } from 'urql';
 import { ErrorText } from '../../components/error-text.tsx';
@@ -33,29 +33,15 @@ export function ProjectionsTab() {
       <ErrorText error={error} />
       {!data && !error && <p className="muted">{t('loading')}</p>}
       {data && (
-        <div className="table-wrap">
-          <table className="projections">
-            <caption className="visually-hidden">{t('projections.title')}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t('projections.name')}</th>
-                <th scope="col">{t('projections.state')}</th>
-                <th scope="col">{t('projections.position')}</th>
-                <th scope="col">{t('projections.lag')}</th>
-                <th scope="col"><span className="visually-hidden">{t('projections.actions')}</span></th>
-              </tr>
-            </thead>
-            <tbody>
-              {projections.map((projection) => <ProjectionRow key={projection.name} projection={projection} announce={setMessage} />)}
-            </tbody>
-          </table>
-        </div>
+        <ul className="projection-list" aria-label={t('projections.title')}>
+          {projections.map((projection) => <ProjectionItem key={projection.name} projection={projection} announce={setMessage} />)}
+        </ul>
       )}
     </div>
   );
 }
 
-function ProjectionRow({ projection, announce }: { projection: Projection; announce(message: string): void }) {
+function ProjectionItem({ projection, announce }: { projection: Projection; announce(message: string): void }) {
   const { t } = useTranslation('admin');
   const [rebuild, doRebuild] = useMutation(RebuildProjectionMutation);
   const [park, doPark] = useMutation(ParkProjectionEventMutation);
@@ -91,44 +77,36 @@ function ProjectionRow({ projection, announce }: { projection: Projection; annou
     }
   };
 
-  const details = projection.lastError || projection.failedEventId || failure || parking;
   return (
-    <Fragment>
-      <tr data-projection={name} className={details ? 'has-details' : undefined}>
-        <th scope="row"><code>{name}</code></th>
-        <td><span className={`badge state-${projection.state}`} data-state={projection.state}>{state}</span></td>
-        <td className="numeric">{projection.position}</td>
-        <td data-caught-up={caughtUp}>
+    <li className={`projection-item${projection.state === 'failed' ? ' failed' : ''}`} data-projection={name}>
+      <div className="projection-head">
+        <h3><code>{name}</code></h3>
+        <span className={`badge state-${projection.state}`} data-state={projection.state}>{state}</span>
+      </div>
+      <dl className="user-facts">
+        <dt>{t('projections.position')}</dt><dd className="numeric">{projection.position}</dd>
+        <dt>{t('projections.lag')}</dt>
+        <dd data-caught-up={caughtUp}>
           {caughtUp ? t('projections.caughtUp') : t('projections.behind', { count: projection.lagEvents, seconds: projection.lagSeconds.toFixed(1) })}
-        </td>
-        <td>
-          <div className="item-actions">
-            <button type="button" className="ghost small" disabled={rebuild.fetching || projection.state === 'rebuilding'}
-              aria-label={t('projections.rebuildNamed', { name })} onClick={() => void startRebuild()}>
-              {t('projections.rebuild')}
-            </button>
-            {projection.failedEventId && (
-              <button type="button" className="ghost small danger" aria-expanded={parking} aria-label={t('projections.parkNamed', { name })}
-                onClick={() => setParking(!parking)}>{t('projections.park')}</button>
-            )}
-          </div>
-        </td>
-      </tr>
-      {details && (
-        <tr className="projection-details">
-          <td colSpan={5}>
-            {projection.lastError && <p className="error-detail"><strong>{t('projections.lastError')}</strong> <span className="wrap-anywhere">{projection.lastError}</span></p>}
-            {projection.failedEventId && (
-              <p>{t('projections.failedAt', { eventId: projection.failedEventId, position: projection.failedPosition ?? '—' })}</p>
-            )}
-            {failure && <ErrorText error={failure.error} codes={failure.codes} />}
-            {parking && projection.failedEventId && (
-              <ParkForm name={name} busy={park.fetching} onSubmit={(event) => void submitPark(event)} onCancel={() => setParking(false)} />
-            )}
-          </td>
-        </tr>
+        </dd>
+      </dl>
+      {projection.lastError && <p className="error-detail"><strong>{t('projections.lastError')}</strong> <span className="wrap-anywhere">{projection.lastError}</span></p>}
+      {projection.failedEventId && (
+        <p className="wrap-anywhere">{t('projections.failedAt', { eventId: projection.failedEventId, position: projection.failedPosition ?? '—' })}</p>
       )}
-    </Fragment>
+      <div className="item-actions">
+        <button type="button" className="ghost small" disabled={rebuild.fetching || projection.state === 'rebuilding'}
+          aria-label={t('projections.rebuildNamed', { name })} onClick={() => void startRebuild()}>{t('projections.rebuild')}</button>
+        {projection.failedEventId && (
+          <button type="button" className="ghost small danger" aria-expanded={parking} aria-label={t('projections.parkNamed', { name })}
+            onClick={() => setParking(!parking)}>{t('projections.park')}</button>
+        )}
+      </div>
+      {failure && <ErrorText error={failure.error} codes={failure.codes} />}
+      {parking && projection.failedEventId && (
+        <ParkForm name={name} busy={park.fetching} onSubmit={(event) => void submitPark(event)} onCancel={() => setParking(false)} />
+      )}
+    </li>
   );
 }
 

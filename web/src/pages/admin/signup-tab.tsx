@@ -2,7 +2,7 @@ import { useEffect, useId, useMemo, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useMutation, useQuery } from 'urql';
 import { ErrorText } from '../../components/error-text.tsx';
-import { formatTime, localToIso, shortId } from './format.ts';
+import { copyText, formatTime, localToIso, shortId } from './format.ts';
 import { CreateInviteMutation, InvitesQuery, RevokeInviteMutation, SetSignupPolicyMutation, SignupPolicyQuery, type InviteView } from './operations.ts';
 
 const MODES = ['open', 'invite_only', 'closed'] as const;
@@ -97,7 +97,7 @@ function CreateInvite() {
           <p>{t('invites.code')}</p>
           <code className="secret">{code}</code>
           <div className="row">
-            <button type="button" className="ghost small" onClick={() => void navigator.clipboard.writeText(code).then(() => setCopied(true), () => undefined)}>
+            <button type="button" className="ghost small" onClick={() => void copyText(code).then(setCopied)}>
               {copied ? t('copied') : t('copy')}
             </button>
             <button type="button" className="ghost small" onClick={() => setCode(null)}>{t('invites.done')}</button>

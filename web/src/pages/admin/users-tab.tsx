@@ -3,7 +3,7 @@ import { useTranslation } from 'react-i18next';
 import { useMutation, useQuery, type CombinedError } from 'urql';
 import { ErrorText } from '../../components/error-text.tsx';
 import { useSession } from '../../session.tsx';
-import { formatTime } from './format.ts';
+import { copyText, formatTime } from './format.ts';
 import {
   ChangeUserRoleMutation, DeactivateUserMutation, EraseUserMutation, IssuePasswordResetMutation, ReactivateUserMutation, UsersQuery,
   type AdminUser,
@@ -216,9 +216,7 @@ function EraseForm({ name, expected, busy, onSubmit, onCancel }: { name: string;
 function ResetToken({ name, token, expiresAt, onDone }: { name: string; token: string; expiresAt: string; onDone(): void }) {
   const { t, i18n } = useTranslation('admin');
   const [copied, setCopied] = useState(false);
-  const copy = async () => {
-    await navigator.clipboard.writeText(token).then(() => setCopied(true), () => setCopied(false));
-  };
+  const copy = async () => setCopied(await copyText(token));
   return (
     <div className="notice stack admin-secret">
       <p>{t('users.resetToken', { name, expiresAt: formatTime(expiresAt, i18n.language) })}</p>
