@@ -3,6 +3,7 @@ import { BlobNotFoundError, BlobUnreadableError } from '../infra/blob-store/erro
 import type { BlobStore } from '../infra/blob-store/port.ts';
 import type { SqlExecutor } from '../infra/read-db/port.ts';
 import { addChunks, LEXICAL_TABLES, removeDocument, removeDocumentVersion, removeOwner } from '../infra/retrieval/lexical/lexical-index.ts';
+import { ANALYZER_VERSION } from '../infra/retrieval/lexical/tokenize.ts';
 import { ERASURE_EVENT } from './erasure-scrub.ts';
 import { InvalidArtifactError, readChunksArtifact, type ChunksArtifact } from './ingestion/artifacts.ts';
 import type { Projection } from './projection.ts';
@@ -46,12 +47,15 @@ async function insertChunks(tx: SqlExecutor, ownerId: string, artifact: ChunksAr
  * DocumentChunked the chunks artifact is read from the blob store; on DocumentIndexed of version v
  * the older versions go (the old version serves until the new one is indexed); a deleted document
  * or an erased owner leaves no row. An artifact that cannot be read (its owner was erased, or it is
- * gone) is skipped: nothing of it can be shown anyway.
+ * gone) is skipped: nothing of it can be shown anyway. Its version is the lexical analyzer's, so an
+ * install whose index was cut by an older analyzer is rebuilt (replayed and swapped) at its next start.
  */
 export function createDocumentChunksProjection({ blobs }: DocumentChunksProjectionOptions): Projection {
   return {
     name: 'document-chunks',
     tables: ['document_chunks', ...LEXICAL_TABLES],
+    // The lexical index holds the analyzer's terms and lengths: a new analyzer rebuilds it at start.
+    version: ANALYZER_VERSION,
     eventTypes: ['DocumentChunked', 'DocumentIndexed', 'DocumentDeleted', 'DocumentExpired', ERASURE_EVENT],
     async handle(recorded, tx) {
       switch (recorded.type) {

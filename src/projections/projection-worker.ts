@@ -131,7 +131,8 @@ export class ProjectionWorker {
 
   private async whileLeased(signal: AbortSignal): Promise<void> {
     try {
-      await this.load();
+      const builtBy = await this.load();
+      if (builtBy < this.version && !signal.aborted) await this.rebuildOutdated(builtBy);
       while (!signal.aborted) {
         if (this.paused) {
           this.releaseParkWaiter();
@@ -157,9 +158,17 @@ export class ProjectionWorker {
     parked?.();
   }
 
-  /** Reads the checkpoint after taking the lease; a recorded failure is cleared so the poison event is retried. */
-  private async load(): Promise<void> {
-    const row = await this.ctx.checkpoints.load(this.name);
+  /** Projection.version of this code. */
+  private get version(): number {
+    return this.projection.version ?? 1;
+  }
+
+  /**
+   * Reads the checkpoint after taking the lease; a recorded failure is cleared so the poison event is
+   * retried. Returns the version of the code that built the read model.
+   */
+  private async load(): Promise<number> {
+    const row = await this.ctx.checkpoints.load(this.name, this.version);
     if (row.last_error !== null || row.failed_position !== null) {
       this.log.warn({ lastError: row.last_error, failedPosition: row.failed_position, failedEventId: row.failed_event_id },
         'resuming a projection that had failed; retrying from its checkpoint');
@@ -172,6 +181,25 @@ export class ProjectionWorker {
     this.loaded = true;
     this.log.info({ position: this.position.toString() }, 'projection running');
     this.ctx.advanced();
+    if (row.version > this.version) {
+      this.log.warn({ builtBy: row.version, version: this.version }, 'the read model was built by a newer version of this projection; running on it');
+    }
+    return row.version;
+  }
+
+  /**
+   * The read model was built by an older version of the projection (what its events give has changed):
+   * rebuild it before running on, as an operator's rebuild does. Until the swap the old rows serve.
+   * A failed rebuild is logged and the projection runs on with the old model; the next lease tries again.
+   */
+  private async rebuildOutdated(builtBy: number): Promise<void> {
+    this.log.info({ builtBy, version: this.version }, 'the read model was built by an older version of this projection; rebuilding it');
+    try {
+      await this.rebuildNow();
+    } catch (err) {
+      if (this.loop.stopped || !this.active) throw err;
+      this.log.error({ err }, 'rebuild of an outdated read model failed; running on the old one until the next start');
+    }
   }
 
   private clearFailure(): void {
@@ -380,9 +408,25 @@ export class ProjectionWorker {
         this.onParked = resolve;
         this.wake.fire();
       });
-      this.checkStillWanted();
-      this.state = 'rebuilding';
-      this.log.info('rebuilding projection');
+      await this.rebuildNow();
+    } catch (err) {
+      if (this.state === 'rebuilding') this.state = previous;
+      this.log.error({ err }, 'projection rebuild failed; the previous read model is unchanged');
+      throw err;
+    } finally {
+      this.paused = false;
+      this.wake.fire();
+    }
+  }
+
+  /** Replays the log into fresh tables and swaps them in with the checkpoint and this version. */
+  private async rebuildNow(): Promise<void> {
+    const previous = this.state;
+    this.checkStillWanted();
+    this.state = 'rebuilding';
+    this.log.info('rebuilding projection');
+    this.ctx.advanced();
+    try {
       this.parked = await this.ctx.parkedEventIds(this.name);
       const position = await rebuildTables({
         db: this.ctx.db, store: this.ctx.store, projection: this.name, tables: this.projection.tables,
@@ -391,20 +435,19 @@ export class ProjectionWorker {
         isParked: (eventId) => this.parked.has(eventId),
         checkStillWanted: () => this.checkStillWanted(),
         beforeSwap: (tx) => this.ctx.checkpoints.lock(tx, this.name, this.position),
-        afterSwap: (tx, at) => this.ctx.checkpoints.advance(tx, this.name, at),
+        afterSwap: async (tx, at) => {
+          await this.ctx.checkpoints.advance(tx, this.name, at);
+          await this.ctx.checkpoints.setVersion(tx, this.name, this.version);
+        },
       });
       this.position = position;
       this.clearFailure();
       this.state = 'running';
-      this.log.info({ position: position.toString() }, 'projection rebuilt and swapped in');
+      this.log.info({ position: position.toString(), version: this.version }, 'projection rebuilt and swapped in');
       this.ctx.advanced();
     } catch (err) {
       if (this.state === 'rebuilding') this.state = previous;
-      this.log.error({ err }, 'projection rebuild failed; the previous read model is unchanged');
       throw err;
-    } finally {
-      this.paused = false;
-      this.wake.fire();
     }
   }
 

@@ -11,6 +11,13 @@ export interface Projection {
   readonly tables: readonly string[];
   /** Event types this projection reacts to; the checkpoint still advances over every other event. */
   readonly eventTypes: readonly string[];
+  /**
+   * Version of what `handle` writes (default 1). Bump it when the same events now give other rows
+   * (e.g. the lexical analyzer changed): a read model built by a lower version is rebuilt when the
+   * runner takes the projection's lease — from position zero into fresh tables, swapped in when
+   * complete, the old rows serving until then — and the checkpoint records the new version.
+   */
+  readonly version?: number;
   handle(event: RecordedEvent, tx: SqlExecutor): Promise<void>;
 }
 

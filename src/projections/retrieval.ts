@@ -40,12 +40,18 @@ export interface RetrievalHit {
   page: number | null;
   headingPath: string[];
   text: string;
-  /** The fused RRF score. */
+  /** The fused score (reciprocal rank fusion, here or in the vector index): higher is better, within one result. */
   score: number;
 }
 
 export interface RetrievalResult {
   mode: 'hybrid' | 'lexical';
+  /**
+   * How a hybrid result was fused: 'index' — the vector index ranked the text and fused it with
+   * vector similarity itself (Weaviate's hybrid query); 'rrf' — the read model's BM25 and the index's
+   * vector search fused here by reciprocal rank. Null when lexical.
+   */
+  fusion: 'index' | 'rrf' | null;
   /**
    * Whose vector space the vector side searched: 'current' (the configured model's), 'previous' (the
    * model before a change, while the configured one's space is being filled); null when lexical.
@@ -73,7 +79,9 @@ async function scope(db: ReadDb, query: RetrievalQuery): Promise<Map<string, num
 /**
  * Hybrid retrieval over the owner's documents (ARCHITECTURE.md §10): BM25 over the lexical index and,
  * when an embedder and a vector index are configured, cosine similarity in the active space, fused by
- * reciprocal rank. Only the indexed version of each document is served (a newer version's chunks wait
+ * reciprocal rank. When the index ranks text itself (`supportsHybrid`: Weaviate), one hybrid query to
+ * it replaces both (fusion 'index'); a space it cannot query that way falls back to fusing here.
+ * Only the indexed version of each document is served (a newer version's chunks wait
  * until it is indexed). The vector side is used only when the space is the embedder's model (a query
  * vector of one model means nothing in another's space); otherwise the result says 'lexical'.
  */
@@ -91,17 +99,17 @@ export async function retrieve(deps: RetrievalDeps, query: RetrievalQuery): Prom
     else if (deps.previousEmbedder && space.modelId === deps.previousEmbedder.modelId) [queryEmbedder, role] = [deps.previousEmbedder, 'previous'];
     else space = null;
   }
-  const lexicalOnly: RetrievalResult = { mode: 'lexical', vectorSpace: null, embeddingModel: null, hits: [] };
-  const planned: RetrievalResult = space ? { mode: 'hybrid', vectorSpace: role, embeddingModel: space.modelId, hits: [] } : lexicalOnly;
+  const lexicalOnly: RetrievalResult = { mode: 'lexical', fusion: null, vectorSpace: null, embeddingModel: null, hits: [] };
+  const planned: RetrievalResult = space ? { mode: 'hybrid', fusion: 'rrf', vectorSpace: role, embeddingModel: space.modelId, hits: [] } : lexicalOnly;
   const versions = await scope(db, query);
   if (versions.size === 0 || text.trim().length === 0) return planned;
   const filter = { ownerId: query.ownerId, documentIds: [...versions.keys()] };
   const serving = (hits: RankedChunk[]) => hits.filter((hit) => versions.get(hit.documentId) === hit.version).slice(0, limit * OVERFETCH);
+  const depth = limit * OVERFETCH * 2;
 
-  const lists: RankedChunk[][] = [serving(await searchLexical(db, text, filter, { limit: limit * OVERFETCH * 2 }))];
   let used = planned;
+  let vector: Float32Array | undefined;
   if (space) {
-    let vector: Float32Array | undefined;
     try {
       [vector] = await queryEmbedder!.embed([text.slice(0, MAX_QUERY_CHARS)]);
     } catch (error) {
@@ -111,16 +119,31 @@ export async function retrieve(deps: RetrievalDeps, query: RetrievalQuery): Prom
     }
     // A model that now answers in another dimension cannot search this space.
     if (vector && vector.length !== space.dimensions) [vector, used] = [undefined, lexicalOnly];
-    if (vector) {
+  }
+  const k = query.rrfK ?? DEFAULT_RRF_K;
+  let fused: RankedChunk[] | null = null;
+  // The index's own fusion uses k 60; a caller asking for another k gets the fusion here.
+  if (space && vector && k === DEFAULT_RRF_K && vectorIndex!.supportsHybrid && vectorIndex!.hybridSearch) {
+    try {
+      fused = serving(await vectorIndex!.hybridSearch(space, text, vector, filter, depth)).slice(0, limit);
+      used = { ...used, fusion: 'index' };
+    } catch (error) {
+      if (!(error instanceof VectorIndexError && (error.code === 'unknown-space' || error.code === 'unsupported'))) throw error;
+      // Nothing indexed in this space yet, or a space that keeps no text: fuse here instead.
+    }
+  }
+  if (!fused) {
+    const lists = [serving(await searchLexical(db, text, filter, { limit: depth }))];
+    if (space && vector) {
       try {
-        lists.push(serving(await vectorIndex!.search(space, vector, filter, limit * OVERFETCH * 2)));
+        lists.push(serving(await vectorIndex!.search(space, vector, filter, depth)));
       } catch (error) {
         if (!(error instanceof VectorIndexError && error.code === 'unknown-space')) throw error;
         lists.push([]); // nothing indexed in this space yet
       }
     }
+    fused = fuseRrf(lists, { k, limit });
   }
-  const fused = fuseRrf(lists, { k: query.rrfK ?? DEFAULT_RRF_K, limit });
   const chunks = new Map((await chunksByIds(db, query.ownerId, fused.map((hit) => hit.chunkId))).map((row) => [row.chunk_id, row]));
   const hits: RetrievalHit[] = [];
   for (const hit of fused) {

@@ -115,7 +115,7 @@ export class ProjectionRunner {
     if (this.started) throw new Error('ProjectionRunner already started');
     if (this.stopped) throw new Error('ProjectionRunner was stopped; create a new one');
     this.started = true;
-    for (const name of this.workers.keys()) await this.checkpoints.ensure(name);
+    for (const [name, worker] of this.workers) await this.checkpoints.ensure(name, worker.projection.version ?? 1);
     for (const worker of this.workers.values()) worker.start();
   }
 

@@ -1,13 +1,13 @@
-import type { DocumentDeleted, DocumentEmbedded, DocumentIndexed } from '../domain/document/document.ts';
+import type { DocumentChunked, DocumentDeleted, DocumentEmbedded, DocumentIndexed } from '../domain/document/document.ts';
 import { BlobNotFoundError, BlobUnreadableError } from '../infra/blob-store/errors.ts';
 import type { BlobStore } from '../infra/blob-store/port.ts';
 import type { Embedder } from '../infra/embedders/port.ts';
 import type { EventStore, RecordedEvent } from '../infra/event-store/port.ts';
 import type { Logger } from '../infra/logger.ts';
 import type { ReadDb } from '../infra/read-db/port.ts';
-import { spaceFor, VectorIndexError, type VectorIndex, type VectorSpace } from '../infra/vector-index/port.ts';
+import { MAX_TEXT_LENGTH, spaceFor, VectorIndexError, type VectorIndex, type VectorSpace } from '../infra/vector-index/port.ts';
 import { ERASURE_EVENT } from './erasure-scrub.ts';
-import { InvalidArtifactError, readVectorsArtifact } from './ingestion/artifacts.ts';
+import { InvalidArtifactError, readChunksArtifact, readVectorsArtifact } from './ingestion/artifacts.ts';
 import { ReactorCheckpoints } from './processor/checkpoints.ts';
 import { LeaseLoop } from './processor/lease-loop.ts';
 
@@ -70,8 +70,28 @@ export function createVectorIndexer(options: VectorIndexerOptions): VectorIndexe
     for (const wake of waiters) wake();
   };
 
+  /**
+   * For an index that ranks text too (supportsHybrid): the chunk texts of the event's version, from
+   * the chunks artifact named by that version's DocumentChunked (read back in the document's stream,
+   * so the answer does not depend on how far the chunks read model is). Null when it cannot be read.
+   */
+  async function chunkTexts(recorded: RecordedEvent, event: DocumentEmbedded['data']): Promise<Map<string, string> | null> {
+    const earlier = await store.readStream(recorded.stream, { from: recorded.revision, direction: 'backwards' });
+    const chunked = earlier.find((e): e is RecordedEvent & { data: DocumentChunked['data'] } =>
+      e.type === 'DocumentChunked' && (e.data as DocumentChunked['data']).version === event.version);
+    if (!chunked) return null;
+    try {
+      const artifact = await readChunksArtifact(blobs, event.ownerId, chunked.data.chunksSha256, { documentId: event.documentId, version: event.version });
+      return new Map(artifact.chunks.map((chunk) => [chunk.id, chunk.text.slice(0, MAX_TEXT_LENGTH)]));
+    } catch (error) {
+      if (!(error instanceof BlobUnreadableError || error instanceof BlobNotFoundError || error instanceof InvalidArtifactError)) throw error;
+      logger.warn({ documentId: event.documentId, version: event.version, reason: error.name }, 'chunks artifact unreadable; vectors indexed without their text');
+      return null;
+    }
+  }
+
   /** Upserts a version's vectors artifact into its model's space (an unreadable artifact is skipped). */
-  async function upsertVectors(event: DocumentEmbedded['data']): Promise<void> {
+  async function upsertVectors(recorded: RecordedEvent, event: DocumentEmbedded['data']): Promise<void> {
     let artifact;
     try {
       artifact = await readVectorsArtifact(blobs, event.ownerId, event.vectorsSha256, { documentId: event.documentId, version: event.version });
@@ -83,17 +103,22 @@ export function createVectorIndexer(options: VectorIndexerOptions): VectorIndexe
     if (artifact && artifact.modelId === event.embeddingModel && artifact.dimensions === event.dimensions) {
       const space = spaceFor(event.embeddingModel, event.dimensions);
       await vectorIndex.ensureSpace(space);
+      const texts = vectorIndex.supportsHybrid ? await chunkTexts(recorded, event) : null;
       for (let i = 0; i < artifact.chunkIds.length; i += UPSERT_BATCH) {
-        await vectorIndex.upsert(space, artifact.chunkIds.slice(i, i + UPSERT_BATCH).map((chunkId, j) => ({
-          chunkId, documentId: event.documentId, version: event.version, ownerId: event.ownerId, vector: artifact.vectors[i + j]!,
-        })));
+        await vectorIndex.upsert(space, artifact.chunkIds.slice(i, i + UPSERT_BATCH).map((chunkId, j) => {
+          const text = texts?.get(chunkId);
+          return {
+            chunkId, documentId: event.documentId, version: event.version, ownerId: event.ownerId, vector: artifact.vectors[i + j]!,
+            ...(text === undefined ? {} : { text }),
+          };
+        }));
       }
     }
   }
 
-  async function onIndexed(event: DocumentIndexed['data']): Promise<void> {
+  async function onIndexed(recorded: RecordedEvent, event: DocumentIndexed['data']): Promise<void> {
     const { embeddingModel, dimensions, vectorsSha256 } = event;
-    if (embeddingModel !== null && dimensions !== null && vectorsSha256 !== null) await upsertVectors({ ...event, embeddingModel, dimensions, vectorsSha256 });
+    if (embeddingModel !== null && dimensions !== null && vectorsSha256 !== null) await upsertVectors(recorded, { ...event, embeddingModel, dimensions, vectorsSha256 });
     // The port has no listing of versions; older versions are at most the document's version count (≤ 1000).
     for (let version = 1; version < event.version; version++) {
       await vectorIndex.deleteDocumentVersion(event.ownerId, event.documentId, version);
@@ -101,9 +126,9 @@ export function createVectorIndexer(options: VectorIndexerOptions): VectorIndexe
   }
 
   async function apply(event: RecordedEvent): Promise<void> {
-    if (event.type === 'DocumentIndexed') await onIndexed((event as unknown as DocumentIndexed).data);
+    if (event.type === 'DocumentIndexed') await onIndexed(event, (event as unknown as DocumentIndexed).data);
     // Another model's vectors for the indexed version: older versions were removed when it was indexed.
-    else if (event.type === 'DocumentEmbedded') await upsertVectors((event as unknown as DocumentEmbedded).data);
+    else if (event.type === 'DocumentEmbedded') await upsertVectors(event, (event as unknown as DocumentEmbedded).data);
     else if (event.type === 'DocumentDeleted' || event.type === 'DocumentExpired') {
       const d = (event as unknown as DocumentDeleted).data;
       await vectorIndex.deleteDocument(d.ownerId, d.documentId);

@@ -27,8 +27,14 @@ async function rejection(promise: Promise<unknown>): Promise<VectorIndexError> {
   return error as VectorIndexError;
 }
 
+export interface VectorIndexContractOptions {
+  /** The adapter offers hybridSearch (keyword ranking of the items' text fused with vector similarity). */
+  hybrid?: boolean;
+}
+
 /** One contract for every VectorIndex adapter. Each test uses owners of its own, so tests never see each other's rows. */
-export function vectorIndexContract(name: string, open: () => Promise<VectorIndexFixture>): void {
+export function vectorIndexContract(name: string, open: () => Promise<VectorIndexFixture>, options: VectorIndexContractOptions = {}): void {
+  const hybrid = options.hybrid ?? false;
   describe(`vector index contract: ${name}`, () => {
     let fixture: VectorIndexFixture;
     let index: VectorIndex;
@@ -39,6 +45,7 @@ export function vectorIndexContract(name: string, open: () => Promise<VectorInde
 
     const item = (ownerId: string, chunkId: string, vector: Float32Array, documentId = 'doc-1', version = 1): VectorItem =>
       ({ chunkId, documentId, version, ownerId, vector });
+    const withText = (text: string, base: VectorItem): VectorItem => ({ ...base, text });
 
     beforeAll(async () => {
       fixture = await open();
@@ -110,7 +117,7 @@ export function vectorIndexContract(name: string, open: () => Promise<VectorInde
 
     it('upserts idempotently by chunkId: a repeat changes nothing, a new vector or version replaces the old', async () => {
       const owner = randomUUID();
-      const items = [item(owner, 'x', v(1, 0, 0)), item(owner, 'y', v(0, 1, 0))];
+      const items = [withText('the first chunk', item(owner, 'x', v(1, 0, 0))), item(owner, 'y', v(0, 1, 0))];
       await index.upsert(three, items);
       await index.upsert(three, items);
       expect(await index.count(three, { ownerId: owner })).toBe(2);
@@ -133,6 +140,7 @@ export function vectorIndexContract(name: string, open: () => Promise<VectorInde
       expect((await rejection(index.upsert(three, [good, item(owner, 'nan', v(Number.NaN, 0, 1))]))).code).toBe('invalid-input');
       expect((await rejection(index.upsert(three, [good, item(owner, '', v(0, 1, 0))]))).code).toBe('invalid-input');
       expect((await rejection(index.upsert(three, [{ ...good, version: 0 }]))).code).toBe('invalid-input');
+      expect((await rejection(index.upsert(three, [good, withText('nul \0 inside', item(owner, 'nul', v(0, 1, 0)))]))).code).toBe('invalid-input');
       expect(await index.count(three, { ownerId: owner })).toBe(0);
       expect((await rejection(index.search(three, v(1, 0), { ownerId: owner }, 5))).code).toBe('invalid-input');
       expect((await rejection(index.search(three, v(1, 0, 0), { ownerId: '' }, 5))).code).toBe('invalid-input');
@@ -222,6 +230,85 @@ export function vectorIndexContract(name: string, open: () => Promise<VectorInde
       expect(await index.count(doomed)).toBe(0);
       await index.dropSpace(doomed);
       await index.dropSpace(doomed); // dropping twice is harmless
+    });
+
+    it(`says whether it offers hybrid queries (${hybrid ? 'it does' : 'it does not'})`, () => {
+      expect(index.supportsHybrid).toBe(hybrid);
+      expect(typeof index.hybridSearch).toBe(hybrid ? 'function' : 'undefined');
+    });
+
+    describe.runIf(hybrid)('hybrid queries', () => {
+      const hybridSearch = (...args: Parameters<NonNullable<VectorIndex['hybridSearch']>>) => index.hybridSearch!(...args);
+
+      it('fuses a keyword ranking of the text with vector similarity: a chunk matching both comes first, word-only and vector-only matches come back', async () => {
+        const owner = randomUUID();
+        await index.upsert(three, [
+          withText('the comet tail glows in the night sky', item(owner, 'both', v(1, 0, 0))),
+          withText('a comet tail seen from the harbour wall', item(owner, 'words', v(0, 0, 1))),
+          withText('grey seals sleep on the warm rocks', item(owner, 'vector', v(0.95, 0.3, 0))),
+          withText('bread rises slowly in a warm oven', item(owner, 'neither', v(-1, 0, 0))),
+          item(owner, 'silent', v(0.9, 0.1, 0.1)), // no text: only the vector side can find it
+        ]);
+        const hits = await hybridSearch(three, 'comet tail', v(1, 0, 0), { ownerId: owner }, 10);
+        const ids = hits.map((hit) => hit.chunkId);
+        expect(ids[0]).toBe('both');
+        expect(ids).toEqual(expect.arrayContaining(['words', 'vector', 'silent']));
+        // 'words' is near the top of the keyword side and 4th of 5 by vector; 'neither' is last by vector only.
+        if (ids.includes('neither')) expect(ids.indexOf('words')).toBeLessThan(ids.indexOf('neither'));
+        expect(hits.map((hit) => hit.rank)).toEqual(hits.map((_, i) => i + 1));
+        hits.slice(1).forEach((hit, i) => expect(hit.score).toBeLessThanOrEqual(hits[i]!.score));
+        expect(hits[0]).toMatchObject({ documentId: 'doc-1', version: 1 });
+        expect(await hybridSearch(three, 'comet tail', v(1, 0, 0), { ownerId: owner }, 2)).toHaveLength(2);
+        expect(await hybridSearch(three, 'comet tail', v(1, 0, 0), { ownerId: owner }, 0)).toEqual([]);
+      });
+
+      it('returns only the owner’s chunks, filtered by document; an empty document list matches nothing', async () => {
+        const [mine, theirs] = [randomUUID(), randomUUID()];
+        await index.upsert(three, [withText('lighthouse keeper logbook', item(theirs, `their-${run}`, v(1, 0, 0), 'doc-t'))]);
+        await index.upsert(three, [
+          withText('lighthouse lamp maintenance', item(mine, 'm-a', v(0, 1, 0), 'doc-a')),
+          withText('keeper of the lighthouse', item(mine, 'm-b', v(0, 0, 1), 'doc-b')),
+        ]);
+        const all = await hybridSearch(three, 'lighthouse keeper logbook', v(1, 0, 0), { ownerId: mine }, 10);
+        expect(all.map((hit) => hit.chunkId).sort()).toEqual(['m-a', 'm-b']);
+        const onlyB = await hybridSearch(three, 'lighthouse', v(1, 0, 0), { ownerId: mine, documentIds: ['doc-b'] }, 10);
+        expect(onlyB.map((hit) => [hit.chunkId, hit.documentId])).toEqual([['m-b', 'doc-b']]);
+        expect(await hybridSearch(three, 'lighthouse', v(1, 0, 0), { ownerId: mine, documentIds: [] }, 10)).toEqual([]);
+        expect(await hybridSearch(three, 'lighthouse', v(1, 0, 0), { ownerId: randomUUID() }, 10)).toEqual([]);
+        const theirHits = await hybridSearch(three, 'lighthouse', v(0, 1, 0), { ownerId: theirs }, 10);
+        expect(theirHits.map((hit) => hit.chunkId)).toEqual([`their-${run}`]);
+      });
+
+      it('forgets a deleted document’s and an erased owner’s text and vectors', async () => {
+        const owner = randomUUID();
+        await index.upsert(three, [
+          withText('volcanic ash cloud over the island', item(owner, 'ash', v(1, 0, 0), 'gone')),
+          withText('tide tables for the island ferry', item(owner, 'tide', v(0, 1, 0), 'kept')),
+        ]);
+        expect((await hybridSearch(three, 'volcanic ash', v(1, 0, 0), { ownerId: owner }, 10))[0]?.chunkId).toBe('ash');
+        expect(await index.deleteDocument(owner, 'gone')).toBe(1);
+        expect((await hybridSearch(three, 'volcanic ash', v(1, 0, 0), { ownerId: owner }, 10)).map((hit) => hit.chunkId)).toEqual(['tide']);
+        expect(await index.deleteOwner(owner)).toBe(1);
+        expect(await hybridSearch(three, 'tide tables', v(0, 1, 0), { ownerId: owner }, 10)).toEqual([]);
+      });
+
+      it('takes a newer text and version on upsert by chunkId', async () => {
+        const owner = randomUUID();
+        await index.upsert(three, [withText('orchard apples in autumn', item(owner, 'c', v(1, 0, 0), 'doc', 1)), withText('pears', item(owner, 'other', v(0, 1, 0), 'doc', 1))]);
+        await index.upsert(three, [withText('glacier ice cores', item(owner, 'c', v(0, 0, 1), 'doc', 2))]);
+        const hits = await hybridSearch(three, 'glacier ice', v(0, 0, 1), { ownerId: owner }, 10);
+        expect(hits[0]).toMatchObject({ chunkId: 'c', version: 2 });
+        expect(await index.count(three, { ownerId: owner })).toBe(2);
+      });
+
+      it('refuses a wrong dimension, a NUL in the text or a bad owner, and an unknown space', async () => {
+        const owner = randomUUID();
+        expect((await rejection(hybridSearch(three, 'words', v(1, 0), { ownerId: owner }, 5))).code).toBe('invalid-input');
+        expect((await rejection(hybridSearch(three, 'nul \0', v(1, 0, 0), { ownerId: owner }, 5))).code).toBe('invalid-input');
+        expect((await rejection(hybridSearch(three, 'words', v(1, 0, 0), { ownerId: '' }, 5))).code).toBe('invalid-input');
+        const never = spaceFor(`contract:never-${run}`, 3);
+        expect((await rejection(hybridSearch(never, 'words', v(1, 0, 0), { ownerId: owner }, 5))).code).toBe('unknown-space');
+      });
     });
   });
 }

@@ -388,6 +388,59 @@ export function runnerContract(label: string, getEnv: () => RunnerEnv): void {
       expect(await statusOf(r, c.projection.name)).toMatchObject({ state: 'running', lastError: null });
     });
 
+    it('rebuilds a model built by an older version of its projection when it starts, once; a new projection starts at its version', async () => {
+      const { db } = getEnv();
+      const c = counterProjection(uniqueName('versioned'));
+      await c.createTables(db);
+      const stream = `${c.projection.name}-1`;
+      const version = async () => (await db.query<{ version: number }>(
+        'SELECT version FROM projection_checkpoints WHERE name = $1', [c.projection.name])).rows[0]?.version;
+      const first = await append(stream, [1, 2, 3].map((amount) => newEvent(c.types.counted, { amount })));
+      const r1 = runner([c.projection]);
+      await r1.start();
+      expect(await r1.waitFor(first.at(-1)!.position, { timeoutMs: WAIT_MS })).toBe(true);
+      await r1.stop();
+      expect(await c.read(db)).toEqual({ n: 3, amount: 6, items: 3 });
+      expect(await version()).toBe(1);
+
+      // Version 2 of the code gives other rows for the same events (ten times the amount).
+      const v2: Projection = {
+        ...c.projection, version: 2,
+        handle: (event, tx) => c.projection.handle({ ...event, data: { amount: (event.data as { amount: number }).amount * 10 } }, tx),
+      };
+      const more = await append(stream, [newEvent(c.types.counted, { amount: 4 })]);
+      const r2 = runner([v2]);
+      await r2.start();
+      expect(await r2.waitFor(more.at(-1)!.position, { timeoutMs: WAIT_MS })).toBe(true);
+      expect(await c.read(db)).toEqual({ n: 4, amount: 100, items: 4 }); // every event again, by version 2
+      expect(await version()).toBe(2);
+      await r2.stop();
+
+      // Built by version 2 now: a restart only applies what is new, and older code (a rolling deploy) does not rebuild back.
+      for (const [projection, amount] of [[v2, 5], [c.projection, 6]] as const) {
+        const handled = c.control.handled;
+        const next = await append(stream, [newEvent(c.types.counted, { amount })]);
+        const r = runner([projection]);
+        await r.start();
+        expect(await r.waitFor(next.at(-1)!.position, { timeoutMs: WAIT_MS })).toBe(true);
+        await r.stop();
+        expect(c.control.handled - handled).toBe(1);
+        expect(await version()).toBe(2);
+      }
+      expect(await c.read(db)).toEqual({ n: 6, amount: 156, items: 6 });
+
+      // A projection that has never run starts at its own version, without a rebuild.
+      const fresh = counterProjection(uniqueName('fresh'));
+      await fresh.createTables(db);
+      const events = await append(`${fresh.projection.name}-1`, [newEvent(fresh.types.counted, { amount: 7 })]);
+      const r3 = runner([{ ...fresh.projection, version: 3 }]);
+      await r3.start();
+      expect(await r3.waitFor(events.at(-1)!.position, { timeoutMs: WAIT_MS })).toBe(true);
+      expect(fresh.control.handled).toBe(1);
+      const { rows } = await db.query<{ version: number }>('SELECT version FROM projection_checkpoints WHERE name = $1', [fresh.projection.name]);
+      expect(rows[0]!.version).toBe(3);
+    });
+
     it('waitFor resolves true once projections pass a position, false after the timeout', async () => {
       const { db } = getEnv();
       const a = counterProjection(uniqueName('wait_a'));

@@ -149,13 +149,19 @@ const SearchHit = builder.objectRef<RetrievalHit>('SearchHit').implement({
     page: t.int({ nullable: true, resolve: (h) => h.page }),
     headingPath: t.stringList({ resolve: (h) => h.headingPath }),
     text: t.string({ resolve: (h) => h.text }),
-    score: t.float({ description: 'Reciprocal-rank-fusion score: higher is better; compare within one result only', resolve: (h) => h.score }),
+    score: t.float({ description: 'Reciprocal-rank-fusion score (here or in the vector index, see fusion): higher is better; compare within one result only', resolve: (h) => h.score }),
   }),
 });
 
 const SearchResult = builder.objectRef<RetrievalResult>('SearchResult').implement({
   fields: (t) => ({
     mode: t.string({ description: '"hybrid" (lexical + vector) or "lexical" (no embedding model configured, or none yet for these documents)', resolve: (r) => r.mode }),
+    fusion: t.string({
+      nullable: true,
+      description: 'How a hybrid result was fused: "index" (the vector index ranked the text and fused it with vector similarity itself, '
+        + 'as Weaviate\'s hybrid query does) or "rrf" (the lexical index and vector search fused by reciprocal rank here); null when lexical',
+      resolve: (r) => r.fusion,
+    }),
     vectorSpace: t.string({
       nullable: true,
       description: 'Whose vector space was searched: "current" (the configured embedding model\'s) or "previous" (the model before a change, '

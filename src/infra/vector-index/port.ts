@@ -2,6 +2,10 @@
  * The vector index port: a projection of chunk embeddings, kept in spaces keyed by embedding model so
  * a model change can build a new index beside the old one (which serves until the new one is
  * complete). Scores are cosine similarity (1 = same direction).
+ *
+ * An index may also rank the chunks' text itself and fuse that with vector similarity in one query
+ * (`supportsHybrid`, `hybridSearch`: Weaviate's hybrid query); retrieval then asks it instead of
+ * fusing the read model's lexical ranking with `search` itself.
  */
 import { createHash } from 'node:crypto';
 import type { RankedChunk, RetrievalFilter } from '../retrieval/types.ts';
@@ -19,10 +23,30 @@ export interface VectorItem {
   version: number;
   ownerId: string;
   vector: Float32Array;
+  /**
+   * The chunk's text, for an index that ranks text too (`supportsHybrid`): kept beside the vector, in
+   * the owner's part of the index, and gone with it. Other indexes ignore it (the read model has it).
+   */
+  text?: string;
 }
+
+/** Longest chunk text an index takes (a chunk is ~512 tokens; this is far above any). */
+export const MAX_TEXT_LENGTH = 100_000;
 
 export interface VectorIndex {
   readonly kind: 'pgvector' | 'postgres-array' | 'weaviate';
+  /**
+   * True when the index keeps the items' text and offers `hybridSearch`; the caller should then pass
+   * `text` with every item it upserts.
+   */
+  readonly supportsHybrid: boolean;
+  /**
+   * Only when `supportsHybrid`: a keyword ranking of the items' text (the query's words, any of them)
+   * and the vector similarity to `vector`, fused by reciprocal rank (k 60), best first, with the
+   * fused score; the same owner and document filtering as `search`, at most `limit`. Throws
+   * 'unsupported' for a space made before the index kept text (retrieval then fuses by itself).
+   */
+  hybridSearch?(space: VectorSpace, text: string, vector: Float32Array, filter: RetrievalFilter, limit: number): Promise<RankedChunk[]>;
   /** Creates the space if missing (idempotent, safe to race). */
   ensureSpace(space: VectorSpace): Promise<void>;
   /** Idempotent by chunkId; any invalid item (wrong dimension, zero vector, …) refuses the whole call, nothing written. */
@@ -129,6 +153,9 @@ export function checkItems(space: VectorSpace, items: readonly VectorItem[]): Ve
       throw new VectorIndexError('invalid-input', `${what}: version must be a positive integer`);
     }
     checkVector(what, item.vector, space.dimensions);
+    if (item.text !== undefined && (typeof item.text !== 'string' || item.text.length > MAX_TEXT_LENGTH || item.text.includes('\0'))) {
+      throw new VectorIndexError('invalid-input', `${what}: text must be a string of at most ${MAX_TEXT_LENGTH} characters without NUL`);
+    }
     byChunk.delete(item.chunkId);
     byChunk.set(item.chunkId, item);
   });

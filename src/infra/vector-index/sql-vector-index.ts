@@ -23,6 +23,8 @@ export interface SearchRow {
 
 export abstract class SqlVectorIndex implements VectorIndex {
   abstract readonly kind: 'pgvector' | 'postgres-array';
+  /** The text is in the read model's lexical index; retrieval fuses that ranking with `search` itself. */
+  readonly supportsHybrid = false;
   protected readonly db: ReadDb;
   /** The registry table listing this adapter's spaces. */
   protected abstract readonly registry: string;

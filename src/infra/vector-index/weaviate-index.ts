@@ -2,14 +2,17 @@
  * Vector index on Weaviate (weaviate-client v3): bring-your-own vectors, one collection per space,
  * named `EvidentVectors_<space id>` with the model and dimensions in its description, multi-tenancy
  * with one tenant per owner (so an owner's vectors live in their own shard and erasure drops the
- * tenant), batch import, deletes by filter. Object ids are UUIDv5 of the chunkId, so a repeated
- * upsert replaces the object.
+ * tenant), batch import, deletes by filter, and hybrid queries: each object keeps its chunk's text
+ * in a searchable `text` property, and `hybridSearch` asks Weaviate for its BM25 ranking of that
+ * text fused with vector similarity by ranked fusion (RRF). Object ids are UUIDv5 of the chunkId, so
+ * a repeated upsert replaces the object.
  *
  * Unlike the SQL adapters, a batch that Weaviate rejects part of may leave the accepted part written
  * (Weaviate has no transactions); invalid items are still refused before anything is sent.
  */
 import { createHash } from 'node:crypto';
 import weaviate, { Filters, generateUuid5, type Collection, type FilterValue, type WeaviateClient } from 'weaviate-client';
+import { DEFAULT_B, DEFAULT_K1 } from '../retrieval/lexical/lexical-index.ts';
 import type { RankedChunk, RetrievalFilter } from '../retrieval/types.ts';
 import {
   checkCountFilter, checkItems, checkOwnerDocument, checkSearch, checkSpace, VectorIndexError,
@@ -24,7 +27,11 @@ export interface WeaviateIndexOptions {
   apiKey?: string;
 }
 
-type ChunkProperties = { chunkId: string; documentId: string; version: number };
+type ChunkProperties = { chunkId: string; documentId: string; version: number; text?: string };
+
+/** Keyword side of a hybrid query: the text property, and the query's words cut at this length. */
+const TEXT_PROPERTY = 'text';
+const MAX_QUERY_CHARS = 8_000;
 
 const COLLECTION_PREFIX = 'EvidentVectors_';
 /** Fixed namespace for object ids derived from chunk ids. */
@@ -53,7 +60,10 @@ function endpoint(raw: string, what: string): URL {
 
 export class WeaviateIndex implements VectorIndex {
   readonly kind = 'weaviate';
+  readonly supportsHybrid = true;
   readonly #client: WeaviateClient;
+  /** Per collection: does it have the searchable text property (collections made before it do not). */
+  readonly #keepsText = new Map<string, boolean>();
 
   private constructor(client: WeaviateClient) {
     this.#client = client;
@@ -96,10 +106,13 @@ export class WeaviateIndex implements VectorIndex {
           vectorIndexConfig: weaviate.configure.vectorIndex.hnsw({ distanceMetric: 'cosine' }),
         }),
         multiTenancy: weaviate.configure.multiTenancy({ enabled: true, autoTenantCreation: true, autoTenantActivation: true }),
+        // BM25 of the text property with the read model's tuned k1/b; Weaviate's own word tokenizer and English stop words (no stemming).
+        invertedIndex: weaviate.configure.invertedIndex({ bm25k1: DEFAULT_K1, bm25b: DEFAULT_B, stopwordsPreset: 'en' }),
         properties: [
           { name: 'chunkId', dataType: 'text', tokenization: 'field', indexSearchable: false },
           { name: 'documentId', dataType: 'text', tokenization: 'field', indexSearchable: false },
           { name: 'version', dataType: 'int' },
+          { name: TEXT_PROPERTY, dataType: 'text', tokenization: 'word', indexSearchable: true, indexFilterable: false },
         ],
       });
     } catch (error) {
@@ -114,12 +127,17 @@ export class WeaviateIndex implements VectorIndex {
     await this.#requireSpace(space);
     const byOwner = new Map<string, VectorItem[]>();
     for (const item of unique) byOwner.set(item.ownerId, [...(byOwner.get(item.ownerId) ?? []), item]);
+    // A collection made before text was kept takes none (its schema has no such property to fill).
+    const keepsText = await this.#keepsTextIn(space);
     for (const [ownerId, owned] of byOwner) {
       const collection = this.#collection(space).withTenant(tenantOf(ownerId));
       for (let start = 0; start < owned.length; start += IMPORT_BATCH) {
         const result = await collection.data.insertMany(owned.slice(start, start + IMPORT_BATCH).map((item) => ({
           id: generateUuid5(item.chunkId, CHUNK_NAMESPACE),
-          properties: { chunkId: item.chunkId, documentId: item.documentId, version: item.version },
+          properties: {
+            chunkId: item.chunkId, documentId: item.documentId, version: item.version,
+            ...(keepsText && item.text !== undefined ? { [TEXT_PROPERTY]: item.text } : {}),
+          },
           vectors: Array.from(item.vector),
         })));
         if (result.hasErrors) {
@@ -147,6 +165,38 @@ export class WeaviateIndex implements VectorIndex {
       documentId: object.properties.documentId,
       version: object.properties.version,
       score: 1 - (object.metadata?.distance ?? 1),
+      rank: i + 1,
+    }));
+  }
+
+  /**
+   * Weaviate's hybrid query in the owner's tenant: BM25 over the text property (any of the query's
+   * words) and nearVector with `vector`, fused by ranked fusion with equal weights (alpha 0.5), i.e.
+   * reciprocal rank fusion with k 60 (Weaviate counts ranks from 0, and halves the sum). Objects
+   * without text are still found by the vector side. The score is Weaviate's fused score.
+   */
+  async hybridSearch(space: VectorSpace, text: string, vector: Float32Array, filter: RetrievalFilter, limit: number): Promise<RankedChunk[]> {
+    checkSpace(space);
+    checkSearch(space, vector, filter, limit);
+    if (typeof text !== 'string' || text.includes('\0')) throw new VectorIndexError('invalid-input', 'the query text must be a string without NUL');
+    await this.#requireSpace(space);
+    if (!(await this.#keepsTextIn(space))) {
+      throw new VectorIndexError('unsupported', `vector space ${space.id} was made before the index kept chunk text: no hybrid query there`);
+    }
+    if (limit === 0 || filter.documentIds?.length === 0) return [];
+    const collection = this.#collection(space);
+    if (!(await this.#hasTenant(collection, filter.ownerId))) return [];
+    const tenant = collection.withTenant(tenantOf(filter.ownerId));
+    const filters = filter.documentIds === undefined ? undefined : tenant.filter.byProperty('documentId').containsAny([...new Set(filter.documentIds)]);
+    const result = await tenant.query.hybrid(text.slice(0, MAX_QUERY_CHARS), {
+      vector: Array.from(vector), alpha: 0.5, fusionType: 'Ranked', queryProperties: [TEXT_PROPERTY],
+      limit, filters, returnMetadata: ['score'], returnProperties: ['chunkId', 'documentId', 'version'],
+    });
+    return result.objects.map((object, i) => ({
+      chunkId: object.properties.chunkId,
+      documentId: object.properties.documentId,
+      version: object.properties.version,
+      score: object.metadata?.score ?? 0,
       rank: i + 1,
     }));
   }
@@ -209,6 +259,7 @@ export class WeaviateIndex implements VectorIndex {
 
   async dropSpace(space: VectorSpace): Promise<void> {
     checkSpace(space);
+    this.#keepsText.delete(collectionOf(space));
     if (await this.#client.collections.exists(collectionOf(space))) await this.#client.collections.delete(collectionOf(space));
   }
 
@@ -227,6 +278,17 @@ export class WeaviateIndex implements VectorIndex {
       }
     }
     return removed;
+  }
+
+  async #keepsTextIn(space: VectorSpace): Promise<boolean> {
+    const name = collectionOf(space);
+    let keeps = this.#keepsText.get(name);
+    if (keeps === undefined) {
+      const config = await this.#client.collections.get(name).config.get();
+      keeps = config.properties.some((property) => property.name === TEXT_PROPERTY && property.indexSearchable);
+      this.#keepsText.set(name, keeps);
+    }
+    return keeps;
   }
 
   async #hasTenant(collection: Collection<ChunkProperties>, ownerId: string): Promise<boolean> {

@@ -11,13 +11,15 @@ export class CheckpointConflictError extends Error {
 export interface CheckpointRow {
   name: string;
   position: string;
+  /** Projection.version of the code that built the read model (1 for rows older than the column). */
+  version: number;
   last_error: string | null;
   failed_position: string | null;
   failed_event_id: string | null;
 }
 
 const CLEAR_FAILURE = 'last_error = NULL, failed_position = NULL, failed_event_id = NULL';
-const COLUMNS = 'name, position, last_error, failed_position, failed_event_id';
+const COLUMNS = 'name, position, version, last_error, failed_position, failed_event_id';
 
 /**
  * Projection checkpoints (table projection_checkpoints): where each read model stands in $all, and
@@ -30,12 +32,13 @@ export class ProjectionCheckpoints {
     this.db = db;
   }
 
-  async ensure(name: string): Promise<void> {
-    await this.db.query('INSERT INTO projection_checkpoints (name) VALUES ($1) ON CONFLICT (name) DO NOTHING', [name]);
+  /** A new row starts at position 0 with `version`: nothing is built yet, so nothing was built by older code. */
+  async ensure(name: string, version = 1): Promise<void> {
+    await this.db.query('INSERT INTO projection_checkpoints (name, version) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [name, version]);
   }
 
-  async load(name: string): Promise<CheckpointRow> {
-    await this.ensure(name);
+  async load(name: string, version = 1): Promise<CheckpointRow> {
+    await this.ensure(name, version);
     const rows = await this.read([name]);
     return rows.get(name)!;
   }
@@ -56,6 +59,11 @@ export class ProjectionCheckpoints {
   async advance(tx: SqlExecutor, name: string, position: bigint): Promise<void> {
     await tx.query(`UPDATE projection_checkpoints SET position = $2, updated_at = now(), ${CLEAR_FAILURE} WHERE name = $1`,
       [name, position.toString()]);
+  }
+
+  /** After a rebuild by code of `version`, in the swap transaction. */
+  async setVersion(tx: SqlExecutor, name: string, version: number): Promise<void> {
+    await tx.query('UPDATE projection_checkpoints SET version = $2 WHERE name = $1', [name, version]);
   }
 
   async recordFailure(name: string, error: string, position: bigint, eventId: string): Promise<void> {

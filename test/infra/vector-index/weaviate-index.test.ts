@@ -12,5 +12,5 @@ describe.skipIf(skip)('weaviate', () => {
   vectorIndexContract('Weaviate', async () => {
     const index = await WeaviateIndex.connect({ url: url!, grpcUrl: process.env.WEAVIATE_GRPC_URL, apiKey: process.env.WEAVIATE_API_KEY });
     return { index, dispose: () => index.close() };
-  });
+  }, { hybrid: true });
 });

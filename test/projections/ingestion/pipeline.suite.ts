@@ -154,6 +154,7 @@ export function pipelineSuite(name: string, open: () => Promise<{ db: ReadDb; ve
       const found = await retrieve({ db: env.db, vectorIndex: env.vectorIndex, embedder },
         { ownerId: OWNER, text: 'pinch tomato suckers', knowledgeBaseIds: [kb.knowledgeBaseId], limit: 3 });
       expect(found.mode).toBe('hybrid');
+      expect(found.fusion).toBe(env.vectorIndex.supportsHybrid ? 'index' : 'rrf');
       expect(found.hits[0]!.text).toContain('Tomatoes need full sun');
       expect(found.hits.every((hit) => hit.documentId === md.documentId)).toBe(true);
 

@@ -9,9 +9,12 @@ import type { SqlExecutor } from '../../read-db/port.ts';
 import type { IndexedChunk, RankedChunk, RetrievalFilter } from '../types.ts';
 import { termFrequencies, tokenize } from './tokenize.ts';
 
-/** Tuned on SciFact train only (bench/lexical-tune.ts, bench/retrieval.bench.ts with BENCH_TUNE=1; docs/retrieval.md). */
-export const DEFAULT_K1 = 0.9;
-export const DEFAULT_B = 0.5;
+/**
+ * Tuned on SciFact train only, for analyzer 2 (tokenize.ts): the argmax of a k1 × b grid over all
+ * 809 train queries (bench/lexical-tune.ts; docs/retrieval.md).
+ */
+export const DEFAULT_K1 = 1.3;
+export const DEFAULT_B = 0.75;
 /** A query's distinct terms past this many are ignored (first ones kept), bounding the work. */
 export const MAX_QUERY_TERMS = 256;
 export const MAX_SEARCH_LIMIT = 1000;
@@ -211,8 +214,8 @@ function checkOptions(options: LexicalSearchOptions): { limit: number; k1: numbe
 /**
  * The distinct query terms, at most MAX_QUERY_TERMS, in order of first appearance. A term repeated
  * in the query counts once: weighting it by its count (the classic qtf factor) ranked worse on
- * SciFact's train split (nDCG@10 0.699 against 0.702; bench/lexical-tune.ts), since repeats in a
- * question are mostly phrasing, not emphasis.
+ * SciFact's train split (nDCG@10 0.699 against 0.702, measured with analyzer 1; docs/retrieval.md),
+ * since repeats in a question are mostly phrasing, not emphasis.
  */
 function queryTerms(query: string): string[] {
   const terms = new Set<string>();

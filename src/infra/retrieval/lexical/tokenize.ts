@@ -1,11 +1,21 @@
 /**
  * Text → index terms for the lexical ranking: Unicode NFKC, lowercase, words of letters, marks and
- * digits (an inner apostrophe kept, a possessive 's dropped), English stop words removed (`stopword`),
- * Porter stems (`stemmer`) for plain a–z words. Pure and deterministic; the same function cuts
- * chunks and queries, so both sides agree on every term.
+ * digits (an inner apostrophe kept, a possessive 's dropped), words of one character dropped,
+ * Lucene's English stop words removed (EnglishAnalyzer's 33), Porter stems (`stemmer`) for plain a–z
+ * words. Pure and deterministic; the same function cuts chunks and queries, so both sides agree on
+ * every term.
+ *
+ * Chosen on SciFact's train split by cross-validation (bench/lexical-tune.ts, docs/retrieval.md):
+ * it is the analyzer of a plain BM25 (a token is two or more word characters; Lucene's stop set),
+ * where analyzer 1 kept one-character words and removed `stopword`'s 108 English words.
  */
 import { stemmer } from 'stemmer';
-import { eng } from 'stopword';
+
+/**
+ * Version of what this file produces. The lexical index stores terms and lengths made by it, so a
+ * change here must bump it: the chunks projection is then rebuilt at start (Projection.version).
+ */
+export const ANALYZER_VERSION = 2;
 
 /**
  * Longer runs are not words (base64, hashes, hostile input) and would not fit a btree index entry:
@@ -13,7 +23,11 @@ import { eng } from 'stopword';
  */
 export const MAX_TERM_LENGTH = 64;
 
-const STOP_WORDS: ReadonlySet<string> = new Set(eng);
+/** Lucene's EnglishAnalyzer stop set (EnglishAnalyzer.ENGLISH_STOP_WORDS_SET). */
+export const STOP_WORDS: ReadonlySet<string> = new Set([
+  'a', 'an', 'and', 'are', 'as', 'at', 'be', 'but', 'by', 'for', 'if', 'in', 'into', 'is', 'it', 'no', 'not',
+  'of', 'on', 'or', 'such', 'that', 'the', 'their', 'then', 'there', 'these', 'they', 'this', 'to', 'was', 'will', 'with',
+]);
 const WORD = /[\p{L}\p{M}\p{N}]+(?:['’][\p{L}\p{M}\p{N}]+)*/gu;
 const POSSESSIVE = /['’]s$/u;
 const APOSTROPHE = /['’]/gu;
@@ -29,7 +43,8 @@ export function tokenize(text: string): string[] {
     const word = match[0].replace(POSSESSIVE, '');
     if (STOP_WORDS.has(word)) continue;
     const bare = word.replace(APOSTROPHE, '');
-    if (bare.length === 0 || bare.length > MAX_TERM_LENGTH || STOP_WORDS.has(bare)) continue;
+    // One character (a, 5, β) is too little to rank by; measured on train, keeping them scored lower.
+    if ([...bare].length < 2 || bare.length > MAX_TERM_LENGTH || STOP_WORDS.has(bare)) continue;
     terms.push(ASCII_WORD.test(bare) ? stemmer(bare) : bare);
   }
   return terms;

@@ -1,10 +1,16 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MAX_TERM_LENGTH, termFrequencies, tokenize } from '../../../../src/infra/retrieval/lexical/tokenize.ts';
+import { MAX_TERM_LENGTH, STOP_WORDS, termFrequencies, tokenize } from '../../../../src/infra/retrieval/lexical/tokenize.ts';
 
 describe('tokenize', () => {
   it('lowercases, drops stop words and stems with Porter', () => {
-    expect(tokenize('The Running dogs were barking at the Cells')).toEqual(['run', 'dog', 'bark', 'cell']);
+    expect(tokenize('The Running dogs are barking at the Cells')).toEqual(['run', 'dog', 'bark', 'cell']);
+  });
+
+  it('uses Lucene’s 33 English stop words: "no" and "not" go, other function words stay', () => {
+    expect(STOP_WORDS.size).toBe(33);
+    expect(tokenize('this is not a cure and there is no cause')).toEqual(['cure', 'caus']);
+    expect(tokenize('which were also about')).toEqual(['which', 'were', 'also', 'about']);
   });
 
   it('gives queries and chunks the same terms for inflected forms', () => {
@@ -12,8 +18,13 @@ describe('tokenize', () => {
     expect(tokenize('induction')).toEqual(tokenize('inducted'));
   });
 
-  it('splits on punctuation and keeps numbers', () => {
-    expect(tokenize('0-dimensional, (IL-6) 3.5%')).toEqual(['0', 'dimension', 'il', '6', '3', '5']);
+  it('splits on punctuation and keeps numbers of two or more digits', () => {
+    expect(tokenize('0-dimensional, (IL-6) 3.5% in 2001, p53 CD4+')).toEqual(['dimension', 'il', '2001', 'p53', 'cd4']);
+  });
+
+  it('drops words of one character, of any script', () => {
+    expect(tokenize('vitamin D, T cells, type 2, TGF-β, 中 x')).toEqual(['vitamin', 'cell', 'type', 'tgf']);
+    expect(tokenize('a b c 1 2 3')).toEqual([]);
   });
 
   it('drops a possessive and joins a contraction', () => {
@@ -31,7 +42,7 @@ describe('tokenize', () => {
   it('returns nothing for empty, punctuation-only or stop-word-only text', () => {
     expect(tokenize('')).toEqual([]);
     expect(tokenize('?!… --- ***')).toEqual([]);
-    expect(tokenize('the and of to which')).toEqual([]);
+    expect(tokenize('the and of to this')).toEqual([]);
     expect(tokenize(undefined as unknown as string)).toEqual([]);
   });
 
