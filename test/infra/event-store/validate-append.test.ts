@@ -3,6 +3,7 @@ import { checkExpected, idempotentResult } from '../../../src/infra/event-store/
 import { DuplicateEventIdError, InvalidEventError, WrongExpectedRevisionError } from '../../../src/infra/event-store/errors.ts';
 import { likePrefix, toRecordedEvent } from '../../../src/infra/event-store/row-mapping.ts';
 import { checkReadCount, validateAppend } from '../../../src/infra/event-store/validate-append.ts';
+import { MAX_EVENTS_PER_APPEND } from '../../../src/infra/event-store/port.ts';
 import { newEvent } from '../../support/events.ts';
 import { refusal } from '../../support/refusal.ts';
 
@@ -40,11 +41,12 @@ describe('validateAppend', () => {
     expect(invalid(() => validateAppend('x'.repeat(257), [newEvent()], 'any')).message).toMatch(/1 to 256/);
   });
 
-  it('needs a non-empty array of at most 1000 events', () => {
+  it(`needs a non-empty array of at most ${MAX_EVENTS_PER_APPEND} events`, () => {
     expect(invalid(() => validateAppend('s', [], 'any')).message).toMatch(/at least one/);
     expect(invalid(() => validateAppend('s', 'events' as never, 'any')).message).toMatch(/at least one/);
-    expect(validateAppend('s', Array.from({ length: 1000 }, () => newEvent()), 'any')).toHaveLength(1000);
-    expect(invalid(() => validateAppend('s', Array.from({ length: 1001 }, () => newEvent()), 'any')).message).toMatch(/at most 1000/);
+    expect(validateAppend('s', Array.from({ length: MAX_EVENTS_PER_APPEND }, () => newEvent()), 'any')).toHaveLength(MAX_EVENTS_PER_APPEND);
+    expect(invalid(() => validateAppend('s', Array.from({ length: MAX_EVENTS_PER_APPEND + 1 }, () => newEvent()), 'any')).message)
+      .toMatch(new RegExp(`at most ${MAX_EVENTS_PER_APPEND}`));
   });
 
   it('names the event and the stream in every complaint', () => {
