@@ -4,6 +4,7 @@ import { benchPostgres, benchSqlite } from './event-store.bench.ts';
 import { benchApi } from './api.bench.ts';
 import { benchChain } from './chain.bench.ts';
 import { benchProjectionRebuild } from './projection.bench.ts';
+import { benchIdleMemory } from './memory.bench.ts';
 import { benchStartup } from './startup.bench.ts';
 import { benchIngestion } from './ingestion.bench.ts';
 import { benchRetrievalLatency, benchRetrievalQuality } from './retrieval.bench.ts';
@@ -16,6 +17,7 @@ const sizes = quick
 
 console.log(`# Evident benchmarks (${quick ? 'quick' : 'full'}; medians of ${sizes.runs} runs; Node ${process.version})`);
 await benchStartup(sizes);
+await benchIdleMemory(sizes);
 await benchSqlite(sizes);
 if (process.env.DATABASE_URL) await benchPostgres(sizes, process.env.DATABASE_URL);
 else console.log('\n## PostgreSQL event store: skipped, DATABASE_URL is not set');
