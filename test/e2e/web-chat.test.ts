@@ -261,4 +261,15 @@ describe.skipIf(skip)('web app: chat (e2e)', () => {
     expect(page.url()).not.toBe(second);
     expect(problems).toEqual([]);
   });
+  it('shows the sign-in form as soon as its session is ended elsewhere', async () => {
+    const { login } = await gql<{ login: { token: string } }>(server.url, 'mutation ($e: String!, $p: String!) { login(email: $e, password: $p) { token } }', { e: PERSON.email, p: PERSON.password });
+    const { mySessions } = await gql<{ mySessions: Array<{ id: string; current: boolean; active: boolean }> }>(server.url, '{ mySessions { id current active } }', {}, login.token);
+    for (const session of mySessions.filter((s) => !s.current && s.active)) {
+      await gql(server.url, 'mutation ($id: ID!) { revokeSession(id: $id) }', { id: session.id }, login.token);
+    }
+    // The next thing the page asks the server for is refused: it goes back to the sign-in form.
+    await page.getByRole('button', { name: 'New conversation', exact: true }).click();
+    await page.getByRole('heading', { name: 'Sign in to Evident' }).waitFor();
+    expect(problems).toEqual([]);
+  });
 });

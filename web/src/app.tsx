@@ -16,8 +16,13 @@ const AdminPage = lazy(() => import('./pages/admin/admin-page.tsx'));
 
 export function App() {
   // A new client on sign-out: nothing the last person saw stays in the cache.
-  const [{ client, generation }, setState] = useState(() => ({ client: createGraphQLClient(), generation: 0 }));
-  const reset = useCallback(() => setState((state) => ({ client: createGraphQLClient(), generation: state.generation + 1 })), []);
+  const [{ client, generation }, setState] = useState(() => ({ client: makeClient(0), generation: 0 }));
+  // A session that ended while signed in (expired, revoked, ended elsewhere): start over once with an
+  // empty cache, which asks `me` again and so shows the sign-in form.
+  function makeClient(at: number) {
+    return createGraphQLClient(() => setState((state) => (state.generation === at ? { client: makeClient(at + 1), generation: at + 1 } : state)));
+  }
+  const reset = useCallback(() => setState((state) => ({ client: makeClient(state.generation + 1), generation: state.generation + 1 })), []);
   return (
     <Provider value={client}>
       <SessionProvider key={generation} onSignedOut={reset}>

@@ -1,5 +1,5 @@
 import { createClient as createSseClient, type Client as SseClient } from 'graphql-sse';
-import { Client, cacheExchange, fetchExchange, subscriptionExchange, type CombinedError } from 'urql';
+import { Client, cacheExchange, fetchExchange, mapExchange, subscriptionExchange, type CombinedError, type Operation } from 'urql';
 
 /**
  * Everything goes to the server that served the page: queries and mutations as JSON POSTs,
@@ -12,13 +12,33 @@ export function createSubscriptionClient(): SseClient {
   return createSseClient({ url: GRAPHQL_URL, credentials: 'same-origin', retryAttempts: 0 });
 }
 
-export function createGraphQLClient(): Client {
+/** Operations whose UNAUTHENTICATED means a wrong password, not an ended session. */
+const PASSWORD_CHECKS = new Set(['Login', 'Register', 'ChangePassword']);
+
+function operationName(operation: Operation): string | undefined {
+  for (const definition of operation.query.definitions) {
+    if (definition.kind === 'OperationDefinition') return definition.name?.value;
+  }
+  return undefined;
+}
+
+/**
+ * `onSessionEnded` runs when the server answers UNAUTHENTICATED to someone who was signed in (the
+ * session expired, was revoked or ended elsewhere): the app then shows the sign-in form at once
+ * instead of failing request by request.
+ */
+export function createGraphQLClient(onSessionEnded: () => void = () => {}): Client {
   const sse = createSubscriptionClient();
   return new Client({
     url: GRAPHQL_URL,
     fetchOptions: { credentials: 'same-origin' },
     preferGetMethod: false,
     exchanges: [
+      mapExchange({
+        onError(error, operation) {
+          if (errorCode(error) === 'UNAUTHENTICATED' && !PASSWORD_CHECKS.has(operationName(operation) ?? '')) onSessionEnded();
+        },
+      }),
       cacheExchange,
       fetchExchange,
       subscriptionExchange({
