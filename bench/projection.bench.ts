@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { pino } from 'pino';
 import { MIGRATIONS_DIR } from '../src/app.ts';
 import type { EventStore } from '../src/infra/event-store/port.ts';
@@ -8,6 +9,7 @@ import { SqliteEventStore } from '../src/infra/event-store/sqlite-event-store.ts
 import { uuidv7 } from '../src/infra/ids.ts';
 import { migrate } from '../src/infra/read-db/migrations.ts';
 import { PgliteReadDb } from '../src/infra/read-db/pglite-read-db.ts';
+import { PostgresReadDb } from '../src/infra/read-db/postgres-read-db.ts';
 import type { ReadDb } from '../src/infra/read-db/port.ts';
 import { ProjectionRunner } from '../src/projections/runner.ts';
 import { usersProjection } from '../src/projections/users-projection.ts';
@@ -38,10 +40,10 @@ async function plainInserts(db: ReadDb, count: number, batch: number): Promise<n
   return count;
 }
 
-export async function benchProjectionRebuild(sizes: { runs: number; rebuildEvents: number }): Promise<void> {
+/** `rebuild('users')` and the plain-insert baseline on one read database. */
+async function measureRebuild(title: string, db: ReadDb, sizes: { runs: number; rebuildEvents: number }): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'evident-bench-proj-'));
   const store = new SqliteEventStore(join(dir, 'events.sqlite'));
-  const db = await PgliteReadDb.open({});
   try {
     await migrate(db, MIGRATIONS_DIR);
     await fillUsers(store, sizes.rebuildEvents);
@@ -55,12 +57,41 @@ export async function benchProjectionRebuild(sizes: { runs: number; rebuildEvent
     await runner.stop();
     const baseline = await medianRate(sizes.runs, () => plainInserts(db, sizes.rebuildEvents, 500));
     // What `evident replay` does per projection (the runner's own rebuild): its events/s is the replay rate.
-    printRows('Replay: projection rebuild (SQLite log → PGlite read model)', [
-      { benchmark: 'replay users from zero', rate: rebuild, unit: 'events/s', baseline: 'plain INSERT loop, same batches', baselineRate: baseline },
+    printRows(title, [
+      { benchmark: 'replay users from zero', rate: rebuild, unit: 'events/s', baseline: 'plain single-row INSERT loop, same batches', baselineRate: baseline },
     ]);
   } finally {
-    await db.close();
     await store.close();
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function benchProjectionRebuild(sizes: { runs: number; rebuildEvents: number }, databaseUrl = process.env.DATABASE_URL): Promise<void> {
+  const embedded = await PgliteReadDb.open({});
+  try {
+    await measureRebuild('Replay: projection rebuild (SQLite log → PGlite read model)', embedded, sizes);
+  } finally {
+    await embedded.close();
+  }
+  if (!databaseUrl) {
+    console.log('\n## Replay into PostgreSQL: skipped, DATABASE_URL is not set');
+    return;
+  }
+  const admin = new pg.Client({ connectionString: databaseUrl });
+  await admin.connect();
+  const name = `evident_bench_replay_${Date.now()}`;
+  await admin.query(`CREATE DATABASE ${name}`);
+  const url = new URL(databaseUrl);
+  url.pathname = `/${name}`;
+  try {
+    const db = await PostgresReadDb.open({ connectionString: url.toString() });
+    try {
+      await measureRebuild('Replay: projection rebuild (SQLite log → PostgreSQL read model)', db, sizes);
+    } finally {
+      await db.close();
+    }
+  } finally {
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.end();
   }
 }

@@ -315,11 +315,30 @@ export class ProjectionWorker {
     const last = events.at(-1)!.position;
     await this.ctx.db.transaction(async (tx) => {
       await this.ctx.checkpoints.lock(tx, this.name, this.position);
-      if (!skip) for (const event of events) await this.apply(event, tx);
+      if (!skip) await this.applyAll(events, tx);
       await this.ctx.checkpoints.advance(tx, this.name, last);
     });
     this.position = last;
     this.ctx.advanced();
+  }
+
+  /**
+   * Applies events in order: through the projection's handleBatch when it has one and there is more
+   * than one event to apply (a failure then fails the whole transaction, and applyBatch retries
+   * event by event), else one by one.
+   */
+  private async applyAll(events: readonly RecordedEvent[], tx: SqlExecutor): Promise<void> {
+    const wanted = events.filter((event) => this.types.has(event.type) && !this.parked.has(event.id));
+    const batch = this.projection.handleBatch;
+    if (!batch || wanted.length < 2) {
+      for (const event of wanted) await this.apply(event, tx);
+      return;
+    }
+    try {
+      await batch.call(this.projection, wanted.map(sanitizeEvent), tx);
+    } catch (error) {
+      throw new ProjectionHandlerError(this.name, wanted[0]!, error);
+    }
   }
 
   /** Applies one event, unless this projection does not handle its type or an operator parked it. */
@@ -432,6 +451,7 @@ export class ProjectionWorker {
         db: this.ctx.db, store: this.ctx.store, projection: this.name, tables: this.projection.tables,
         eventTypes: [...this.types], batchSize: this.ctx.batchSize,
         apply: (event, tx) => this.apply(event, tx),
+        applyAll: (events, tx) => this.applyAll(events, tx),
         isParked: (eventId) => this.parked.has(eventId),
         checkStillWanted: () => this.checkStillWanted(),
         beforeSwap: (tx) => this.ctx.checkpoints.lock(tx, this.name, this.position),

@@ -19,6 +19,13 @@ export interface Projection {
    */
   readonly version?: number;
   handle(event: RecordedEvent, tx: SqlExecutor): Promise<void>;
+  /**
+   * Optional: applies a run of events (of this projection's types, in log order, none parked) with
+   * exactly the result of `handle` on each in turn, in fewer statements (e.g. one multi-row insert
+   * for consecutive registrations). Catch-up and rebuilds use it for whole batches; when it fails,
+   * the batch is applied again event by event with `handle`, which finds the event at fault.
+   */
+  handleBatch?(events: readonly RecordedEvent[], tx: SqlExecutor): Promise<void>;
 }
 
 /** A personal field whose key was erased reads as null in a read model, never as the marker. */

@@ -20,6 +20,8 @@ export interface RebuildOptions {
   batchSize: number;
   /** Applies one event into the rebuild schema (the search_path points there). */
   apply(event: RecordedEvent, tx: SqlExecutor): Promise<void>;
+  /** Optional: applies a batch at once (Projection.handleBatch); on failure the batch is applied again with `apply`, one by one. */
+  applyAll?(events: readonly RecordedEvent[], tx: SqlExecutor): Promise<void>;
   /** Events an operator parked are skipped, also when they cannot even be read (upcast). */
   isParked(eventId: string): boolean;
   /** Throws when the rebuild must be abandoned (runner stopping, lease lost). */
@@ -90,7 +92,20 @@ export async function replayInto(options: ReplayIntoOptions): Promise<bigint> {
     }
     await db.transaction(async (tx) => {
       await tx.exec(`SET LOCAL search_path TO ${schema}, public`);
-      for (const event of events) if (event.type !== PARKED_PLACEHOLDER) await options.apply(event, tx);
+      const replayed = events.filter((event) => event.type !== PARKED_PLACEHOLDER);
+      if (options.applyAll && replayed.length > 1) {
+        // In a savepoint: when the batch fails, it is undone and applied event by event, so the
+        // error names the event at fault.
+        await tx.exec('SAVEPOINT replay_batch');
+        try {
+          await options.applyAll(replayed, tx);
+          await tx.exec('RELEASE SAVEPOINT replay_batch');
+          return;
+        } catch {
+          await tx.exec('ROLLBACK TO SAVEPOINT replay_batch');
+        }
+      }
+      for (const event of replayed) await options.apply(event, tx);
     });
     position = events.at(-1)!.position;
     if (events.length < read.length) break;
