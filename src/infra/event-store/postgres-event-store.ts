@@ -194,8 +194,10 @@ export class PostgresEventStore implements EventStore {
   }
 
   private async sendBatch(batch: PendingAppend[]): Promise<void> {
-    // By stream, keeping the order within a stream: concurrent batches then lock stream rows in one order.
-    const ordered = [...batch].sort((a, b) => (a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : 0));
+    // By stream in UTF-8 byte order (COLLATE "C", as the fast path locks them), keeping the order within a
+    // stream: concurrent batches then lock stream rows in one order and cannot deadlock on each other.
+    const keys = new Map(batch.map((p) => [p, Buffer.from(p.stream)]));
+    const ordered = [...batch].sort((a, b) => Buffer.compare(keys.get(a)!, keys.get(b)!));
     const events = ordered.flatMap((p) => p.events);
     let rows: BatchRow[];
     try {
