@@ -10,7 +10,7 @@ import type { EventStore, NewEvent } from '../src/infra/event-store/port.ts';
 import { SqliteEventStore } from '../src/infra/event-store/sqlite-event-store.ts';
 import { uuidv7 } from '../src/infra/ids.ts';
 import { fsyncRate } from './fsync-rate.ts';
-import { medianRate, printRows, type Row } from './measure.ts';
+import { median, medianRate, printRows, type Row } from './measure.ts';
 
 export interface Sizes { runs: number; appends: number; readEvents: number }
 
@@ -123,16 +123,44 @@ async function insertConcurrently(clients: pg.Client[], total: number, payload: 
   return perClient * clients.length;
 }
 
-async function withDatabase<T>(admin: pg.Client, databaseUrl: string, work: (url: string) => Promise<T>): Promise<T> {
-  const name = `evident_bench_${Date.now()}_${Math.floor(Math.random() * 1e6)}`;
-  await admin.query(`CREATE DATABASE ${name}`);
-  const url = new URL(databaseUrl);
-  url.pathname = `/${name}`;
-  try {
-    return await work(url.toString());
-  } finally {
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+/** Fresh databases for one benchmark (never the tests'), dropped with their connections afterwards. */
+class Databases {
+  private readonly names: string[] = [];
+  private readonly admin: pg.Client;
+  private readonly databaseUrl: string;
+  constructor(admin: pg.Client, databaseUrl: string) {
+    this.admin = admin;
+    this.databaseUrl = databaseUrl;
   }
+
+  async create(): Promise<string> {
+    const name = `evident_bench_${Date.now()}_${this.names.length}`;
+    await this.admin.query(`CREATE DATABASE ${name}`);
+    this.names.push(name);
+    const url = new URL(this.databaseUrl);
+    url.pathname = `/${name}`;
+    return url.toString();
+  }
+
+  async dropAll(): Promise<void> {
+    for (const name of this.names) await this.admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  }
+}
+
+/**
+ * Medians of `runs` rounds in which every contender runs once, in turn: a load that comes and goes on
+ * the machine then touches all of them alike, and the ratios between them stay meaningful.
+ */
+async function interleavedMedians<K extends string>(runs: number, work: Record<K, () => Promise<number>>): Promise<Record<K, number>> {
+  const rates = Object.fromEntries(Object.keys(work).map((k) => [k, [] as number[]])) as unknown as Record<K, number[]>;
+  for (let run = 0; run < runs; run++) {
+    for (const key of Object.keys(work) as K[]) {
+      const started = process.hrtime.bigint();
+      const operations = await work[key]();
+      rates[key].push(operations / (Number(process.hrtime.bigint() - started) / 1e9));
+    }
+  }
+  return Object.fromEntries(Object.entries(rates).map(([k, v]) => [k, median(v as number[])])) as Record<K, number>;
 }
 
 export interface PostgresSizes extends Sizes {
@@ -140,115 +168,109 @@ export interface PostgresSizes extends Sizes {
   growthEvents: number;
 }
 
+const PIPELINES = [1, 2, 3, 4] as const;
+
 /**
- * PostgreSQL, all in one run and in fresh databases (never the tests'): our appends against Emmett's
- * and a plain INSERT loop at 1 and 16 writers, the group-commit pipeline depth, one writer on an empty
- * log against one writer on the same store and connections after `growthEvents` events, and $all reads.
+ * PostgreSQL, all in one run and in fresh databases: our appends against Emmett's and a plain INSERT
+ * loop at 1 and 16 writers (interleaved rounds), the number of group-commit batches in flight, one
+ * writer on an empty log against the same store and connections after `growthEvents` events, and $all reads.
  */
 export async function benchPostgres(sizes: PostgresSizes, databaseUrl: string): Promise<void> {
   const admin = new pg.Client({ connectionString: databaseUrl });
   await admin.connect();
+  const databases = new Databases(admin, databaseUrl);
+  const closers: Array<() => Promise<unknown>> = [];
   try {
-    const rows: Row[] = [];
     const sixteenTotal = sizes.appends * 4;
     const payload = JSON.stringify(event(0).data);
 
-    const plain = await withDatabase(admin, databaseUrl, async (url) => {
-      const clients = await Promise.all(Array.from({ length: 16 }, async () => {
-        const client = new pg.Client({ connectionString: url });
-        await client.connect();
-        return client;
-      }));
-      try {
-        await clients[0]!.query('CREATE TABLE plain_inserts (id bigserial PRIMARY KEY, data jsonb NOT NULL)');
-        const one = await medianRate(sizes.runs, () => insertConcurrently(clients.slice(0, 1), sizes.appends, payload));
-        const sixteen = await medianRate(sizes.runs, () => insertConcurrently(clients, sixteenTotal, payload));
-        return { one, sixteen };
-      } finally {
-        await Promise.all(clients.map((c) => c.end()));
-      }
-    });
+    const plainUrl = await databases.create();
+    const clients = await Promise.all(Array.from({ length: 16 }, async () => {
+      const client = new pg.Client({ connectionString: plainUrl });
+      client.on('error', () => { /* dropped with the database */ });
+      await client.connect();
+      closers.push(() => client.end());
+      return client;
+    }));
+    await clients[0]!.query('CREATE TABLE plain_inserts (id bigserial PRIMARY KEY, data jsonb NOT NULL)');
 
     const loaded = await loadEmmett();
-    const emmett = loaded && await withDatabase(admin, databaseUrl, async (url) => {
+    let emmett: EmmettStore | undefined;
+    if (loaded) {
+      const url = await databases.create();
       const pool = new loaded.Pool({ connectionString: url, max: 20 });
-      pool.on('error', () => { /* the database is dropped with its connections */ });
-      const store = loaded.emmett.getPostgreSQLEventStore(url, { connectionOptions: { pooled: true, pool } });
-      try {
-        await emmettConcurrently(store, 1, 10); // creates its schema
-        const one = await medianRate(sizes.runs, () => emmettConcurrently(store, 1, sizes.appends));
-        const sixteen = await medianRate(sizes.runs, () => emmettConcurrently(store, 16, sixteenTotal));
-        return { one, sixteen };
-      } finally {
-        await store.close();
-        await pool.end().catch(() => {});
-      }
-    });
-    if (!emmett) console.log('\n(Emmett skipped: bench/emmett could not be installed with npm ci)');
-
-    const ours = await withDatabase(admin, databaseUrl, async (url) => {
-      const store = await PostgresEventStore.open({ connectionString: url });
-      try {
-        const one = await medianRate(sizes.runs, () => appendConcurrently(store, 1, sizes.appends));
-        const sixteen = await medianRate(sizes.runs, () => appendConcurrently(store, 16, sixteenTotal));
-        await fill(store, sizes.readEvents);
-        const read = await medianRate(sizes.runs, () => readEverything(store));
-        const raw = new pg.Client({ connectionString: url });
-        await raw.connect();
-        const rawRead = await medianRate(sizes.runs, async () => (await raw.query('SELECT * FROM evident_events ORDER BY global_position')).rowCount ?? 0);
-        await raw.end();
-        return { one, sixteen, read, rawRead };
-      } finally {
-        await store.close();
-      }
-    });
-
-    const pipelines: Array<{ depth: number; rate: number }> = [];
-    for (const depth of [1, 2, 3, 4]) {
-      const rate = await withDatabase(admin, databaseUrl, async (url) => {
-        const store = await PostgresEventStore.open({ connectionString: url, pipeline: depth });
-        try {
-          return await medianRate(sizes.runs, () => appendConcurrently(store, 16, sixteenTotal));
-        } finally {
-          await store.close();
-        }
-      });
-      pipelines.push({ depth, rate });
+      pool.on('error', () => { /* dropped with the database */ });
+      emmett = loaded.emmett.getPostgreSQLEventStore(url, { connectionOptions: { pooled: true, pool } });
+      const store = emmett;
+      closers.push(async () => { await store.close(); await pool.end().catch(() => {}); });
+      await emmettConcurrently(emmett, 1, 10); // creates its schema
+    } else {
+      console.log('\n(Emmett skipped: bench/emmett could not be installed with npm ci)');
     }
 
-    const growth = await withDatabase(admin, databaseUrl, async (url) => {
-      const store = await PostgresEventStore.open({ connectionString: url });
-      try {
-        const empty = await medianRate(sizes.runs, () => appendConcurrently(store, 1, sizes.appends));
-        await fill(store, sizes.growthEvents);
-        const grown = await medianRate(sizes.runs, () => appendConcurrently(store, 1, sizes.appends));
-        return { empty, grown };
-      } finally {
-        await store.close();
-      }
-    });
+    const oursUrl = await databases.create();
+    const ours = await PostgresEventStore.open({ connectionString: oursUrl });
+    closers.push(() => ours.close());
+    const piped = new Map<number, PostgresEventStore>();
+    for (const depth of PIPELINES) {
+      const store = await PostgresEventStore.open({ connectionString: await databases.create(), pipeline: depth });
+      closers.push(() => store.close());
+      piped.set(depth, store);
+    }
 
+    const work: Record<string, () => Promise<number>> = {
+      plain1: () => insertConcurrently(clients.slice(0, 1), sizes.appends, payload),
+      plain16: () => insertConcurrently(clients, sixteenTotal, payload),
+      ours1: () => appendConcurrently(ours, 1, sizes.appends),
+      ours16: () => appendConcurrently(ours, 16, sixteenTotal),
+    };
+    if (emmett) {
+      const store = emmett;
+      work.emmett1 = () => emmettConcurrently(store, 1, sizes.appends);
+      work.emmett16 = () => emmettConcurrently(store, 16, sixteenTotal);
+    }
+    for (const [depth, store] of piped) work[`piped${depth}`] = () => appendConcurrently(store, 16, sixteenTotal);
+    const rate = await interleavedMedians(sizes.runs, work);
+
+    await fill(ours, sizes.readEvents);
+    const read = await medianRate(sizes.runs, () => readEverything(ours));
+    const raw = new pg.Client({ connectionString: oursUrl });
+    await raw.connect();
+    const rawSelect = await medianRate(sizes.runs, async () => (await raw.query('SELECT * FROM evident_events ORDER BY global_position')).rowCount ?? 0);
+    await raw.end();
+
+    // The same store and connections, first on an empty log, then after growthEvents events.
+    const grown = await PostgresEventStore.open({ connectionString: await databases.create() });
+    closers.push(() => grown.close());
+    const emptyRate = await medianRate(sizes.runs, () => appendConcurrently(grown, 1, sizes.appends));
+    await fill(grown, sizes.growthEvents);
+    const grownRate = await medianRate(sizes.runs, () => appendConcurrently(grown, 1, sizes.appends));
+
+    const rows: Row[] = [];
     if (emmett) {
       rows.push(
-        { benchmark: 'append, 1 writer', rate: ours.one, unit: 'appends/s', baseline: 'Emmett, 1 writer', baselineRate: emmett.one },
-        { benchmark: 'append, 16 writers', rate: ours.sixteen, unit: 'appends/s', baseline: 'Emmett, 16 writers', baselineRate: emmett.sixteen },
+        { benchmark: 'append, 1 writer', rate: rate.ours1!, unit: 'appends/s', baseline: 'Emmett, 1 writer', baselineRate: rate.emmett1! },
+        { benchmark: 'append, 16 writers', rate: rate.ours16!, unit: 'appends/s', baseline: 'Emmett, 16 writers', baselineRate: rate.emmett16! },
       );
     }
     rows.push(
-      { benchmark: 'append, 1 writer', rate: ours.one, unit: 'appends/s', baseline: 'plain INSERT loop, 1 connection', baselineRate: plain.one },
-      { benchmark: 'append, 16 writers', rate: ours.sixteen, unit: 'appends/s', baseline: 'plain INSERT loop, 16 connections', baselineRate: plain.sixteen },
+      { benchmark: 'append, 1 writer', rate: rate.ours1!, unit: 'appends/s', baseline: 'plain INSERT loop, 1 connection', baselineRate: rate.plain1! },
+      { benchmark: 'append, 16 writers', rate: rate.ours16!, unit: 'appends/s', baseline: 'plain INSERT loop, 16 connections', baselineRate: rate.plain16! },
     );
-    for (const { depth, rate } of pipelines) {
+    for (const depth of PIPELINES) {
+      const benchmark = `append, 16 writers, ${depth} batch${depth > 1 ? 'es' : ''} in flight`;
       rows.push(emmett
-        ? { benchmark: `append, 16 writers, ${depth} batch${depth > 1 ? 'es' : ''} in flight`, rate, unit: 'appends/s', baseline: 'Emmett, 16 writers', baselineRate: emmett.sixteen }
-        : { benchmark: `append, 16 writers, ${depth} batch${depth > 1 ? 'es' : ''} in flight`, rate, unit: 'appends/s', baseline: 'plain INSERT loop, 16 connections', baselineRate: plain.sixteen });
+        ? { benchmark, rate: rate[`piped${depth}`]!, unit: 'appends/s', baseline: 'Emmett, 16 writers', baselineRate: rate.emmett16! }
+        : { benchmark, rate: rate[`piped${depth}`]!, unit: 'appends/s', baseline: 'plain INSERT loop, 16 connections', baselineRate: rate.plain16! });
     }
     rows.push(
-      { benchmark: `append, 1 writer, after ${sizes.growthEvents.toLocaleString('en')} events`, rate: growth.grown, unit: 'appends/s', baseline: 'the same store and connections on an empty log', baselineRate: growth.empty },
-      { benchmark: 'read $all', rate: ours.read, unit: 'events/s', baseline: 'raw SELECT of the rows', baselineRate: ours.rawRead },
+      { benchmark: `append, 1 writer, after ${sizes.growthEvents.toLocaleString('en')} events`, rate: grownRate, unit: 'appends/s', baseline: 'the same store and connections on an empty log', baselineRate: emptyRate },
+      { benchmark: 'read $all', rate: read, unit: 'events/s', baseline: 'raw SELECT of the rows', baselineRate: rawSelect },
     );
     printRows('PostgreSQL event store', rows);
   } finally {
+    for (const close of closers.reverse()) await close().catch(() => {});
+    await databases.dropAll();
     await admin.end();
   }
 }
