@@ -68,7 +68,6 @@ export class PostgresEventStore implements EventStore {
   private listener: pg.Client | undefined;
   private listenRetryMs = LISTEN_RETRY_MS;
   private listenTimer: NodeJS.Timeout | undefined;
-  private notifyScheduled = false;
   private closed = false;
   private queue: PendingAppend[] = [];
   private flushScheduled = false;
@@ -268,19 +267,8 @@ export class PostgresEventStore implements EventStore {
       this.queue.unshift(...retries);
       this.scheduleFlush();
     }
-    if (appended) this.scheduleNotify();
-  }
-
-  /** NOTIFY takes a database-wide lock at commit; one per burst of appends keeps writers from queueing on it. */
-  private scheduleNotify(): void {
-    this.wake.fire();
-    if (this.notifyScheduled) return;
-    this.notifyScheduled = true;
-    setImmediate(() => {
-      this.notifyScheduled = false;
-      if (this.closed) return;
-      this.pool.query(`NOTIFY ${CHANNEL}`).catch(() => { /* subscribers still poll */ });
-    });
+    // The batch's transaction notified the other instances (pg_notify in evident_append_batch): one per batch.
+    if (appended) this.wake.fire();
   }
 
   async readStream(stream: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {

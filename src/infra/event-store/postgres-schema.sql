@@ -102,13 +102,17 @@ $fn$;
 -- or deadlock with another batch: run it again), invalid (data rejected by jsonb; detail = message),
 -- error (anything else; detail = SQLSTATE, a colon, the message).
 --
--- plan_cache_mode: plans cached while the table was small (a sequential scan) stayed in use on pooled
--- connections as it grew; custom plans are made for the statistics of the moment.
+-- Plans: a plan that plpgsql caches while the table is small (a sequential scan of evident_events)
+-- stays in use on that connection as the table grows, until it reconnects. The statements that look
+-- rows up by a set of keys therefore run through EXECUTE, planned for the table of the moment; the rest
+-- (inserts, key updates, plain expressions) keep their cached plans, which cannot go bad this way.
+-- (plan_cache_mode = force_custom_plan on the whole function does the same but also replans every
+-- expression of the loops; evident_append, a handful of statements per call, keeps that setting.)
 CREATE OR REPLACE FUNCTION evident_append_batch(
   p_streams text[], p_expected text[], p_counts int[],
   p_ids uuid[], p_types text[], p_versions int[], p_data text[], p_metadata text[]
 ) RETURNS TABLE (append_index int, status text, next_revision bigint, last_position bigint, detail text)
-LANGUAGE plpgsql SET plan_cache_mode = force_custom_plan AS $fn$
+LANGUAGE plpgsql AS $fn$
 DECLARE
   total int := cardinality(p_ids);
   tx xid8;
@@ -150,13 +154,17 @@ BEGIN
   -- one statement each, in one subtransaction. Anything unusual (an id seen before, invalid data, a
   -- race with another batch) rolls it back and the appends go one by one below.
   -- A batch of one append goes the short way directly (fewer statements).
-  fast := appends > 1 AND (SELECT count(DISTINCT x) = total
-      AND NOT EXISTS (SELECT 1 FROM evident_events e WHERE e.event_id = ANY(p_ids)) FROM unnest(p_ids) AS x);
+  IF appends > 1 THEN
+    EXECUTE 'SELECT count(DISTINCT x) = $2 AND NOT EXISTS (SELECT 1 FROM evident_events e WHERE e.event_id = ANY($1))
+               FROM unnest($1) AS x' INTO fast USING p_ids, total;
+  ELSE
+    fast := false;
+  END IF;
   IF fast THEN
     BEGIN
-      SELECT array_agg(l.stream_id), array_agg(l.revision) INTO l_streams, l_revs
-        FROM (SELECT st.stream_id, st.revision FROM evident_streams st WHERE st.stream_id = ANY(p_streams)
-              ORDER BY st.stream_id COLLATE "C" FOR UPDATE) l;
+      EXECUTE 'SELECT array_agg(l.stream_id), array_agg(l.revision)
+                 FROM (SELECT st.stream_id, st.revision FROM evident_streams st WHERE st.stream_id = ANY($1)
+                       ORDER BY st.stream_id COLLATE "C" FOR UPDATE) l' INTO l_streams, l_revs USING p_streams;
       FOR i IN 1 .. appends LOOP
         n := p_counts[i];
         expected := p_expected[i];
@@ -193,6 +201,9 @@ BEGIN
     END;
   END IF;
   IF fast THEN
+    IF true = ANY(a_ok) THEN
+      PERFORM pg_notify('evident_events', '');
+    END IF;
     RETURN QUERY SELECT o, CASE WHEN a_ok[o] THEN 'ok' ELSE 'wrong_revision' END,
         CASE WHEN a_ok[o] THEN a_base[o] + p_counts[o] ELSE a_base[o] END,
         CASE WHEN a_ok[o] THEN first_position + a_offs[o] + p_counts[o] - 1 END, NULL::text
@@ -210,17 +221,17 @@ BEGIN
       INSERT INTO evident_streams AS st (stream_id, revision) VALUES (s, -1) ON CONFLICT (stream_id) DO NOTHING;
       SELECT st.revision INTO current_revision FROM evident_streams st WHERE st.stream_id = s FOR UPDATE;
 
-      SELECT count(*), coalesce(bool_and(e.stream_id = s AND e.revision = m.first_rev + (u.ord - 1)), false)
-        INTO found_count, consistent
-        FROM unnest(ids) WITH ORDINALITY AS u(id, ord)
-        JOIN evident_events e ON e.event_id = u.id
-        CROSS JOIN (SELECT min(e2.revision) AS first_rev FROM evident_events e2 WHERE e2.event_id = ANY(ids)) m;
+      EXECUTE 'SELECT count(*), coalesce(bool_and(e.stream_id = $2 AND e.revision = m.first_rev + (u.ord - 1)), false)
+                 FROM unnest($1) WITH ORDINALITY AS u(id, ord)
+                 JOIN evident_events e ON e.event_id = u.id
+                 CROSS JOIN (SELECT min(e2.revision) AS first_rev FROM evident_events e2 WHERE e2.event_id = ANY($1)) m'
+        INTO found_count, consistent USING ids, s;
       IF found_count > 0 THEN
         IF found_count <> n OR NOT consistent THEN
           RAISE EXCEPTION 'duplicate event ids' USING ERRCODE = 'EV002';
         END IF;
-        RETURN QUERY SELECT i, 'replayed'::text, max(e.revision), max(e.global_position), NULL::text
-          FROM evident_events e WHERE e.event_id = ANY(ids);
+        RETURN QUERY EXECUTE 'SELECT $2, ''replayed''::text, max(e.revision), max(e.global_position), NULL::text
+          FROM evident_events e WHERE e.event_id = ANY($1)' USING ids, i;
       ELSE
         IF expected = 'no_stream' AND current_revision <> -1
            OR expected = 'stream_exists' AND current_revision = -1
@@ -234,6 +245,7 @@ BEGIN
           FROM unnest(ids) WITH ORDINALITY AS u(id, ord);
 
         UPDATE evident_streams st SET revision = current_revision + n WHERE st.stream_id = s;
+        PERFORM pg_notify('evident_events', '');
         RETURN QUERY SELECT i, 'ok'::text, current_revision + n, first_position + offs + n - 1, NULL::text;
       END IF;
     EXCEPTION
