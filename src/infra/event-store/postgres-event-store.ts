@@ -56,10 +56,22 @@ interface BatchRow {
 }
 
 /**
- * PostgreSQL adapter. Appends run as one call of `evident_append` (one round trip, one transaction).
- * Live subscribers are woken by LISTEN/NOTIFY, coalesced so that a burst of appends sends one
- * notification; a slow poll covers a lost connection, which is reconnected with back-off. A query
- * that cannot reach the server rejects with StoreUnavailableError.
+ * PostgreSQL adapter. Appends are group-committed: they queue, and whenever fewer than `pipeline`
+ * (default 2) batches are in flight, everything queued (bounded by MAX_APPENDS_PER_BATCH appends,
+ * MAX_EVENTS_PER_APPEND events and MAX_BATCH_BYTES) goes as one call of `evident_append_batch`: one
+ * round trip, one transaction, one commit, one NOTIFY. The batch takes its transaction id and the
+ * positions of all its events in one step under the short advisory lock (the global-order invariant of
+ * postgres-schema.sql, per batch instead of per append), then runs each append isolated (set-wise in
+ * the usual case, else one subtransaction each), so every caller gets the outcome a lone append would
+ * have had: its result, WrongExpectedRevisionError, DuplicateEventIdError, InvalidEventError. Appends
+ * are sent ordered by stream so that concurrent batches lock stream rows in one order; one that raced
+ * another batch (unique violation, deadlock) is sent again alone in the next batch. A connection
+ * failure rejects every append of the batch with StoreUnavailableError: whether it committed is
+ * unknown, and a retry with the same event ids returns the original result.
+ *
+ * Live subscribers of other instances are woken by LISTEN/NOTIFY (sent inside each batch, so one per
+ * batch); a slow poll covers a lost connection, which is reconnected with back-off. A query that cannot
+ * reach the server rejects with StoreUnavailableError.
  */
 export class PostgresEventStore implements EventStore {
   readonly kind = 'postgres';
