@@ -106,8 +106,9 @@ $fn$;
 -- stays in use on that connection as the table grows, until it reconnects. The statements that look
 -- rows up by a set of keys therefore run through EXECUTE, planned for the table of the moment; the rest
 -- (inserts, key updates, plain expressions) keep their cached plans, which cannot go bad this way.
--- (plan_cache_mode = force_custom_plan on the whole function does the same but also replans every
--- expression of the loops; evident_append, a handful of statements per call, keeps that setting.)
+-- (plan_cache_mode = force_custom_plan on the whole function also avoids it but replans every statement
+-- of every call, probably the loops' expressions too: 0.37 against 0.14 ms for a batch of two appends,
+-- see docs/benchmarks.md. evident_append, a handful of statements per call, keeps that setting.)
 CREATE OR REPLACE FUNCTION evident_append_batch(
   p_streams text[], p_expected text[], p_counts int[],
   p_ids uuid[], p_types text[], p_versions int[], p_data text[], p_metadata text[]
