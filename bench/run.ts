@@ -1,5 +1,6 @@
 // npm run bench — prints each result as a rate and as a ratio to a baseline measured in the same run.
 // BENCH_QUICK=1 shrinks the sizes (used by the smoke test). PostgreSQL rows need DATABASE_URL.
+// BENCH_ONLY=postgres,sqlite,... runs only those sections (startup, memory, sqlite, postgres, chain, projection, api, ingestion, retrieval, vector).
 import { benchPostgres, benchSqlite } from './event-store.bench.ts';
 import { benchApi } from './api.bench.ts';
 import { benchChain } from './chain.bench.ts';
@@ -12,20 +13,24 @@ import { benchVectorSearch } from './vector.bench.ts';
 
 const quick = process.env.BENCH_QUICK === '1';
 const sizes = quick
-  ? { runs: 1, appends: 200, readEvents: 2_000, rebuildEvents: 1_000, ttfdRounds: 1, queries: 200, chunks: 2_000, searches: 50 }
-  : { runs: 5, appends: 2_000, readEvents: 50_000, rebuildEvents: 20_000, ttfdRounds: 3, queries: 3_000, chunks: 50_000, searches: 300 };
+  ? { runs: 1, appends: 200, readEvents: 2_000, growthEvents: 2_000, rebuildEvents: 1_000, ttfdRounds: 1, queries: 200, chunks: 2_000, searches: 50 }
+  : { runs: 5, appends: 2_000, readEvents: 50_000, growthEvents: 100_000, rebuildEvents: 20_000, ttfdRounds: 3, queries: 3_000, chunks: 50_000, searches: 300 };
 
 console.log(`# Evident benchmarks (${quick ? 'quick' : 'full'}; medians of ${sizes.runs} runs; Node ${process.version})`);
-await benchStartup(sizes);
-await benchIdleMemory(sizes);
-await benchSqlite(sizes);
-if (process.env.DATABASE_URL) await benchPostgres(sizes, process.env.DATABASE_URL);
-else console.log('\n## PostgreSQL event store: skipped, DATABASE_URL is not set');
-await benchChain(sizes);
-await benchProjectionRebuild(sizes);
-await benchApi(sizes);
-await benchIngestion(sizes);
+const only = process.env.BENCH_ONLY?.split(',').map((name) => name.trim()).filter(Boolean);
+const wanted = (name: string) => !only || only.includes(name);
+if (wanted('startup')) await benchStartup(sizes);
+if (wanted('memory')) await benchIdleMemory(sizes);
+if (wanted('sqlite')) await benchSqlite(sizes);
+if (wanted('postgres')) {
+  if (process.env.DATABASE_URL) await benchPostgres(sizes, process.env.DATABASE_URL);
+  else console.log('\n## PostgreSQL event store: skipped, DATABASE_URL is not set');
+}
+if (wanted('chain')) await benchChain(sizes);
+if (wanted('projection')) await benchProjectionRebuild(sizes);
+if (wanted('api')) await benchApi(sizes);
+if (wanted('ingestion')) await benchIngestion(sizes);
 // SciFact's full corpus either way: quality numbers are only comparable on the whole test split.
-await benchRetrievalQuality();
-await benchRetrievalLatency({ chunks: sizes.chunks, queries: sizes.searches });
-await benchVectorSearch({ chunks: sizes.chunks, queries: sizes.searches });
+if (wanted('retrieval')) await benchRetrievalQuality();
+if (wanted('retrieval')) await benchRetrievalLatency({ chunks: sizes.chunks, queries: sizes.searches });
+if (wanted('vector')) await benchVectorSearch({ chunks: sizes.chunks, queries: sizes.searches });

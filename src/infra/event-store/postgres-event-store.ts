@@ -5,12 +5,13 @@ import { connectionConfig, createPool } from '../postgres-pool.ts';
 import { orUnavailable, toStoreError } from '../store-unavailable.ts';
 import { Wakeup } from '../wakeup.ts';
 import { pollingSubscription } from './polling-subscription.ts';
+import { MAX_EVENTS_PER_APPEND } from './port.ts';
 import type {
-  AppendOptions, AppendResult, EventStore, NewEvent, ReadAllOptions, ReadStreamOptions, RecordedEvent,
+  AppendOptions, AppendResult, EventStore, ExpectedRevision, NewEvent, ReadAllOptions, ReadStreamOptions, RecordedEvent,
   SubscribeOptions, Subscription,
 } from './port.ts';
 import { likePrefix, toRecordedEvent, type EventRow } from './row-mapping.ts';
-import { checkReadCount, validateAppend } from './validate-append.ts';
+import { checkReadCount, validateAppend, type SerializedEvent } from './validate-append.ts';
 
 const SCHEMA_SQL = readFileSync(new URL('./postgres-schema.sql', import.meta.url), 'utf8');
 const SCHEMA_LOCK = 1163282757;
@@ -27,13 +28,50 @@ const FINISHED = 'transaction_id < pg_snapshot_xmin(pg_current_snapshot())';
 export interface PostgresEventStoreOptions {
   connectionString: string;
   poolSize?: number;
+  /** How many append batches may be in flight at once (each on its own connection); see the class comment. */
+  pipeline?: number;
+}
+
+/** Bounds of one batch: subtransactions (PostgreSQL caches 64 subtransaction ids per backend), events, bytes. */
+const MAX_APPENDS_PER_BATCH = 64;
+const MAX_BATCH_BYTES = 4 * 1024 * 1024;
+const DEFAULT_PIPELINE = 2;
+
+interface PendingAppend {
+  stream: string;
+  expected: ExpectedRevision;
+  events: SerializedEvent[];
+  bytes: number;
+  attempts: number;
+  resolve: (result: AppendResult) => void;
+  reject: (error: unknown) => void;
+}
+
+interface BatchRow {
+  append_index: number;
+  status: 'ok' | 'replayed' | 'wrong_revision' | 'duplicate' | 'retry' | 'invalid' | 'error';
+  next_revision: string | null;
+  last_position: string | null;
+  detail: string | null;
 }
 
 /**
- * PostgreSQL adapter. Appends run as one call of `evident_append` (one round trip, one transaction).
- * Live subscribers are woken by LISTEN/NOTIFY, coalesced so that a burst of appends sends one
- * notification; a slow poll covers a lost connection, which is reconnected with back-off. A query
- * that cannot reach the server rejects with StoreUnavailableError.
+ * PostgreSQL adapter. Appends are group-committed: they queue, and whenever fewer than `pipeline`
+ * (default 2) batches are in flight, everything queued (bounded by MAX_APPENDS_PER_BATCH appends,
+ * MAX_EVENTS_PER_APPEND events and MAX_BATCH_BYTES) goes as one call of `evident_append_batch`: one
+ * round trip, one transaction, one commit, one NOTIFY. The batch takes its transaction id and the
+ * positions of all its events in one step under the short advisory lock (the global-order invariant of
+ * postgres-schema.sql, per batch instead of per append), then runs each append isolated (set-wise in
+ * the usual case, else one subtransaction each), so every caller gets the outcome a lone append would
+ * have had: its result, WrongExpectedRevisionError, DuplicateEventIdError, InvalidEventError. Appends
+ * are sent ordered by stream so that concurrent batches lock stream rows in one order; one that raced
+ * another batch (unique violation, deadlock) is sent again alone in the next batch. A connection
+ * failure rejects every append of the batch with StoreUnavailableError: whether it committed is
+ * unknown, and a retry with the same event ids returns the original result.
+ *
+ * Live subscribers of other instances are woken by LISTEN/NOTIFY (sent inside each batch, so one per
+ * batch); a slow poll covers a lost connection, which is reconnected with back-off. A query that cannot
+ * reach the server rejects with StoreUnavailableError.
  */
 export class PostgresEventStore implements EventStore {
   readonly kind = 'postgres';
@@ -42,12 +80,17 @@ export class PostgresEventStore implements EventStore {
   private listener: pg.Client | undefined;
   private listenRetryMs = LISTEN_RETRY_MS;
   private listenTimer: NodeJS.Timeout | undefined;
-  private notifyScheduled = false;
   private closed = false;
+  private queue: PendingAppend[] = [];
+  private flushScheduled = false;
+  private inFlight = 0;
+  private readonly pipeline: number;
+  private readonly idleWaiters: Array<() => void> = [];
   private readonly options: PostgresEventStoreOptions;
 
   private constructor(options: PostgresEventStoreOptions) {
     this.options = options;
+    this.pipeline = options.pipeline ?? DEFAULT_PIPELINE;
     this.pool = createPool({ connectionString: options.connectionString, max: options.poolSize ?? 20 });
   }
 
@@ -112,57 +155,132 @@ export class PostgresEventStore implements EventStore {
     this.wake.fire(); // appends made while no connection was listening
   }
 
-  async append(stream: string, events: readonly NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
-    if (this.closed) throw new Error('Event store is closed');
+  append(stream: string, events: readonly NewEvent[], options: AppendOptions = {}): Promise<AppendResult> {
+    if (this.closed) return Promise.reject(new Error('Event store is closed'));
     const expected = options.expectedRevision ?? 'any';
-    const serialized = validateAppend(stream, events, expected);
-    const params = [
-      stream,
-      String(expected),
-      serialized.map((e) => e.id),
-      serialized.map((e) => e.type),
-      serialized.map((e) => e.schemaVersion),
-      serialized.map((e) => e.data),
-      serialized.map((e) => e.metadata),
-    ];
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const { rows } = await this.pool.query<{ next_revision: string; last_position: string; replayed: boolean }>(
-          'SELECT next_revision, last_position, replayed FROM evident_append($1, $2, $3::uuid[], $4, $5::int[], $6, $7)',
-          params,
-        );
-        const row = rows[0]!;
-        if (!row.replayed) this.scheduleNotify();
-        return { nextRevision: BigInt(row.next_revision), position: BigInt(row.last_position) };
-      } catch (error) {
-        const pgError = error as { code?: string; detail?: string; constraint?: string };
-        if (pgError.code === 'EV001') {
-          const actual = BigInt(pgError.detail ?? '-1');
-          throw new WrongExpectedRevisionError(stream, expected, actual < 0n ? 'no_stream' : actual);
-        }
-        if (pgError.code === 'EV002') {
-          throw new DuplicateEventIdError(`Some event ids of this append were already used in a different append (stream "${stream}")`);
-        }
-        // Two identical retries raced past the idempotency check: run again to get the original result.
-        if (pgError.code === '23505' && pgError.constraint === 'evident_events_event_id_key' && attempt < 3) continue;
-        // A concurrent first append to the same stream under 'no_stream'/exact revisions.
-        if (pgError.code === '23505' && pgError.constraint === 'evident_events_stream_id_revision_key' && attempt < 3) continue;
-        if (pgError.code === '22P02' || pgError.code === '22P05') throw new InvalidEventError(`Event data rejected: ${(error as Error).message}`);
-        throw toStoreError(STORE, error);
-      }
+    let serialized: SerializedEvent[];
+    try {
+      serialized = validateAppend(stream, events, expected);
+    } catch (error) {
+      return Promise.reject(error);
     }
+    const bytes = serialized.reduce((sum, e) => sum + e.data.length + e.metadata.length, 0);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ stream, expected, events: serialized, bytes, attempts: 0, resolve, reject });
+      this.scheduleFlush();
+    });
   }
 
-  /** NOTIFY takes a database-wide lock at commit; one per burst of appends keeps writers from queueing on it. */
-  private scheduleNotify(): void {
-    this.wake.fire();
-    if (this.notifyScheduled) return;
-    this.notifyScheduled = true;
+  /** Sends what is queued once fewer than `pipeline` batches are in flight, after the current turn gathered its appends. */
+  private scheduleFlush(): void {
+    if (this.flushScheduled || this.inFlight >= this.pipeline || this.queue.length === 0) return;
+    this.flushScheduled = true;
     setImmediate(() => {
-      this.notifyScheduled = false;
-      if (this.closed) return;
-      this.pool.query(`NOTIFY ${CHANNEL}`).catch(() => { /* subscribers still poll */ });
+      this.flushScheduled = false;
+      while (this.inFlight < this.pipeline && this.queue.length > 0) {
+        const batch = this.takeBatch();
+        this.inFlight++;
+        void this.sendBatch(batch).finally(() => {
+          this.inFlight--;
+          this.scheduleFlush();
+          if (this.inFlight === 0 && this.queue.length === 0) for (const done of this.idleWaiters.splice(0)) done();
+        });
+      }
     });
+  }
+
+  /** The head of the queue, bounded by appends (subtransactions), events and bytes; always at least one append. */
+  private takeBatch(): PendingAppend[] {
+    let events = 0;
+    let bytes = 0;
+    let count = 0;
+    for (const pending of this.queue) {
+      if (count > 0 && (count >= MAX_APPENDS_PER_BATCH || events + pending.events.length > MAX_EVENTS_PER_APPEND
+        || bytes + pending.bytes > MAX_BATCH_BYTES)) break;
+      count++;
+      events += pending.events.length;
+      bytes += pending.bytes;
+    }
+    return this.queue.splice(0, count);
+  }
+
+  private async sendBatch(batch: PendingAppend[]): Promise<void> {
+    // By stream in UTF-8 byte order (COLLATE "C", as the fast path locks them), keeping the order within a
+    // stream: concurrent batches then lock stream rows in one order and cannot deadlock on each other.
+    const keys = new Map(batch.map((p) => [p, Buffer.from(p.stream)]));
+    const ordered = [...batch].sort((a, b) => Buffer.compare(keys.get(a)!, keys.get(b)!));
+    const events = ordered.flatMap((p) => p.events);
+    let rows: BatchRow[];
+    try {
+      ({ rows } = await this.pool.query<BatchRow>(
+        `SELECT append_index, status, next_revision, last_position, detail
+           FROM evident_append_batch($1::text[], $2::text[], $3::int[], $4::uuid[], $5::text[], $6::int[], $7::text[], $8::text[])`,
+        [
+          ordered.map((p) => p.stream),
+          ordered.map((p) => String(p.expected)),
+          ordered.map((p) => p.events.length),
+          events.map((e) => e.id),
+          events.map((e) => e.type),
+          events.map((e) => e.schemaVersion),
+          events.map((e) => e.data),
+          events.map((e) => e.metadata),
+        ],
+      ));
+    } catch (error) {
+      // Whether the batch committed is unknown: a retry with the same event ids gets the original result.
+      const failure = toStoreError(STORE, error);
+      for (const pending of batch) pending.reject(failure);
+      return;
+    }
+    let appended = false;
+    const retries: PendingAppend[] = [];
+    for (const row of rows) {
+      const pending = ordered[row.append_index - 1]!;
+      switch (row.status) {
+        case 'ok':
+          appended = true;
+          pending.resolve({ nextRevision: BigInt(row.next_revision!), position: BigInt(row.last_position!) });
+          break;
+        case 'replayed':
+          pending.resolve({ nextRevision: BigInt(row.next_revision!), position: BigInt(row.last_position!) });
+          break;
+        case 'wrong_revision': {
+          const actual = BigInt(row.next_revision ?? '-1');
+          pending.reject(new WrongExpectedRevisionError(pending.stream, pending.expected, actual < 0n ? 'no_stream' : actual));
+          break;
+        }
+        case 'duplicate':
+          pending.reject(new DuplicateEventIdError(
+            `Some event ids of this append were already used in a different append (stream "${pending.stream}")`,
+          ));
+          break;
+        case 'invalid':
+          pending.reject(new InvalidEventError(`Event data rejected: ${row.detail ?? ''}`));
+          break;
+        case 'retry':
+          // Raced another batch (two identical retries, or a deadlock): once more, in the next batch.
+          if (pending.attempts++ < 3) retries.push(pending);
+          else pending.reject(Object.assign(new Error(`Append to "${pending.stream}" kept conflicting with concurrent appends`), { code: '23505', constraint: row.detail }));
+          break;
+        default: {
+          const detail = row.detail ?? '';
+          const colon = detail.indexOf(':');
+          pending.reject(Object.assign(new Error(detail.slice(colon + 1)), { code: detail.slice(0, colon) }));
+        }
+      }
+    }
+    if (rows.length !== batch.length) {
+      const answered = new Set(rows.map((r) => r.append_index));
+      ordered.forEach((pending, i) => {
+        if (!answered.has(i + 1)) pending.reject(new Error('The event store did not answer for this append'));
+      });
+    }
+    if (retries.length > 0) {
+      this.queue.unshift(...retries);
+      this.scheduleFlush();
+    }
+    // The batch's transaction notified the other instances (pg_notify in evident_append_batch): one per batch.
+    if (appended) this.wake.fire();
   }
 
   async readStream(stream: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
@@ -211,6 +329,8 @@ export class PostgresEventStore implements EventStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Appends already accepted are sent and answered before the pool ends.
+    if (this.inFlight > 0 || this.queue.length > 0) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
     this.wake.fire();
     clearTimeout(this.listenTimer);
     const listener = this.listener;

@@ -1,7 +1,11 @@
-import { describe } from 'vitest';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DuplicateEventIdError, WrongExpectedRevisionError } from '../../../src/infra/event-store/errors.ts';
 import { PostgresEventStore } from '../../../src/infra/event-store/postgres-event-store.ts';
+import { uuidv7 } from '../../../src/infra/ids.ts';
+import { newEvent } from '../../support/events.ts';
 import { eventStoreContract, LOAD_APPENDS_PER_WRITER } from '../../contract/event-store.contract.ts';
-import { createTestDatabase, postgresSkipReason } from '../../support/postgres.ts';
+import { createTestDatabase, postgresSkipReason, type TestDatabase } from '../../support/postgres.ts';
 
 const skip = postgresSkipReason('PostgreSQL event store contract');
 describe.skipIf(skip)('postgres', () => {
@@ -10,4 +14,101 @@ describe.skipIf(skip)('postgres', () => {
     const store = await PostgresEventStore.open({ connectionString: database.url });
     return { store, dispose: async () => { await store.close(); await database.drop(); } };
   }, { writers: 8, appendsPerWriter: LOAD_APPENDS_PER_WRITER });
+});
+
+describe.skipIf(skip)('postgres group commit', () => {
+  let database: TestDatabase;
+  let store: PostgresEventStore;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    store = await PostgresEventStore.open({ connectionString: database.url });
+  });
+  afterAll(async () => {
+    await store?.close();
+    await database?.drop();
+  });
+
+  it('gives each append of one batch its own outcome, in order within a stream', async () => {
+    const a = `a-${uuidv7()}`;
+    const b = `b-${uuidv7()}`;
+    const old = newEvent('Old');
+    await store.append(a, [old]);
+    const replayed = newEvent('Replayed');
+    const first = await store.append(b, [replayed]);
+    // All in one turn of the event loop: one batch (mixed streams, outcomes and the one-by-one path).
+    const results = await Promise.allSettled([
+      store.append(a, [newEvent('A1')], { expectedRevision: 0n }),
+      store.append(b, [replayed]),
+      store.append(a, [newEvent('A2'), newEvent('A3')], { expectedRevision: 1n }),
+      store.append(a, [newEvent('Stale')], { expectedRevision: 1n }),
+      store.append(`c-${uuidv7()}`, [old]),
+      store.append(`d-${uuidv7()}`, [newEvent()], { expectedRevision: 'stream_exists' }),
+      store.append(`e-${uuidv7()}`, [newEvent()], { expectedRevision: 'no_stream' }),
+    ]);
+    const [a1, replay, a23, stale, duplicate, missing, fresh] = results;
+    expect(a1).toMatchObject({ status: 'fulfilled', value: { nextRevision: 1n } });
+    expect(replay).toEqual({ status: 'fulfilled', value: first });
+    expect(a23).toMatchObject({ status: 'fulfilled', value: { nextRevision: 3n } });
+    expect(stale.status === 'rejected' && stale.reason).toBeInstanceOf(WrongExpectedRevisionError);
+    expect(stale.status === 'rejected' && stale.reason.actual).toBe(3n);
+    expect(duplicate.status === 'rejected' && duplicate.reason).toBeInstanceOf(DuplicateEventIdError);
+    expect(missing.status === 'rejected' && missing.reason.actual).toBe('no_stream');
+    expect(fresh).toMatchObject({ status: 'fulfilled', value: { nextRevision: 0n } });
+    expect((await store.readStream(a)).map((e) => e.type)).toEqual(['Old', 'A1', 'A2', 'A3']);
+    const positions = (await store.readStream(a)).map((e) => e.position);
+    expect([...positions].sort((x, y) => (x < y ? -1 : 1))).toEqual(positions);
+  });
+
+  it('fast path: a batch of new ids in many streams, with a wrong revision among them', async () => {
+    const streams = Array.from({ length: 20 }, (_, i) => `f${i % 5}-${uuidv7()}`);
+    const results = await Promise.allSettled(streams.map((stream, i) =>
+      store.append(stream, [newEvent(), newEvent()], { expectedRevision: i === 7 ? 5n : 'no_stream' })));
+    expect(results.filter((r) => r.status === 'rejected')).toHaveLength(1);
+    expect(results[7]!.status).toBe('rejected');
+    for (const [i, stream] of streams.entries()) expect(await store.readStream(stream)).toHaveLength(i === 7 ? 0 : 2);
+  });
+
+  it('in SQL: data jsonb rejects fails that append alone (22P02), its neighbours commit', async () => {
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    try {
+      const ids = [uuidv7(), uuidv7(), uuidv7()];
+      const { rows } = await client.query(
+        'SELECT append_index, status, detail FROM evident_append_batch($1, $2, $3, $4::uuid[], $5, $6, $7, $8)',
+        [['s1', 's2', 's3'], ['any', 'any', 'any'], [1, 1, 1], ids, ['T', 'T', 'T'], [1, 1, 1], ['{}', '{bad', '{}'], ['{}', '{}', '{}']],
+      );
+      expect(rows.map((r) => r.status)).toEqual(['ok', 'invalid', 'ok']);
+      expect(rows[1].detail).toMatch(/json/);
+      const stored = await client.query('SELECT stream_id FROM evident_events WHERE event_id = ANY($1::uuid[]) ORDER BY stream_id', [ids]);
+      expect(stored.rows.map((r) => r.stream_id)).toEqual(['s1', 's3']);
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('two stores appending to the same streams in opposite orders neither deadlock nor lose an append', async () => {
+    const other = await PostgresEventStore.open({ connectionString: database.url });
+    try {
+      const streams = Array.from({ length: 6 }, () => `x-${uuidv7()}`);
+      const rounds = 30;
+      await Promise.all([store, other].map(async (s, k) => {
+        for (let r = 0; r < rounds; r++) {
+          const order = k === 0 ? streams : [...streams].reverse();
+          await Promise.all(order.map((stream) => s.append(stream, [newEvent()])));
+        }
+      }));
+      for (const stream of streams) expect(await store.readStream(stream)).toHaveLength(rounds * 2);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('close waits for queued appends', async () => {
+    const extra = await PostgresEventStore.open({ connectionString: database.url });
+    const stream = `q-${uuidv7()}`;
+    const pending = Array.from({ length: 10 }, () => extra.append(stream, [newEvent()]));
+    await extra.close();
+    await expect(Promise.all(pending)).resolves.toHaveLength(10);
+    expect(await store.readStream(stream)).toHaveLength(10);
+  });
 });
