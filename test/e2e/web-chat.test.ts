@@ -221,8 +221,10 @@ describe.skipIf(skip)('web app: chat (e2e)', () => {
 
   it('is usable by keyboard: skip link, composer, send with Enter', async () => {
     await page.goto('/');
+    // Only once the app has rendered (signed in) does the first Tab reach its first link.
+    await page.getByRole('navigation', { name: 'Main' }).waitFor();
     await page.keyboard.press('Tab');
-    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
+    await expect.poll(() => page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
     await page.keyboard.press('Enter');
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('main');
     await page.getByRole('button', { name: 'New conversation', exact: true }).focus();
