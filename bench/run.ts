@@ -1,10 +1,11 @@
 // npm run bench — prints each result as a rate and as a ratio to a baseline measured in the same run.
 // BENCH_QUICK=1 shrinks the sizes (used by the smoke test). PostgreSQL rows need DATABASE_URL.
-// BENCH_ONLY=postgres,sqlite,... runs only those sections (startup, memory, sqlite, postgres, chain, projection, api, ingestion, retrieval, vector).
+// BENCH_ONLY=postgres,sqlite,... runs only those sections (startup, memory, sqlite, postgres, chain, projection, api, fanout, ingestion, retrieval, vector).
 import { benchPostgres, benchSqlite } from './event-store.bench.ts';
 import { benchApi } from './api.bench.ts';
 import { benchChain } from './chain.bench.ts';
 import { benchProjectionRebuild } from './projection.bench.ts';
+import { benchFanout } from './fanout.bench.ts';
 import { benchIdleMemory } from './memory.bench.ts';
 import { benchStartup } from './startup.bench.ts';
 import { benchIngestion } from './ingestion.bench.ts';
@@ -13,8 +14,8 @@ import { benchVectorSearch } from './vector.bench.ts';
 
 const quick = process.env.BENCH_QUICK === '1';
 const sizes = quick
-  ? { runs: 1, appends: 200, readEvents: 2_000, growthEvents: 2_000, rebuildEvents: 1_000, ttfdRounds: 1, queries: 200, chunks: 2_000, searches: 50 }
-  : { runs: 5, appends: 2_000, readEvents: 50_000, growthEvents: 100_000, rebuildEvents: 20_000, ttfdRounds: 3, queries: 3_000, chunks: 50_000, searches: 300 };
+  ? { runs: 1, appends: 200, readEvents: 2_000, growthEvents: 2_000, rebuildEvents: 1_000, ttfdRounds: 1, fanout: 50, fanoutRounds: 2, queries: 200, chunks: 2_000, searches: 50 }
+  : { runs: 5, appends: 2_000, readEvents: 50_000, growthEvents: 100_000, rebuildEvents: 20_000, ttfdRounds: 3, fanout: 1_000, fanoutRounds: 5, queries: 3_000, chunks: 50_000, searches: 300 };
 
 console.log(`# Evident benchmarks (${quick ? 'quick' : 'full'}; medians of ${sizes.runs} runs; Node ${process.version})`);
 const only = process.env.BENCH_ONLY?.split(',').map((name) => name.trim()).filter(Boolean);
@@ -29,6 +30,7 @@ if (wanted('postgres')) {
 if (wanted('chain')) await benchChain(sizes);
 if (wanted('projection')) await benchProjectionRebuild(sizes);
 if (wanted('api')) await benchApi(sizes);
+if (wanted('fanout')) await benchFanout(sizes);
 if (wanted('ingestion')) await benchIngestion(sizes);
 // SciFact's full corpus either way: quality numbers are only comparable on the whole test split.
 if (wanted('retrieval')) await benchRetrievalQuality();

@@ -1,4 +1,5 @@
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
+import { setMaxListeners } from 'node:events';
 import { Redis } from 'ioredis';
 
 /**
@@ -137,7 +138,14 @@ function handlingCommandErrors(client: Redis, onError: (error: unknown) => void)
  * instance B sees what instance A publishes.
  */
 export function createAppPubSub(redisUrl: string | undefined, onError: (error: unknown) => void = () => {}): PubSubHandle {
-  if (!redisUrl) return { pubsub: new AppPubSub(new EventTarget()), close: async () => {} };
+  if (!redisUrl) {
+    // Any number of subscribers may follow one topic (a conversation open in many tabs, the audit
+    // feed): Node's leak warning after ten listeners would be noise, and each one is removed when its
+    // subscription ends.
+    const target = new EventTarget();
+    setMaxListeners(0, target);
+    return { pubsub: new AppPubSub(target), close: async () => {} };
+  }
   // No auto-pipelining: it defers commands a tick, so a QUIT at shutdown could overtake the last PUBLISH.
   const options = { maxRetriesPerRequest: null, lazyConnect: false } as const;
   const publishClient = new Redis(redisUrl, options);

@@ -63,6 +63,27 @@ describe('AppPubSub (in memory)', () => {
   });
 });
 
+describe('createAppPubSub without Redis', () => {
+  it('lets a thousand subscribers follow one topic without a leak warning, and delivers to each', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    const { pubsub, close } = createAppPubSub(undefined);
+    try {
+      const feeds = Array.from({ length: 1000 }, () => pubsub.subscribe('conversation', 'busy'));
+      const firsts = feeds.map((feed) => feed.next());
+      pubsub.publish('conversation', 'busy', { n: 1 });
+      expect((await Promise.all(firsts)).every((r) => (r.value as { n: number }).n === 1)).toBe(true);
+      await Promise.all(feeds.map((feed) => feed.return(undefined)));
+      await new Promise((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
+      expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+      await close();
+    }
+  });
+});
+
 describe.skipIf(skipRedis !== undefined)('AppPubSub over Redis', () => {
   const handles: PubSubHandle[] = [];
   afterAll(async () => { for (const handle of handles) await handle.close(); });

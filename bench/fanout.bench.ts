@@ -1,0 +1,168 @@
+// Live fan-out (issue 12, item 4): N server-sent-event subscribers on one conversation
+// (conversationEvents) and N on the audit feed (auditFeed, an admin's), all on one platform
+// process (embedded default). For each command, the time from sending it until each subscriber has
+// its event: p50 and p99 over every subscriber and round, beside the same with one subscriber in the
+// same run (the baseline). Also the server's resident memory per idle subscription. The subscribers
+// share one client process, whose own work is in the figures too.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startFakeProvider, startPlatform } from './processes.ts';
+
+async function gql<T>(url: string, query: string, variables: Record<string, unknown> = {}, token?: string): Promise<T> {
+  const response = await fetch(url, {
+    method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = await response.json() as { data?: T; errors?: Array<{ message: string }> };
+  if (body.errors) throw new Error(body.errors.map((e) => e.message).join('; '));
+  return body.data!;
+}
+
+function rssMb(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:')) ?? '';
+  return Number(line.replace(/\D+/g, '')) / 1024;
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+/** One SSE subscription; `matches` picks the event a round waits for; resolves `connected` once the stream is open. */
+class Subscriber {
+  private waiting: { matches: (data: unknown) => boolean; resolve: (at: number) => void } | null = null;
+  private readonly controller = new AbortController();
+  readonly connected: Promise<void>;
+
+  constructor(url: string, token: string, query: string, variables: Record<string, unknown>) {
+    this.connected = this.run(url, token, query, variables);
+  }
+
+  private async run(url: string, token: string, query: string, variables: Record<string, unknown>): Promise<void> {
+    const response = await fetch(url, {
+      method: 'POST', signal: this.controller.signal,
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query, variables }),
+    });
+    if (!response.ok || !response.body) throw new Error(`subscription refused (${response.status})`);
+    void this.read(response.body.getReader());
+  }
+
+  private async read(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+    const decoder = new TextDecoder();
+    let buffered = '';
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        buffered += decoder.decode(value, { stream: true });
+        let end: number;
+        while ((end = buffered.indexOf('\n\n')) >= 0) {
+          const frame = buffered.slice(0, end);
+          buffered = buffered.slice(end + 2);
+          const data = frame.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5)).join('\n');
+          if (!data.trim() || !this.waiting) continue;
+          const parsed = JSON.parse(data) as { data?: unknown };
+          if (this.waiting.matches(parsed.data)) {
+            const { resolve } = this.waiting;
+            this.waiting = null;
+            resolve(performance.now());
+          }
+        }
+      }
+    } catch {
+      // aborted at the end
+    }
+  }
+
+  next(matches: (data: unknown) => boolean): Promise<number> {
+    return new Promise((resolve) => { this.waiting = { matches, resolve }; });
+  }
+
+  close(): void {
+    this.controller.abort();
+  }
+}
+
+interface Feed {
+  name: string;
+  query: string;
+  variables: Record<string, unknown>;
+  /** Runs the command of round `round`; resolves when it was sent. */
+  act(round: number): Promise<void>;
+  matches(round: number): (data: unknown) => boolean;
+  /** Waits until the next round may run (a conversation takes a new message once its reply ended). */
+  settle?(): Promise<void>;
+}
+
+async function measure(url: string, token: string, feed: Feed, subscribers: number, rounds: number, pid: number) {
+  const before = rssMb(pid);
+  const subs = Array.from({ length: subscribers }, () => new Subscriber(url, token, feed.query, feed.variables));
+  await Promise.all(subs.map((s) => s.connected));
+  // Let every subscription be registered on the server before the first command.
+  await new Promise((resolve) => setTimeout(resolve, 1000 + subscribers));
+  const idle = rssMb(pid);
+  const latencies: number[] = [];
+  try {
+    for (let round = 0; round < rounds; round++) {
+      const arrivals = subs.map((s) => s.next(feed.matches(round)));
+      const sent = performance.now();
+      await feed.act(round);
+      for (const at of await Promise.all(arrivals)) latencies.push(at - sent);
+      await feed.settle?.();
+    }
+  } finally {
+    for (const s of subs) s.close();
+  }
+  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), perSubscriptionKb: ((idle - before) * 1024) / subscribers };
+}
+
+export async function benchFanout(sizes: { fanout: number; fanoutRounds: number }): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'evident-bench-fanout-'));
+  const provider = await startFakeProvider();
+  const platform = await startPlatform({ DATA_DIR: dir, OPENAI_BASE_URL: provider.value });
+  try {
+    const url = platform.value!;
+    const email = `fanout-${Date.now()}@example.com`;
+    await gql(url, 'mutation($e: String!) { register(email: $e, password: "bench-password", displayName: "Bench") { id } }', { e: email });
+    const token = (await gql<{ login: { token: string } }>(url, 'mutation($e: String!) { login(email: $e, password: "bench-password") { token } }', { e: email })).login.token;
+    const conversationId = (await gql<{ startConversation: { id: string } }>(url, 'mutation { startConversation(input: { model: "fake-echo" }) { id } }', {}, token)).startConversation.id;
+    const conversation: Feed = {
+      name: 'conversationEvents (one conversation)',
+      query: 'subscription($id: ID!) { conversationEvents(conversationId: $id) { kind message { content } } }',
+      variables: { id: conversationId },
+      act: async (round) => { await gql(url, 'mutation($id: ID!, $c: String!) { sendMessage(conversationId: $id, content: $c) { id } }', { id: conversationId, c: `fan-out ${round}` }, token); },
+      matches: (round) => (data) => {
+        const event = (data as { conversationEvents?: { kind: string; message: { content: string } | null } }).conversationEvents;
+        return event?.kind === 'MESSAGE_ADDED' && event.message?.content === `fan-out ${round}`;
+      },
+      settle: async () => {
+        for (;;) {
+          const data = await gql<{ conversation: { messages: { edges: Array<{ node: { role: string; status: string } }> } } }>(url,
+            'query($id: ID!) { conversation(id: $id) { messages(last: 1) { edges { node { role status } } } } }', { id: conversationId }, token);
+          const last = data.conversation.messages.edges[0]?.node;
+          if (last?.role === 'ASSISTANT' && last.status !== 'STREAMING') return;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      },
+    };
+    const audit: Feed = {
+      name: 'auditFeed (an admin\'s, every event)',
+      query: 'subscription { auditFeed(filter: { types: ["ConversationRenamed"] }) { type stream } }',
+      variables: {},
+      act: async (round) => { await gql(url, 'mutation($id: ID!, $t: String!) { renameConversation(id: $id, title: $t) { id } }', { id: conversationId, t: `round ${round}` }, token); },
+      matches: () => (data) => (data as { auditFeed?: { type: string } }).auditFeed?.type === 'ConversationRenamed',
+    };
+    const pid = platform.child.pid!;
+    console.log(`\n## Live fan-out over SSE, ${sizes.fanout} subscribers, command → every subscriber (load average ${loadavg()[0]!.toFixed(1)})`);
+    for (const feed of [conversation, audit]) {
+      const one = await measure(url, token, feed, 1, sizes.fanoutRounds * 3, pid);
+      const many = await measure(url, token, feed, sizes.fanout, sizes.fanoutRounds, pid);
+      console.log(`${feed.name}  |  p50 ${many.p50.toFixed(1)} ms, p99 ${many.p99.toFixed(1)} ms  |  ${(many.p99 / one.p99).toFixed(2)}x of one subscriber's p99 (${one.p99.toFixed(1)} ms)  |  goal p99 ≤ 50 ms: ${many.p99 <= 50 ? 'met' : 'not met'}  |  ${many.perSubscriptionKb.toFixed(0)} KB server memory per idle subscription`);
+    }
+  } finally {
+    await Promise.all([platform.stop(), provider.stop()]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
