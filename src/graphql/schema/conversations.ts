@@ -368,6 +368,30 @@ const ConversationEventKind = builder.enumType('ConversationEventKind', {
 
 type DeliveredItem = FeedItem & { cursor: string };
 
+/**
+ * Every subscriber of a conversation (a thousand tabs, say) gets the same event and asks for the
+ * same message: one read-model load serves them all, shared for a moment per viewer, message and
+ * event (its cursor), instead of one query per subscriber.
+ */
+const SHARED_LOAD_MS = 2_000;
+const SHARED_LOADS_MAX = 1_000;
+const sharedLoads = new Map<string, { at: number; row: Promise<MessageRow | null> }>();
+
+function feedMessage(context: GraphQLContext, item: DeliveredItem): Promise<MessageRow | null> {
+  const key = `${requireViewer(context).userId}\u0000${item.messageId}\u0000${item.kind}\u0000${item.cursor}`;
+  const now = Date.now();
+  const shared = sharedLoads.get(key);
+  if (shared && now - shared.at < SHARED_LOAD_MS) return shared.row;
+  for (const [k, v] of sharedLoads) {
+    if (sharedLoads.size < SHARED_LOADS_MAX && now - v.at < SHARED_LOAD_MS) break;
+    sharedLoads.delete(k); // oldest first (insertion order)
+  }
+  const row = messageById(context, item.messageId!);
+  sharedLoads.set(key, { at: now, row });
+  row.catch(() => sharedLoads.delete(key)); // a failed load is not shared
+  return row;
+}
+
 const ConversationEvent = builder.objectRef<DeliveredItem>('ConversationEvent').implement({
   description: 'Something that happened in a conversation. DELTA carries streamed reply text; the REPLY_* kinds end a reply; '
     + 'BRANCH_SWITCHED names the new active leaf as messageId.',
@@ -388,7 +412,7 @@ const ConversationEvent = builder.objectRef<DeliveredItem>('ConversationEvent').
       type: Message,
       nullable: true,
       description: 'The message as stored, for every kind but DELTA and CONVERSATION_DELETED',
-      resolve: (e, _args, context) => (e.messageId && e.kind !== 'DELTA' ? messageById(context, e.messageId) : null),
+      resolve: (e, _args, context) => (e.messageId && e.kind !== 'DELTA' ? feedMessage(context, e) : null),
     }),
   }),
 });
