@@ -83,7 +83,10 @@ describe.skipIf(skip)('web app: a conversation of 2,000 messages (e2e)', () => {
   });
 
   it('streams a reply in touching only that reply: no other message re-renders per token', async () => {
-    await page.getByTestId('messages').evaluate((element) => { element.scrollTop = element.scrollHeight; });
+    await expect.poll(async () => {
+      await page.getByTestId('messages').evaluate((element) => { element.scrollTop = element.scrollHeight; });
+      return page.locator('article.reply', { hasText: `Answer number ${MESSAGES} with` }).count();
+    }, { timeout: 60_000 }).toBe(1);
     await page.evaluate(() => {
       const foreign: string[] = [];
       (window as unknown as { foreign: string[] }).foreign = foreign;

@@ -73,15 +73,22 @@ export function Thread({ conversationId }: { conversationId: string }) {
     if (!page) return;
     dispatch({ type: 'loaded', messages: page.edges.map((edge) => edge.node), older: true });
     setOlderCursor(page.pageInfo.hasPreviousPage ? page.pageInfo.startCursor ?? null : null);
-    virtualizer.scrollToIndex(page.edges.length, { align: 'start' });
+    // Keep the reader where they were (the messages they read moved down by the page's length),
+    // unless they went back to the end meanwhile.
+    if (!pinned.current) virtualizer.scrollToIndex(page.edges.length, { align: 'start' });
   }, [client, conversationId, olderCursor, loadingOlder, virtualizer]);
 
-  // Follow the end while the reader is there; leave them be once they scroll up to read.
+  // Follow the end while the reader is there; leave them be once they scroll up to read. Only a
+  // move up unpins: scrolling to the end (ours, or the list growing as messages are measured) does not.
+  const lastScrollTop = useRef(0);
   const onScroll = () => {
     const element = scroller.current;
     if (!element) return;
-    pinned.current = element.scrollHeight - element.scrollTop - element.clientHeight < NEAR_BOTTOM_PX;
-    if (element.scrollTop < 200) void loadOlder();
+    const atEnd = element.scrollHeight - element.scrollTop - element.clientHeight < NEAR_BOTTOM_PX;
+    if (atEnd) pinned.current = true;
+    else if (element.scrollTop < lastScrollTop.current - 2) pinned.current = false;
+    lastScrollTop.current = element.scrollTop;
+    if (!pinned.current && element.scrollTop < 200) void loadOlder();
   };
   const last = messages[messages.length - 1];
   useLayoutEffect(() => {
