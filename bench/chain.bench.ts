@@ -2,7 +2,6 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { pino } from 'pino';
 import type { ChainStore } from '../src/infra/audit/chain-store.ts';
 import { PostgresChainStore } from '../src/infra/audit/postgres-chain-store.ts';
@@ -16,6 +15,7 @@ import { SqliteEventStore } from '../src/infra/event-store/sqlite-event-store.ts
 import { uuidv7 } from '../src/infra/ids.ts';
 import { ChainSealer } from '../src/projections/chain-sealer.ts';
 import { median, printRows } from './measure.ts';
+import { withTempDatabase } from './temp-database.ts';
 
 export interface ChainSizes { runs: number; appends: number; readEvents: number }
 
@@ -112,20 +112,11 @@ export async function benchChain(sizes: ChainSizes, databaseUrl = process.env.DA
     console.log('\n## Tamper evidence, PostgreSQL: skipped, DATABASE_URL is not set');
     return;
   }
-  const admin = new pg.Client({ connectionString: databaseUrl });
-  await admin.connect();
-  const name = `evident_bench_chain_${Date.now()}`;
-  await admin.query(`CREATE DATABASE ${name}`);
-  const url = new URL(databaseUrl);
-  url.pathname = `/${name}`;
-  try {
-    const log = await PostgresEventStore.open({ connectionString: url.toString() });
-    const chain = await PostgresChainStore.open(url.toString());
-    await measure('Tamper evidence, PostgreSQL (hash chain sealed behind the writers)', log, chain, { eventStore: 'postgres', url: url.toString() }, sizes);
+  await withTempDatabase(databaseUrl, 'chain', async (url) => {
+    const log = await PostgresEventStore.open({ connectionString: url });
+    const chain = await PostgresChainStore.open(url);
+    await measure('Tamper evidence, PostgreSQL (hash chain sealed behind the writers)', log, chain, { eventStore: 'postgres', url }, sizes);
     await chain.close();
     await log.close();
-  } finally {
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
-  }
+  });
 }

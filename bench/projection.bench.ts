@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { pino } from 'pino';
 import { MIGRATIONS_DIR } from '../src/app.ts';
 import type { EventStore } from '../src/infra/event-store/port.ts';
@@ -14,6 +13,7 @@ import type { ReadDb } from '../src/infra/read-db/port.ts';
 import { ProjectionRunner } from '../src/projections/runner.ts';
 import { usersProjection } from '../src/projections/users-projection.ts';
 import { medianRate, printRows } from './measure.ts';
+import { withTempDatabase } from './temp-database.ts';
 
 async function fillUsers(store: EventStore, count: number): Promise<void> {
   const metadata = { actorId: null, correlationId: uuidv7(), causationId: null, requestId: null, occurredAt: new Date().toISOString() };
@@ -77,21 +77,12 @@ export async function benchProjectionRebuild(sizes: { runs: number; rebuildEvent
     console.log('\n## Replay into PostgreSQL: skipped, DATABASE_URL is not set');
     return;
   }
-  const admin = new pg.Client({ connectionString: databaseUrl });
-  await admin.connect();
-  const name = `evident_bench_replay_${Date.now()}`;
-  await admin.query(`CREATE DATABASE ${name}`);
-  const url = new URL(databaseUrl);
-  url.pathname = `/${name}`;
-  try {
-    const db = await PostgresReadDb.open({ connectionString: url.toString() });
+  await withTempDatabase(databaseUrl, 'replay', async (url) => {
+    const db = await PostgresReadDb.open({ connectionString: url });
     try {
       await measureRebuild('Replay: projection rebuild (SQLite log → PostgreSQL read model)', db, sizes);
     } finally {
       await db.close();
     }
-  } finally {
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
-  }
+  });
 }
