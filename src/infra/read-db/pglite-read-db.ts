@@ -3,6 +3,7 @@ import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { ReadDbClosedError, TransactionAbortedError } from './errors.ts';
 import { fromTemplate } from './pglite-template.ts';
+import { isPreparable, PreparedStatements } from './pglite-prepared.ts';
 import type { Lease, QueryResult, ReadDb, SqlExecutor } from './port.ts';
 import { TEXT_PARSERS } from './type-parsers.ts';
 
@@ -37,10 +38,12 @@ const FREE_LEASE: Lease = { lost: new AbortController().signal, release: async (
 export class PgliteReadDb implements ReadDb {
   readonly kind = 'pglite';
   private readonly pg: PGlite;
+  private readonly prepared: PreparedStatements;
   private closed = false;
 
   private constructor(pg: PGlite) {
     this.pg = pg;
+    this.prepared = new PreparedStatements(pg);
   }
 
   static async open(options: PgliteReadDbOptions = {}): Promise<PgliteReadDb> {
@@ -59,6 +62,7 @@ export class PgliteReadDb implements ReadDb {
 
   async query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>> {
     if (this.closed) throw new ReadDbClosedError();
+    if (isPreparable(sql)) return this.prepared.query<Row>(sql, params ?? []);
     return toQueryResult(await this.pg.query<Row>(sql, params ? [...params] : undefined));
   }
 
@@ -71,8 +75,11 @@ export class PgliteReadDb implements ReadDb {
     if (this.closed) throw new ReadDbClosedError();
     return this.pg.transaction(async (tx: Transaction) => {
       const executor: SqlExecutor = {
-        query: async <Row>(sql: string, params?: readonly unknown[]) =>
-          toQueryResult(await tx.query<Row>(sql, params ? [...params] : undefined)),
+        query: async <Row>(sql: string, params?: readonly unknown[]) => {
+          if (tx.closed) throw new Error('Transaction is closed');
+          if (isPreparable(sql)) return this.prepared.inTransaction<Row>(sql, params ?? []);
+          return toQueryResult(await tx.query<Row>(sql, params ? [...params] : undefined));
+        },
         exec: async (sql: string) => {
           await tx.exec(sql);
         },
