@@ -47,7 +47,7 @@ type Serializer = (value: unknown) => string;
 interface PGliteInternals {
   parsers: Record<number, ValueParser>;
   serializers: Record<number, Serializer>;
-  execProtocolRaw(message: Uint8Array, options: { syncToFs: boolean }): Promise<Uint8Array>;
+  execProtocolRawStream(message: Uint8Array, options: { syncToFs: boolean; onRawData: (bytes: Uint8Array) => void }): Promise<void>;
   syncToFs(): Promise<void>;
   _runExclusiveQuery<T>(fn: () => Promise<T>): Promise<T>;
   _runExclusiveTransaction<T>(fn: () => Promise<T>): Promise<T>;
@@ -151,17 +151,22 @@ export class PreparedStatements {
   }
 
   /**
-   * One round trip into PostgreSQL, its answer parsed by pg-protocol (PGlite's own parser copies
-   * every field into a fresh buffer before decoding it). Throws the first error PostgreSQL sent; the
-   * Sync at the end of every message makes it skip the rest and answer ReadyForQuery.
+   * One round trip into PostgreSQL, its answer parsed by pg-protocol as it is written out: PGlite's
+   * own path parses it too, copying every field into a fresh buffer before decoding it, and here the
+   * answer is all this needs. Throws the first error PostgreSQL sent; the Sync at the end of every
+   * message makes it skip the rest and answer ReadyForQuery.
    */
   private async exchange(message: Uint8Array): Promise<BackendMessage[]> {
-    const data = await this.pg.execProtocolRaw(message, { syncToFs: false });
     const messages: BackendMessage[] = [];
     let failure: BackendMessage | undefined;
-    new Parser().parse(Buffer.from(data.buffer, data.byteOffset, data.byteLength), (received) => {
-      if (received.name === 'error') failure ??= received;
-      else messages.push(received);
+    const parser = new Parser();
+    await this.pg.execProtocolRawStream(message, {
+      syncToFs: false,
+      // A view of WebAssembly memory that the next write reuses: the parser may keep a partial message.
+      onRawData: (bytes) => parser.parse(Buffer.from(bytes), (received) => {
+        if (received.name === 'error') failure ??= received;
+        else messages.push(received);
+      }),
     });
     if (failure) throw failure;
     return messages;
