@@ -180,32 +180,38 @@ export class DataDir {
 
 // --- measurements ----------------------------------------------------------------------------------
 
-/** `total` single-event appends (UserMessageSent, encrypted) by 16 writers, each on a conversation of its own. */
+/**
+ * `total` single-event appends (encrypted) by 16 writers: each starts a conversation and sends it 10
+ * messages, then the next, so the appended conversations are the size of the generated ones (a
+ * writer on one ever-longer conversation would make the rebuilds after it slower than the log is).
+ */
 async function appendRate(data: DataDir, owners: readonly string[], total: number): Promise<number> {
-  const writers = await Promise.all(Array.from({ length: 16 }, async (_, w) => {
-    const ownerId = owners[w % owners.length]!;
-    const id = uuidv7();
-    const [started] = conversationDecider.decide({ type: 'StartConversation', conversationId: id, ownerId, title: 'bench', model: MODEL }, conversationDecider.initialState());
-    const result = await data.store.append(conversationStream(id), [{ id: uuidv7(), type: started!.type, schemaVersion: 1, data: started!.data, metadata: meta(ownerId) }], { expectedRevision: 'no_stream' });
-    return { id, ownerId, state: conversationDecider.evolve(conversationDecider.initialState(), started!), revision: result.nextRevision };
-  }));
   const prose = new Prose();
-  {
-    const perWriter = Math.ceil(total / writers.length);
-    await Promise.all(writers.map(async (w) => {
-      for (let i = 0; i < perWriter; i++) {
-        const [event] = conversationDecider.decide({ type: 'SendUserMessage', conversationId: w.id, actorId: w.ownerId, messageId: uuidv7(), content: prose.text(120) }, w.state);
-        const result = await data.store.append(conversationStream(w.id), [{
-          id: uuidv7(), type: event!.type, schemaVersion: conversationDecider.schemaVersions.UserMessageSent, data: event!.data, metadata: meta(w.ownerId),
-        }], { expectedRevision: w.revision });
-        w.state = conversationDecider.evolve(w.state, event!);
-        w.revision = result.nextRevision;
+  const perWriter = Math.ceil(total / 16);
+  await Promise.all(Array.from({ length: 16 }, async (_, w) => {
+    const ownerId = owners[w % owners.length]!;
+    let id = '';
+    let state = conversationDecider.initialState();
+    let revision: bigint | 'no_stream' = 'no_stream';
+    for (let i = 0; i < perWriter; i++) {
+      if (i % 11 === 0) {
+        id = uuidv7();
+        state = conversationDecider.initialState();
+        revision = 'no_stream';
       }
-    }));
-    data.events += writers.length + perWriter * writers.length;
-    // The writers' first appends (their conversations started) are single-event appends too.
-    return writers.length + perWriter * writers.length;
-  }
+      const [event] = conversationDecider.decide(i % 11 === 0
+        ? { type: 'StartConversation', conversationId: id, ownerId, title: prose.text(30), model: MODEL }
+        : { type: 'SendUserMessage', conversationId: id, actorId: ownerId, messageId: uuidv7(), content: prose.text(120) }, state);
+      const result = await data.store.append(conversationStream(id), [{
+        id: uuidv7(), type: event!.type, schemaVersion: (conversationDecider.schemaVersions as Record<string, number>)[event!.type] ?? 1,
+        data: event!.data, metadata: meta(ownerId),
+      }], { expectedRevision: revision });
+      state = conversationDecider.evolve(state, event!);
+      revision = result.nextRevision;
+    }
+  }));
+  data.events += perWriter * 16;
+  return perWriter * 16;
 }
 
 function meta(actorId: string) {
@@ -343,8 +349,10 @@ export async function benchScale(sizes: ScaleSizes): Promise<void> {
   const baseLabel = `the ${fmt(smallest)}-conversation log`;
   console.log(`\n## Scale sweep: SQLite log (encrypted, as the platform writes it) → PGlite read model (on disk); ${sizes.turns} turns a conversation, ` +
     `${CONVERSATIONS_PER_USER} conversations a user plus one user of ${fmt(sizes.heavy)}; baseline: ${baseLabel}, same rounds (load average ${load()} at the start)`);
-  const table = new Table([52, 18, 60]);
-  const ratio = (value: number, baseline: number, shown: string) => `${(value / baseline).toFixed(2)}x of ${baseLabel} (${shown})`;
+  const table = new Table([54, 18, 72]);
+  // The baseline log grows by the appends measured on it (sizes.appends × runs a step): its size is shown.
+  const ratio = (value: number, baseline: number, shown: string) =>
+    `${(value / baseline).toFixed(2)}x of ${baseLabel}, ${fmt(base.data.events)} events (${shown})`;
   try {
     await grow(base, smallest, sizes);
     for (const target of sizes.conversations) {
@@ -422,7 +430,7 @@ async function gql<T>(url: string, query: string, variables: Record<string, unkn
 
 /** `npm start`'s bundle on `dataDir` (production, as the idle-memory benchmark runs it); resolves with its GraphQL URL. */
 const startServer = (dataDir: string) => spawnUntil([START], { DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'warn', NODE_ENV: 'production' },
-  (line) => /^Evident is listening on (\S+)/.exec(line)?.[1], dataDir);
+  (line) => /^Evident is listening on (\S+)/.exec(line)?.[1], dataDir, 900_000);
 
 /** Polls /readyz until every projection and the chain sealer have no lag; returns the seconds it took. */
 async function caughtUp(url: string, timeoutMs = 900_000): Promise<number> {
@@ -523,10 +531,12 @@ export async function benchMemoryWithData(sizes: ScaleSizes): Promise<void> {
     }
     const messages = data.conversations * sizes.memoryTurns * 2;
     const grown = (performance.now() - started) / 1000;
+    const spawned = performance.now();
     server = await startServer(full);
+    const listening = (performance.now() - spawned) / 1000;
     let withData;
     try {
-      withData = await measureServer(server, heavy.token, queries);
+      withData = { ...await measureServer(server, heavy.token, queries), listening };
     } finally {
       await server.stop();
     }
@@ -536,7 +546,8 @@ export async function benchMemoryWithData(sizes: ScaleSizes): Promise<void> {
       ['RSS, caught up and 5 s idle', `${fmt(withData.idle)} MB`, `${(withData.idle / baseline.idle).toFixed(2)}x of the empty data directory (${fmt(baseline.idle)} MB)`, `load ${withData.idleLoad}`],
       [`RSS after ${queries} list queries`, `${fmt(withData.afterQueries)} MB`, `${(withData.afterQueries / baseline.afterQueries).toFixed(2)}x of the empty data directory (${fmt(baseline.afterQueries)} MB)`, `load ${withData.queryLoad}`],
       ['peak RSS (VmHWM) until caught up', `${fmt(withData.peak)} MB`, `${(withData.peak / baseline.peak).toFixed(2)}x of the empty data directory (${fmt(baseline.peak)} MB)`, `load ${withData.idleLoad}`],
-      ['catch-up of the projections and sealer', `${fmt(withData.catchUp, 1)} s`, `${fmt(data.events / withData.catchUp)} events/s`, `load ${withData.idleLoad}`],
+      ['spawn → listening line', `${fmt(withData.listening, 1)} s`, '', `load ${withData.idleLoad}`],
+      ['then catch-up of the projections and sealer', `${fmt(withData.catchUp, 1)} s`, `${fmt(data.events / withData.catchUp)} events/s`, `load ${withData.idleLoad}`],
       [`list p95 (API, one client), user of ${fmt(sizes.heavy)}`, `${fmt(withData.p95, 1)} ms`, `${(withData.p95 / baseline.p95).toFixed(2)}x of the empty data directory, user of 20 (${fmt(baseline.p95, 1)} ms)`, `load ${withData.queryLoad}`],
     ];
     const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((l) => l[i]!.length)));
