@@ -17,13 +17,13 @@ export interface Spawned {
  * platform off the embedded default (where it would need a MASTER_KEY too).
  */
 export async function spawnUntil<T>(
-  args: string[], env: Record<string, string>, ready: (line: string) => T | undefined, cwd?: string,
+  args: string[], env: Record<string, string>, ready: (line: string) => T | undefined, cwd?: string, timeoutMs = 120_000,
 ): Promise<Spawned & { value: T }> {
   const child = spawn(process.execPath, args, { cwd, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   children.add(child);
   child.once('exit', () => children.delete(child));
   const value = await new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${args[0]} did not become ready`)), 120_000);
+    const timer = setTimeout(() => reject(new Error(`${args[0]} did not become ready within ${timeoutMs / 1000} s`)), timeoutMs);
     child.once('exit', (code) => reject(new Error(`${args[0]} exited with ${code}`)));
     createInterface({ input: child.stdout! }).on('line', (line) => {
       const found = ready(line);

@@ -1,6 +1,7 @@
 // npm run bench — prints each result as a rate and as a ratio to a baseline measured in the same run.
 // BENCH_QUICK=1 shrinks the sizes (used by the smoke test). PostgreSQL rows need DATABASE_URL.
-// BENCH_ONLY=postgres,sqlite,... runs only those sections (startup, memory, sqlite, postgres, chain, projection, api, fanout, ingestion, retrieval, vector).
+// BENCH_ONLY=postgres,sqlite,... runs only those sections (startup, memory, sqlite, postgres, chain, projection, api, fanout, ingestion, retrieval, vector, scale).
+// scale: the scale sweep and the memory with data (BENCH_ONLY=scale-sweep or scale-memory for one of them).
 import { benchPostgres, benchSqlite } from './event-store.bench.ts';
 import { benchApi } from './api.bench.ts';
 import { benchChain } from './chain.bench.ts';
@@ -11,6 +12,7 @@ import { benchStartup } from './startup.bench.ts';
 import { benchIngestion } from './ingestion.bench.ts';
 import { benchRetrievalLatency, benchRetrievalQuality } from './retrieval.bench.ts';
 import { benchVectorSearch } from './vector.bench.ts';
+import { benchMemoryWithData, benchScale, scaleSizes } from './scale.bench.ts';
 
 const quick = process.env.BENCH_QUICK === '1';
 const sizes = quick
@@ -36,3 +38,5 @@ if (wanted('ingestion')) await benchIngestion(sizes);
 if (wanted('retrieval')) await benchRetrievalQuality();
 if (wanted('retrieval')) await benchRetrievalLatency({ chunks: sizes.chunks, queries: sizes.searches });
 if (wanted('vector')) await benchVectorSearch({ chunks: sizes.chunks, queries: sizes.searches });
+if (wanted('scale') || wanted('scale-sweep')) await benchScale(scaleSizes(quick));
+if (wanted('scale') || wanted('scale-memory')) await benchMemoryWithData(scaleSizes(quick));
