@@ -40,12 +40,12 @@ export interface WorkerContext {
 const IDLE_CHECK_MS = 1000;
 /**
  * A batch holding no event this projection applies moves only the position in memory; the checkpoint
- * row follows at the next batch it does apply, once the log has been quiet this long, or at the first
- * batch after this long. Every projection reads every event, so writing the row each time cost one
- * read-database transaction per projection per event: on PGlite, work on the server's own thread in
- * front of every reply (docs/benchmarks.md, "Time to first token").
+ * row follows at the next batch it does apply, once the log has been quiet for IDLE_CHECK_MS, or at
+ * the first batch after SKIPPED_CHECKPOINT_MS under constant traffic. Every projection reads every
+ * event, so writing the row each time cost one read-database transaction per projection per event: on
+ * PGlite, work on the server's own thread in front of every reply (docs/benchmarks.md, "Time to first token").
  */
-export const SKIPPED_CHECKPOINT_MS = 1000;
+export const SKIPPED_CHECKPOINT_MS = 10_000;
 const CLOSE_TIMEOUT_MS = 5000;
 const TICK = Symbol('tick');
 
@@ -55,6 +55,15 @@ function messageOf(error: unknown): string {
 
 function nextTurn(): Promise<typeof TICK> {
   return new Promise((resolve) => setImmediate(() => resolve(TICK)));
+}
+
+/**
+ * Lets the I/O and timers that are due run before a transaction: PGlite executes statements
+ * synchronously on this thread, and transactions chained on promises alone (one projection after
+ * another) would hold up a provider's first chunk or a commit of the log until all were done.
+ */
+function yieldToIo(): Promise<unknown> {
+  return nextTurn();
 }
 
 async function withTimeout(promise: Promise<unknown>, ms: number): Promise<boolean> {
@@ -337,6 +346,7 @@ export class ProjectionWorker {
 
   private async commitNow(events: readonly RecordedEvent[], skip: boolean): Promise<void> {
     const last = events.at(-1)!.position;
+    await yieldToIo();
     await this.ctx.db.transaction(async (tx) => {
       await this.ctx.checkpoints.lock(tx, this.name, this.stored);
       if (!skip) await this.applyAll(events, tx);
@@ -359,6 +369,7 @@ export class ProjectionWorker {
 
   private async storeSkipped(): Promise<void> {
     const at = this.position;
+    await yieldToIo();
     await this.ctx.db.transaction(async (tx) => {
       await this.ctx.checkpoints.lock(tx, this.name, this.stored);
       await this.ctx.checkpoints.advance(tx, this.name, at);
