@@ -319,9 +319,12 @@ export class ReplyReactor {
       opening?.abort();
       opening = undefined;
     }
+    // Its text is published once queries show the streaming reply (bounded, as for the end), waited for beside the request.
+    const visible = started.position === null ? Promise.resolve(true)
+      : this.options.projections.waitFor(started.position, { projections: ['conversations'], timeoutMs: 5_000 }).catch(() => false);
     const progress = { text: '' };
     const control = { cancelledBy: null as CancelledBy | null };
-    const done = this.generate(conversationId, replyId, state.model, started.state, messageId, controller, context, progress, control, opening?.open)
+    const done = this.generate(conversationId, replyId, state.model, started.state, messageId, controller, context, progress, control, visible, opening?.open)
       .catch((error) => this.options.logger.error({ err: error, replyId }, 'reply could not be recorded'))
       .finally(() => this.inFlight.delete(replyId));
     this.inFlight.set(replyId, { controller, control, done, conversationId, text: () => progress.text });
@@ -366,7 +369,7 @@ export class ReplyReactor {
   private async generate(
     conversationId: string, replyId: string, model: string, state: ConversationState, inReplyTo: string,
     controller: AbortController, context: CommandContext, progress: { text: string }, control: { cancelledBy: CancelledBy | null },
-    early?: Promise<Opening>,
+    visible: Promise<unknown>, early?: Promise<Opening>,
   ): Promise<void> {
     let startedAt = performance.now();
     let text = '';
@@ -394,7 +397,10 @@ export class ReplyReactor {
         if (step.done) break;
         const chunk = step.value;
         if (chunk.type === 'delta') {
-          firstTokenMs ??= elapsed();
+          if (firstTokenMs === null) {
+            firstTokenMs = elapsed();
+            await visible;
+          }
           text += chunk.text;
           progress.text = text;
           coalescer.push(chunk.text);
