@@ -1,9 +1,10 @@
 // npm run bench — prints each result as a rate and as a ratio to a baseline measured in the same run.
-// BENCH_QUICK=1 shrinks the sizes (used by the smoke test). PostgreSQL rows need DATABASE_URL.
-// BENCH_ONLY=postgres,sqlite,... runs only those sections (startup, memory, sqlite, postgres, chain, projection, api, fanout, ingestion, retrieval, vector, scale).
-// scale: the scale sweep and the memory with data (BENCH_ONLY=scale-sweep or scale-memory for one of them).
+// BENCH_QUICK=1 shrinks the sizes (a quick check that every benchmark still runs). PostgreSQL rows need DATABASE_URL.
+// BENCH_ONLY=postgres,sqlite,... runs only those sections (startup, memory, sqlite, postgres, chain, projection, api, firsttoken, fanout, ingestion, retrieval, vector, scale).
+// scale: the scale sweep and the memory with data (BENCH_ONLY=scale-sweep or scale-memory for one of them); the full sweep takes about an hour.
 import { benchPostgres, benchSqlite } from './event-store.bench.ts';
 import { benchApi } from './api.bench.ts';
+import { benchFirstToken } from './first-token.bench.ts';
 import { benchChain } from './chain.bench.ts';
 import { benchProjectionRebuild } from './projection.bench.ts';
 import { benchFanout } from './fanout.bench.ts';
@@ -32,6 +33,7 @@ if (wanted('postgres')) {
 if (wanted('chain')) await benchChain(sizes);
 if (wanted('projection')) await benchProjectionRebuild(sizes);
 if (wanted('api')) await benchApi(sizes);
+if (wanted('firsttoken')) await benchFirstToken(sizes);
 if (wanted('fanout')) await benchFanout(sizes);
 if (wanted('ingestion')) await benchIngestion(sizes);
 // SciFact's full corpus either way: quality numbers are only comparable on the whole test split.

@@ -38,6 +38,14 @@ export interface WorkerContext {
 }
 
 const IDLE_CHECK_MS = 1000;
+/**
+ * A batch holding no event this projection applies moves only the position in memory; the checkpoint
+ * row follows at the next batch it does apply, once the log has been quiet for IDLE_CHECK_MS, or at
+ * the first batch after SKIPPED_CHECKPOINT_MS under constant traffic. Every projection reads every
+ * event, so writing the row each time cost one read-database transaction per projection per event: on
+ * PGlite, work on the server's own thread in front of every reply (docs/benchmarks.md, "Time to first token").
+ */
+export const SKIPPED_CHECKPOINT_MS = 10_000;
 const CLOSE_TIMEOUT_MS = 5000;
 const TICK = Symbol('tick');
 
@@ -47,6 +55,15 @@ function messageOf(error: unknown): string {
 
 function nextTurn(): Promise<typeof TICK> {
   return new Promise((resolve) => setImmediate(() => resolve(TICK)));
+}
+
+/**
+ * Lets the I/O and timers that are due run before a transaction: PGlite executes statements
+ * synchronously on this thread, and transactions chained on promises alone (one projection after
+ * another) would hold up a provider's first chunk or a commit of the log until all were done.
+ */
+function yieldToIo(): Promise<unknown> {
+  return nextTurn();
 }
 
 async function withTimeout(promise: Promise<unknown>, ms: number): Promise<boolean> {
@@ -68,7 +85,12 @@ export class ProjectionWorker {
   readonly projection: Projection;
   readonly name: string;
   state: ProjectionState = 'stopped';
+  /** Every event up to here is applied (or not this projection's): authoritative while active. */
   position = 0n;
+  /** Where the checkpoint row stands: behind `position` by events this projection does not apply, for at most about a second. */
+  private stored = 0n;
+  /** When `position` first moved ahead of `stored` (0 when they are equal). */
+  private skippedSince = 0;
   lastError: string | null = null;
   failedEventId: string | null = null;
   failedPosition: bigint | null = null;
@@ -144,6 +166,10 @@ export class ProjectionWorker {
           await this.runLive(signal);
         }
       }
+      // Stopping with the lease still ours: the row catches up with what was passed over.
+      if (this.loop.stopped && this.loop.holding && this.loaded && this.stored !== this.position) {
+        await this.storeSkipped().catch((err: unknown) => this.log.warn({ err }, 'could not store the checkpoint at stop'));
+      }
     } finally {
       this.loaded = false;
       if (this.state !== 'stopped') this.state = 'standby';
@@ -176,6 +202,8 @@ export class ProjectionWorker {
     }
     this.parked = await this.ctx.parkedEventIds(this.name);
     this.position = BigInt(row.position);
+    this.stored = this.position;
+    this.skippedSince = 0;
     this.clearFailure();
     this.state = 'running';
     this.loaded = true;
@@ -232,7 +260,11 @@ export class ProjectionWorker {
         } finally {
           idle.cancel();
         }
-        if (first === TICK) continue;
+        if (first === TICK) {
+          // Quiet: the checkpoint row catches up with events passed over without a transaction.
+          if (this.stored !== this.position && this.shouldRun(signal)) await this.storeSkipped();
+          continue;
+        }
         pending = undefined;
         if (first.done) {
           // Subscriptions only end when closed; do not spin if the store ended it under us.
@@ -303,6 +335,7 @@ export class ProjectionWorker {
 
   private async commit(events: readonly RecordedEvent[], skip = false): Promise<void> {
     const handled = skip ? [] : events.filter((event) => this.types.has(event.type));
+    if (handled.length === 0 && !skip) return this.passOver(events.at(-1)!.position);
     if (handled.length === 0) return this.commitNow(events, skip);
     // One span per transaction, linked to the operations that appended its events (their traceparent).
     return inSpan(`projection ${this.name}`, {
@@ -313,12 +346,41 @@ export class ProjectionWorker {
 
   private async commitNow(events: readonly RecordedEvent[], skip: boolean): Promise<void> {
     const last = events.at(-1)!.position;
+    await yieldToIo();
     await this.ctx.db.transaction(async (tx) => {
-      await this.ctx.checkpoints.lock(tx, this.name, this.position);
+      await this.ctx.checkpoints.lock(tx, this.name, this.stored);
       if (!skip) await this.applyAll(events, tx);
       await this.ctx.checkpoints.advance(tx, this.name, last);
     });
+    this.movedTo(last);
+  }
+
+  /**
+   * Events of other types only: nothing to write but the checkpoint, which can wait (a crash re-reads
+   * them, applying nothing). Waiters here see the position at once; the row catches up within about
+   * SKIPPED_CHECKPOINT_MS, in this loop, so never beside a transaction of its own.
+   */
+  private async passOver(last: bigint): Promise<void> {
     this.position = last;
+    this.ctx.advanced();
+    if (this.skippedSince === 0) this.skippedSince = Date.now();
+    else if (Date.now() - this.skippedSince >= SKIPPED_CHECKPOINT_MS) await this.storeSkipped();
+  }
+
+  private async storeSkipped(): Promise<void> {
+    const at = this.position;
+    await yieldToIo();
+    await this.ctx.db.transaction(async (tx) => {
+      await this.ctx.checkpoints.lock(tx, this.name, this.stored);
+      await this.ctx.checkpoints.advance(tx, this.name, at);
+    });
+    this.movedTo(at);
+  }
+
+  private movedTo(position: bigint): void {
+    this.position = position;
+    this.stored = position;
+    this.skippedSince = 0;
     this.ctx.advanced();
   }
 
@@ -454,13 +516,13 @@ export class ProjectionWorker {
         applyAll: (events, tx) => this.applyAll(events, tx),
         isParked: (eventId) => this.parked.has(eventId),
         checkStillWanted: () => this.checkStillWanted(),
-        beforeSwap: (tx) => this.ctx.checkpoints.lock(tx, this.name, this.position),
+        beforeSwap: (tx) => this.ctx.checkpoints.lock(tx, this.name, this.stored),
         afterSwap: async (tx, at) => {
           await this.ctx.checkpoints.advance(tx, this.name, at);
           await this.ctx.checkpoints.setVersion(tx, this.name, this.version);
         },
       });
-      this.position = position;
+      this.movedTo(position);
       this.clearFailure();
       this.state = 'running';
       this.log.info({ position: position.toString(), version: this.version }, 'projection rebuilt and swapped in');

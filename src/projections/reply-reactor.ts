@@ -2,13 +2,13 @@ import { contextFromTraceParent, inSpan, withContext } from '../infra/tracing.ts
 import type { CommandContext } from '../commands/context.ts';
 import { executeCommand, loadAggregate } from '../commands/execute-command.ts';
 import {
-  buildPrompt, conversationDecider, conversationStream, type ConversationCommand, type ConversationState, type ModelParams, type ReplySource,
+  buildPrompt, conversationDecider, conversationStream, type ConversationCommand, type ConversationState, type ReplySource,
   type ReplyProvenance, MAX_REPLY_SOURCES,
 } from '../domain/conversation/conversation.ts';
 import { buildPromptWithSources, DEFAULT_MAX_SOURCE_CHARS, type PromptMessage } from '../domain/conversation/sources-prompt.ts';
 import { DomainError } from '../domain/decider.ts';
 import type { ProviderRegistry } from '../infra/ai/provider-registry.ts';
-import { isProviderError, type TokenUsage } from '../infra/ai/provider.ts';
+import { isProviderError, type ChatChunk, type TokenUsage } from '../infra/ai/provider.ts';
 import type { EventStore, RecordedEvent } from '../infra/event-store/port.ts';
 import { derivedUuid } from '../infra/ids.ts';
 import type { Logger } from '../infra/logger.ts';
@@ -85,10 +85,19 @@ export const DEFAULT_SOURCES_LIMIT = 6;
 export const DEFAULT_RETRIEVAL_TIMEOUT_MS = 10_000;
 
 /** Why a reply's generation was aborted here. */
-type AbortReason = 'cancel' | 'shutdown' | 'lease-lost';
+type AbortReason = 'cancel' | 'shutdown' | 'lease-lost' | 'superseded';
 
 /** Who asked for a cancel, and in which request: the recorded cancellation is theirs. */
 interface CancelledBy { actorId: string | null; requestId: string | null }
+
+/** A provider request on its way: what the prompt was built with, and the stream whose first chunk was asked for. */
+interface Opening {
+  at: number;
+  sources: ReplySource[];
+  provenance: ReplyProvenance;
+  chunks: AsyncIterator<ChatChunk>;
+  first: Promise<IteratorResult<ChatChunk>>;
+}
 
 interface InFlight {
   controller: AbortController;
@@ -276,36 +285,93 @@ export class ReplyReactor {
   private async startReply(event: RecordedEvent): Promise<void> {
     const { conversationId, messageId, replyId: requestedReplyId } = event.data as { conversationId: string; messageId: string; replyId?: string };
     const context = { ...this.options.newContext(), causationId: event.id, correlationId: event.metadata.correlationId };
-    const { state } = await loadAggregate(this.options.store, conversationDecider, conversationStream(conversationId));
+    const loaded = await loadAggregate(this.options.store, conversationDecider, conversationStream(conversationId));
+    const { state } = loaded;
     if (state.status !== 'active' || !state.model) return;
     // A regeneration chose its reply's id; a message's reply id is derived from the message's.
     const replyId = event.type === 'ReplyRegenerationRequested' && typeof requestedReplyId === 'string' ? requestedReplyId : replyIdFor(messageId);
+    const command: ConversationCommand = {
+      type: 'StartAssistantReply', conversationId, replyId, inReplyTo: messageId, model: state.model, params: state.params,
+    };
+    const controller = new AbortController();
+    // The user's message is durable (the reactor read it from the log), so the provider request goes
+    // out now, beside the append of the reply's start, on the state that append will give; nothing it
+    // streams is published, or counted as the reply, before the start is durable. A start that is
+    // refused, already recorded or decided on a newer state cancels it.
+    const early = this.openEarly(state, command, messageId, replyId, state.model, controller.signal);
     let started;
     try {
-      started = await executeCommand(this.options.store, conversationDecider, conversationStream(conversationId), {
-        type: 'StartAssistantReply', conversationId, replyId, inReplyTo: messageId, model: state.model, params: state.params,
-      }, context);
+      // Decided on the state just loaded: one read of the stream before the provider is called, not two.
+      started = await executeCommand(this.options.store, conversationDecider, conversationStream(conversationId), command, context, loaded);
     } catch (error) {
+      controller.abort('superseded' satisfies AbortReason);
       if (error instanceof DomainError) return; // superseded by a newer message, or the conversation went away
       throw error;
     }
-    if (started.events.length === 0) return; // started before a restart; interruptOrphans dealt with it
+    if (started.events.length === 0) { // started before a restart; interruptOrphans dealt with it
+      controller.abort('superseded' satisfies AbortReason);
+      return;
+    }
     this.publish(conversationId, { kind: 'REPLY_STARTED', replyId, messageId: replyId, inReplyTo: messageId, position: started.position?.toString() });
-    const controller = new AbortController();
+    let opening = early;
+    if (started.reloaded) {
+      // Decided on a newer state than the one the early request was built on: ask again on that one.
+      opening?.abort();
+      opening = undefined;
+    }
+    // Its text is published once queries show the streaming reply (bounded, as for the end), waited for beside the request.
+    const visible = started.position === null ? Promise.resolve(true)
+      : this.options.projections.waitFor(started.position, { projections: ['conversations'], timeoutMs: 5_000 }).catch(() => false);
     const progress = { text: '' };
     const control = { cancelledBy: null as CancelledBy | null };
-    const done = this.generate(conversationId, replyId, state.model, started.state, messageId, controller, context, progress, control)
+    const done = this.generate(conversationId, replyId, state.model, started.state, messageId, controller, context, progress, control, visible, opening?.open)
       .catch((error) => this.options.logger.error({ err: error, replyId }, 'reply could not be recorded'))
       .finally(() => this.inFlight.delete(replyId));
     this.inFlight.set(replyId, { controller, control, done, conversationId, text: () => progress.text });
   }
 
+  /**
+   * The provider request for the reply `command` would start, sent before that start is appended, on
+   * the state the append gives when it succeeds on `state` (undefined when the decider would not
+   * start it). `abort` cancels the request alone, leaving `signal` (the reply's) alone.
+   */
+  private openEarly(
+    state: ConversationState, command: ConversationCommand, inReplyTo: string, replyId: string, model: string, signal: AbortSignal,
+  ): { open: Promise<Opening>; abort(): void } | undefined {
+    let next: ConversationState;
+    try {
+      const events = conversationDecider.decide(command, state);
+      if (events.length === 0) return undefined;
+      next = events.reduce(conversationDecider.evolve, state);
+    } catch {
+      return undefined; // the append will be refused the same way
+    }
+    const own = new AbortController();
+    const open = this.open(next, inReplyTo, replyId, model, AbortSignal.any([signal, own.signal]));
+    open.catch(() => {}); // observed by generate, or dropped with the request
+    return { open, abort: () => own.abort('superseded' satisfies AbortReason) };
+  }
+
+  /** Builds the prompt (with retrieved sources), resolves the model and sends the request: its first chunk is on the way. */
+  private async open(state: ConversationState, inReplyTo: string, replyId: string, model: string, signal: AbortSignal): Promise<Opening> {
+    const at = performance.now();
+    const { messages, sources } = await this.prompt(state, inReplyTo, replyId, signal);
+    const resolved = await this.options.providers.resolveModel(model);
+    const provenance = replyProvenance({
+      messages, history: state.history, requestedModel: resolved.model, params: state.params, sources, provider: resolved.provider,
+    });
+    const chunks = resolved.provider.streamChat({ model: resolved.model, messages, params: state.params, signal })[Symbol.asyncIterator]();
+    const first = chunks.next();
+    first.catch(() => {}); // observed by generate
+    return { at, sources, provenance, chunks, first };
+  }
+
   private async generate(
     conversationId: string, replyId: string, model: string, state: ConversationState, inReplyTo: string,
     controller: AbortController, context: CommandContext, progress: { text: string }, control: { cancelledBy: CancelledBy | null },
+    visible: Promise<unknown>, early?: Promise<Opening>,
   ): Promise<void> {
-    const params: ModelParams = state.params;
-    const startedAt = performance.now();
+    let startedAt = performance.now();
     let text = '';
     let firstTokenMs: number | null = null;
     let usage: TokenUsage | null = null;
@@ -319,16 +385,22 @@ export class ReplyReactor {
     const elapsed = () => Math.round(performance.now() - startedAt);
     let outcome: ConversationCommand;
     let recordAs = context;
+    let chunks: AsyncIterator<ChatChunk> | undefined;
     try {
-      const { messages, sources: used } = await this.prompt(state, inReplyTo, replyId, controller.signal);
-      sources = used;
-      const resolved = await this.options.providers.resolveModel(model);
-      provenance = replyProvenance({
-        messages, history: state.history, requestedModel: resolved.model, params, sources, provider: resolved.provider,
-      });
-      for await (const chunk of resolved.provider.streamChat({ model: resolved.model, messages, params, signal: controller.signal })) {
+      const opening = await (early ?? this.open(state, inReplyTo, replyId, model, controller.signal));
+      startedAt = Math.min(startedAt, opening.at);
+      sources = opening.sources;
+      provenance = opening.provenance;
+      chunks = opening.chunks;
+      for (let next = opening.first; ; next = chunks.next()) {
+        const step = await next;
+        if (step.done) break;
+        const chunk = step.value;
         if (chunk.type === 'delta') {
-          firstTokenMs ??= elapsed();
+          if (firstTokenMs === null) {
+            firstTokenMs = elapsed();
+            await visible;
+          }
           text += chunk.text;
           progress.text = text;
           coalescer.push(chunk.text);
@@ -339,6 +411,7 @@ export class ReplyReactor {
           reportedModel = chunk.model;
         }
       }
+      chunks = undefined; // ran to its end
       outcome = {
         type: 'CompleteAssistantReply', conversationId, replyId, text, model: reportedModel, usage,
         timeToFirstTokenMs: firstTokenMs, latencyMs: elapsed(), finishReason, sources,
@@ -366,6 +439,8 @@ export class ReplyReactor {
         };
       }
     } finally {
+      // A stream left early (an error here, an abort) is closed, as for-await would.
+      void chunks?.return?.(undefined).catch(() => {});
       coalescer.flush();
       this.drafts.forget(replyId);
     }
