@@ -3,19 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { medianRate, printRows } from './measure.ts';
 import { spawnUntil, startFakeProvider, startPlatform } from './processes.ts';
+import { gql } from './gql.ts';
 
 const MODEL = 'fake-slow-20';
-
-async function gql<T>(url: string, query: string, variables: Record<string, unknown> = {}, token?: string): Promise<T> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = await response.json() as { data?: T; errors?: Array<{ message: string }> };
-  if (body.errors) throw new Error(body.errors.map((e) => e.message).join('; '));
-  return body.data!;
-}
 
 async function login(url: string, email: string): Promise<string> {
   await gql(url, 'mutation($e: String!) { register(email: $e, password: "bench-password", displayName: "Bench") { id } }', { e: email });

@@ -12,25 +12,11 @@ import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { spawnUntil, startFakeProvider, type Spawned } from './processes.ts';
 import { withTempDatabase } from './temp-database.ts';
+import { gql } from './gql.ts';
+import { percentile } from './measure.ts';
 
 const MODEL = 'fake-slow-20';
 const CONTENT = 'one two three four';
-
-async function gql<T>(url: string, query: string, variables: Record<string, unknown> = {}, token?: string): Promise<T> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = await response.json() as { data?: T; errors?: Array<{ message: string }> };
-  if (body.errors) throw new Error(body.errors.map((e) => e.message).join('; '));
-  return body.data!;
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
 
 /** Time until the provider's first content chunk arrives, talking to it directly. */
 async function directFirstDelta(providerUrl: string): Promise<number> {

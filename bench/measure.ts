@@ -5,6 +5,12 @@ export function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
+/** The value below which p percent of `values` lie (nearest rank). */
+export function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
 /** Runs `work` `runs` times; each run returns how many operations it did. Returns the median rate per second. */
 export async function medianRate(runs: number, work: () => Promise<number>): Promise<number> {
   const rates: number[] = [];

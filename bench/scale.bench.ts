@@ -30,8 +30,10 @@ import { ProjectionCheckpoints } from '../src/projections/processor/checkpoints.
 import { ProjectionRunner } from '../src/projections/runner.ts';
 import type { ReadDb } from '../src/infra/read-db/port.ts';
 import { createCodec, domainStore, MIGRATIONS_DIR } from '../src/stores.ts';
-import { median, medianRate } from './measure.ts';
+import { median, medianRate, percentile } from './measure.ts';
 import { spawnUntil, type Spawned } from './processes.ts';
+import { gql } from './gql.ts';
+import { readEverything } from './event-store.bench.ts';
 
 export interface ScaleSizes {
   /** Conversations in the log at each step of the sweep, ascending; the first is the baseline. */
@@ -218,24 +220,6 @@ function meta(actorId: string) {
   return { actorId, correlationId: uuidv7(), causationId: null, requestId: null, occurredAt: new Date().toISOString() };
 }
 
-async function readAll(store: EventStore): Promise<number> {
-  {
-    let after = 0n;
-    let count = 0;
-    for (;;) {
-      const batch = await store.readAll({ after, maxCount: 1000 });
-      if (batch.length === 0) return count;
-      count += batch.length;
-      after = batch[batch.length - 1]!.position;
-    }
-  }
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-
 /** Medians of `runs` rounds in which `a` and `b` run in turn: load that comes and goes touches both alike. */
 async function pairedRates(runs: number, a: () => Promise<number>, b: () => Promise<number>): Promise<[number, number]> {
   const ra: number[] = [];
@@ -368,10 +352,10 @@ export async function benchScale(sizes: ScaleSizes): Promise<void> {
       table.add(`append, 16 writers, ${at}`, `${fmt(append)} appends/s`, ratio(append, appendBase, `${fmt(appendBase)}/s`), `load ${loadNow}`);
 
       loadNow = load();
-      const [read, readBase] = await pairedRates(sizes.runs, () => readAll(grown.data.log), () => readAll(base.data.log));
+      const [read, readBase] = await pairedRates(sizes.runs, () => readEverything(grown.data.log), () => readEverything(base.data.log));
       table.add(`read $all as stored, ${at}`, `${fmt(read)} events/s`, ratio(read, readBase, `${fmt(readBase)}/s`), `load ${loadNow}`);
       loadNow = load();
-      const [decoded, decodedBase] = await pairedRates(1, () => readAll(grown.data.store), () => readAll(base.data.store));
+      const [decoded, decodedBase] = await pairedRates(1, () => readEverything(grown.data.store), () => readEverything(base.data.store));
       table.add(`read $all decrypted, ${at}`, `${fmt(decoded)} events/s`, ratio(decoded, decodedBase, `${fmt(decodedBase)}/s`), `load ${loadNow}`);
 
       const model = await liveReadModel(grown);
@@ -415,17 +399,6 @@ const START = new URL('../scripts/start.mjs', import.meta.url).pathname;
 function procStatus(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(`${field}:`));
   return line ? Number(line.replace(/\D+/g, '')) / 1024 : Number.NaN;
-}
-
-async function gql<T>(url: string, query: string, variables: Record<string, unknown> = {}, token?: string): Promise<T> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = await response.json() as { data?: T; errors?: Array<{ message: string }> };
-  if (body.errors) throw new Error(body.errors.map((e) => e.message).join('; '));
-  return body.data!;
 }
 
 /** `npm start`'s bundle on `dataDir` (production, as the idle-memory benchmark runs it); resolves with its GraphQL URL. */

@@ -10,6 +10,7 @@ import { PostgresReadDb } from '../src/infra/read-db/postgres-read-db.ts';
 import { createVectorIndex } from '../src/infra/vector-index/create-vector-index.ts';
 import { spaceFor, type VectorIndex, type VectorItem } from '../src/infra/vector-index/port.ts';
 import { TestEmbedder } from '../test/support/test-embedder.ts';
+import { percentile } from './measure.ts';
 
 const LIMIT = 10;
 const DIMENSIONS = 256;
@@ -46,11 +47,6 @@ function textGenerator(seed: number): (words: number) => string {
     return `w${lo.toString(36)}`;
   };
   return (words) => Array.from({ length: words }, word).join(' ');
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
 /** Exact top-k by cosine in JS: the vectors are unit length, so cosine is the dot product. */
