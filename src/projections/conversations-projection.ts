@@ -1,11 +1,9 @@
 import type { ConversationEvent } from '../domain/conversation/conversation.ts';
 import type { UserEvent } from '../domain/user/user.ts';
 import type { SqlExecutor } from '../infra/read-db/port.ts';
+import { ConversationBatch, json, ms } from './conversations-batch.ts';
 import { personalField, type Projection } from './projection.ts';
 
-
-const json = (value: unknown) => (value === null || value === undefined ? null : JSON.stringify(value));
-const ms = (value: number | null | undefined) => (typeof value === 'number' && Number.isFinite(value) ? Math.round(value) : null);
 
 /**
  * message_count is recounted rather than incremented, and times only move forward (GREATEST), so
@@ -248,5 +246,9 @@ export const conversationsProjection: Projection = {
       default:
         return;
     }
+  },
+  /** Starts, messages, replies and their ends as a few multi-row statements (conversations-batch.ts); the rest through handle(). */
+  async handleBatch(events, tx) {
+    await new ConversationBatch(tx, (event, executor) => conversationsProjection.handle(event, executor)).apply(events);
   },
 };

@@ -86,8 +86,11 @@ export function counterProjection(name: string, eventPrefix = name) {
     async createTables(db: ReadDb) {
       await db.exec(`
         CREATE TABLE ${totals} (id text PRIMARY KEY, n integer NOT NULL, amount integer NOT NULL);
-        CREATE TABLE ${items} (event_id text PRIMARY KEY, position bigint NOT NULL, amount integer NOT NULL);
+        CREATE TABLE ${items} (event_id text PRIMARY KEY, position bigint NOT NULL, amount integer NOT NULL,
+          words tsvector GENERATED ALWAYS AS (to_tsvector('simple', event_id)) STORED);
         CREATE INDEX ${items}_by_position ON ${items} (position);
+        -- A full-text index, as the read models have: a rebuild builds it after the replay.
+        CREATE INDEX ${items}_words ON ${items} USING gin (words);
       `);
     },
     async read(db: ReadDb): Promise<{ n: number; amount: number; items: number }> {
@@ -390,7 +393,7 @@ export function runnerContract(label: string, getEnv: () => RunnerEnv): void {
       const { rows: indexes } = await db.query<{ indexname: string }>(
         `SELECT indexname FROM pg_indexes WHERE schemaname = 'public' AND tablename = $1 ORDER BY indexname`, [c.items],
       );
-      expect(indexes.map((i) => i.indexname)).toEqual([`${c.items}_by_position`, `${c.items}_pkey`]);
+      expect(indexes.map((i) => i.indexname)).toEqual([`${c.items}_by_position`, `${c.items}_pkey`, `${c.items}_words`]);
       const { rows: schemas } = await db.query(`SELECT nspname FROM pg_namespace WHERE nspname LIKE 'rebuild_%'`);
       expect(schemas).toEqual([]);
       expect((await statusOf(r, c.projection.name)).state).toBe('running');
