@@ -116,6 +116,10 @@ describe.skipIf(skip)('web app: a conversation of 2,000 messages (e2e)', () => {
     await page.getByLabel('Message', { exact: true }).fill('one more question with several words\n\nand a second paragraph to stream back slowly');
     await page.keyboard.press('Enter');
     await page.locator('article.reply[data-status="COMPLETE"]', { hasText: 'You said: one more question' }).waitFor();
+    // The thread keeps the conversation's order: the older pages loaded above stay above the
+    // latest page, which the send reloads (a merge that put them after it hid the new reply).
+    const lastThree = await page.locator('article.message').evaluateAll((articles) => articles.slice(-3).map((a) => a.textContent ?? ''));
+    expect(lastThree.map((text) => /Answer number 2000 |one more question|You said/.exec(text)?.[0])).toEqual(['Answer number 2000 ', 'one more question', 'You said']);
     const first = await page.evaluate(() => {
       const state = window as unknown as { firstBlock?: Element; firstBlockChanges: number };
       return { seen: Boolean(state.firstBlock), stillShown: Boolean(state.firstBlock?.isConnected), changes: state.firstBlockChanges, text: state.firstBlock?.textContent?.trim() };

@@ -50,6 +50,29 @@ describe('chat thread state (unit)', () => {
     expect(older.messages.map((m) => m.id)).toEqual(['a', 'b', 'c']);
   });
 
+  it('given older pages shown, when the latest page is reloaded after a send, then the order stays the conversation’s', () => {
+    const latest = withLoaded(emptyThread, [message({ id: 'c' }), message({ id: 'd' })], false);
+    const shown = withLoaded(latest, [message({ id: 'a' }), message({ id: 'b' })], true);
+    const sent = withMessage(shown, message({ id: 'e', role: 'USER' }));
+    // The reloaded page is the last two: the question just sent and its reply, which the feed has not brought yet.
+    const reloaded = withLoaded(sent, [message({ id: 'd' }), message({ id: 'e', role: 'USER' }), message({ id: 'f', status: 'STREAMING' })], false);
+    expect(reloaded.messages.map((m) => m.id)).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
+  });
+
+  it('given a page that shares nothing with what is shown, when it loads, then the times place what is shown', () => {
+    const shown = withLoaded(emptyThread, [message({ id: 'a', createdAt: '2026-12-01T00:00:01.000Z' }), message({ id: 'z', createdAt: '2026-12-01T00:00:09.000Z' })], false);
+    const reloaded = withLoaded(shown, [message({ id: 'm', createdAt: '2026-12-01T00:00:05.000Z' })], false);
+    expect(reloaded.messages.map((m) => m.id)).toEqual(['a', 'm', 'z']);
+  });
+
+  it('given a branch switch, when the latest page is reloaded, then the other branch’s messages go and a streaming reply stays', () => {
+    const shown = withLoaded(emptyThread, [message({ id: 'a' }), message({ id: 'old' }), message({ id: 'r', status: 'STREAMING' })], false);
+    const switched = applyEvents(shown, [event({ kind: 'BRANCH_SWITCHED' })]);
+    const reloaded = withLoaded(switched, [message({ id: 'a' }), message({ id: 'new' })], false);
+    expect(reloaded.messages.map((m) => m.id)).toEqual(['a', 'new', 'r']);
+    expect(reloaded.stale).toBe(false);
+  });
+
   it('given live text, when a query answers with an older snapshot of the streaming reply, then the longer text stays', () => {
     const live = applyEvents(emptyThread, [delta('r', 'Hello there', 0)]);
     const refetched = withLoaded(live, [message({ id: 'r', status: 'STREAMING', content: 'Hel' })], false);

@@ -66,14 +66,33 @@ export function applyEvents(state: ThreadState, events: ConversationEvent[]): Th
   return { messages, cursor, deleted, stale };
 }
 
+/**
+ * Merges a page of messages into the thread. An older page goes first. A reload of the latest page
+ * (the first load, or a refetch after a send) keeps the older pages already shown in front of it and
+ * the messages newer than it after it, so the order stays the conversation's. After a branch switch
+ * the older pages belong to the other branch: only the page and a still-streaming reply remain.
+ */
 export function withLoaded(state: ThreadState, loaded: ChatMessage[], older: boolean): ThreadState {
   if (older) {
     const known = new Set(state.messages.map((m) => m.id));
     return { ...state, messages: [...loaded.filter((m) => !known.has(m.id)), ...state.messages] };
   }
-  let messages = loaded;
-  for (const message of state.messages) if (!loaded.some((m) => m.id === message.id)) messages = [...messages, message];
-  for (const message of state.messages) messages = upsert(messages, message);
+  const inPage = new Set(loaded.map((m) => m.id));
+  if (state.stale) {
+    const streaming = state.messages.filter((m) => !inPage.has(m.id) && m.status === 'STREAMING');
+    return { ...state, messages: [...loaded, ...streaming], stale: false };
+  }
+  const firstShared = state.messages.findIndex((m) => inPage.has(m.id));
+  const pageStart = loaded[0]?.createdAt;
+  const before: ChatMessage[] = [];
+  const after: ChatMessage[] = [];
+  state.messages.forEach((message, at) => {
+    if (inPage.has(message.id)) return;
+    const earlier = firstShared >= 0 ? at < firstShared : pageStart !== undefined && message.createdAt < pageStart;
+    (earlier ? before : after).push(message);
+  });
+  let messages = [...before, ...loaded, ...after];
+  for (const message of state.messages) if (inPage.has(message.id)) messages = upsert(messages, message);
   return { ...state, messages, stale: false };
 }
 

@@ -35,10 +35,16 @@ export function Thread({ conversationId }: { conversationId: string }) {
   const stateRef = useRef(state);
   stateRef.current = state;
 
+  // Older pages already loaded stay, with their cursor, when the latest page is reloaded (after a
+  // send); a branch switch starts over from the new latest page.
+  const olderLoaded = useRef(false);
   useEffect(() => {
     if (!data) return;
     const page = data.conversation.messages;
+    const keepOlder = olderLoaded.current && !stateRef.current.stale;
     dispatch({ type: 'loaded', messages: page.edges.map((edge) => edge.node), older: false });
+    if (keepOlder) return;
+    olderLoaded.current = false;
     setOlderCursor(page.pageInfo.hasPreviousPage ? page.pageInfo.startCursor ?? null : null);
   }, [data]);
 
@@ -72,6 +78,7 @@ export function Thread({ conversationId }: { conversationId: string }) {
     const page = result.data?.conversation.messages;
     if (!page) return;
     dispatch({ type: 'loaded', messages: page.edges.map((edge) => edge.node), older: true });
+    olderLoaded.current = true;
     setOlderCursor(page.pageInfo.hasPreviousPage ? page.pageInfo.startCursor ?? null : null);
     // Keep the reader where they were (the messages they read moved down by the page's length),
     // unless they went back to the end meanwhile.
