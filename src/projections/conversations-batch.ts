@@ -28,9 +28,10 @@ const FINISHED: Record<string, string> = {
  * reads the buffered leaf when there is one. Every other event writes the buffer out and then goes through handle().
  */
 export class ConversationBatch {
-  private conversations: Cell[][] = [];
+  private conversations = new Map<string, Cell[]>();
   private userMessages: Cell[][] = [];
-  private replies: Cell[][] = [];
+  /** Reply starts by id; one whose end is buffered too carries it, and is inserted finished (no UPDATE). */
+  private replies = new Map<string, { row: Cell[]; conversationId: string; finish: Cell[] | null }>();
   private imported: Cell[][] = [];
   private finishes: Cell[][] = [];
   private ids = new Set<string>();
@@ -59,7 +60,7 @@ export class ConversationBatch {
       case 'ConversationStarted':
         if (this.ids.has(conversationId) || this.touches.has(conversationId)) await this.flush();
         this.ids.add(conversationId);
-        this.conversations.push([conversationId, d.ownerId as string, personalField(recorded, 'title', d.title as string) as Cell,
+        this.conversations.set(conversationId, [conversationId, d.ownerId as string, personalField(recorded, 'title', d.title as string) as Cell,
           d.model as string, personalField(recorded, 'systemPrompt', d.systemPrompt as string) as Cell, json(d.params), at]);
         return;
       case 'UserMessageSent': {
@@ -67,20 +68,21 @@ export class ConversationBatch {
         const hasParent = d.parentId !== undefined;
         this.userMessages.push([messageId, conversationId, d.ownerId as string, personalField(recorded, 'content', d.content as string) as Cell,
           at, seq, hasParent, (d.parentId as string | undefined) ?? null, hasParent ? null : this.leafOf(conversationId),
-          (d.editedMessageId as string | undefined) ?? null]);
+          (d.editedMessageId as string | undefined) ?? null, this.conversations.has(conversationId)]);
         this.touch(conversationId, at, messageId, true);
         return;
       }
       case 'AssistantReplyStarted': {
         const replyId = await this.claim(d.replyId as string);
-        this.replies.push([replyId, conversationId, d.ownerId as string, d.inReplyTo as string, d.model as string, json(d.params), at, seq]);
+        const row: Cell[] = [replyId, conversationId, d.ownerId as string, d.inReplyTo as string, d.model as string, json(d.params), at, seq];
+        this.replies.set(replyId, { row, conversationId, finish: null });
         this.touch(conversationId, at, replyId, true);
         return;
       }
       case 'ConversationMessageImported': {
         const messageId = await this.claim(d.messageId as string);
         this.imported.push([messageId, conversationId, d.ownerId as string, d.role as string, personalField(recorded, 'content', d.content as string) as Cell,
-          d.model as string, (d.createdAt as string | undefined) ?? at, seq, this.leafOf(conversationId)]);
+          d.model as string, (d.createdAt as string | undefined) ?? at, seq, this.leafOf(conversationId), this.conversations.has(conversationId)]);
         this.touch(conversationId, at, messageId, true);
         return;
       }
@@ -91,7 +93,10 @@ export class ConversationBatch {
         const replyId = d.replyId as string;
         if (this.finishedIds.has(replyId)) await this.flush();
         this.finishedIds.add(replyId);
-        this.finishes.push(finishRow(recorded, FINISHED[recorded.type]!));
+        const started = this.replies.get(replyId);
+        const finish = finishRow(recorded, FINISHED[recorded.type]!);
+        if (started && started.conversationId === conversationId) started.finish = finish;
+        else this.finishes.push(finish);
         this.touch(conversationId, at, null, false);
         return;
       }
@@ -128,37 +133,29 @@ export class ConversationBatch {
 
   private async flush(): Promise<void> {
     const tx = this.tx;
-    if (this.conversations.length > 0) {
-      await tx.query(
-        `INSERT INTO conversations (conversation_id, owner_id, title, model, system_prompt, params, archived, message_count,
-           created_at, updated_at, last_message_at)
-         SELECT v.conversation_id, v.owner_id, v.title, v.model, v.system_prompt, v.params::jsonb, false, 0, v.at::timestamptz, v.at::timestamptz, NULL
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
-           AS v(conversation_id, owner_id, title, model, system_prompt, params, at)
-         ON CONFLICT (conversation_id) DO UPDATE SET owner_id = excluded.owner_id, title = excluded.title, model = excluded.model,
-           system_prompt = excluded.system_prompt, params = excluded.params, created_at = excluded.created_at`,
-        columns(this.conversations, 7),
-      );
-    }
     if (this.userMessages.length > 0) {
       // As handle(): an explicit parent, else the active leaf unless it is this very message (a re-run).
+      // A conversation started in this buffer has no row yet: its leaf is the buffered one, or the
+      // row's (there when the start is a re-run) while nothing in the buffer set one.
       await tx.query(
         `INSERT INTO messages (message_id, conversation_id, owner_id, role, content, status, created_at, completed_at, seq,
            parent_id, edited_message_id)
          SELECT v.message_id, v.conversation_id, v.owner_id, 'user', v.content, 'complete', v.at::timestamptz, v.at::timestamptz, v.seq::bigint,
            CASE WHEN v.has_parent::boolean THEN v.parent_id
+             WHEN v.started::boolean AND v.leaf IS NOT NULL THEN NULLIF(v.leaf, v.message_id)
              ELSE (SELECT COALESCE(v.leaf, c.active_leaf_id) FROM conversations c
                    WHERE c.conversation_id = v.conversation_id AND COALESCE(v.leaf, c.active_leaf_id) <> v.message_id) END,
            v.edited_message_id
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])
-           AS v(message_id, conversation_id, owner_id, content, at, seq, has_parent, parent_id, leaf, edited_message_id)
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[])
+           AS v(message_id, conversation_id, owner_id, content, at, seq, has_parent, parent_id, leaf, edited_message_id, started)
          ON CONFLICT (message_id) DO UPDATE SET content = excluded.content, created_at = excluded.created_at,
            completed_at = excluded.completed_at, seq = excluded.seq
          WHERE messages.conversation_id = excluded.conversation_id`,
-        columns(this.userMessages, 10),
+        columns(this.userMessages, 11),
       );
     }
-    if (this.replies.length > 0) {
+    const streaming = [...this.replies.values()].filter((reply) => reply.finish === null).map((reply) => reply.row);
+    if (streaming.length > 0) {
       await tx.query(
         `INSERT INTO messages (message_id, conversation_id, owner_id, role, content, status, in_reply_to, model, params, created_at, seq, parent_id)
          SELECT v.message_id, v.conversation_id, v.owner_id, 'assistant', '', 'streaming', v.in_reply_to, v.model, v.params::jsonb,
@@ -168,23 +165,74 @@ export class ConversationBatch {
          ON CONFLICT (message_id) DO UPDATE SET in_reply_to = excluded.in_reply_to, created_at = excluded.created_at, seq = excluded.seq,
            parent_id = excluded.parent_id
          WHERE messages.conversation_id = excluded.conversation_id`,
-        columns(this.replies, 8),
+        columns(streaming, 8),
       );
+    }
+    const finished = [...this.replies.values()].filter((reply) => reply.finish !== null);
+    if (finished.length > 0) {
+      // A new row is written finished, as the start's insert and the end's UPDATE would leave it. A row
+      // that was there (a re-run) takes the start's conflict update here and the end's UPDATE below.
+      const { rows } = await tx.query<{ message_id: string; inserted: boolean }>(
+        `INSERT INTO messages (message_id, conversation_id, owner_id, role, content, status, in_reply_to, model, params, created_at, seq, parent_id,
+           latency_ms, usage, time_to_first_token_ms, finish_reason, error_code, error_message, completed_at, sources, provenance)
+         SELECT v.message_id, v.conversation_id, v.owner_id, 'assistant', v.content, v.status, v.in_reply_to, COALESCE(v.end_model, v.model),
+           COALESCE(v.end_params::jsonb, v.params::jsonb), v.at::timestamptz, v.seq::bigint, v.in_reply_to,
+           v.latency_ms::int, v.usage::jsonb, v.ttft_ms::int, v.finish_reason, v.error_code, v.error_message, v.end_at::timestamptz,
+           v.sources::jsonb, v.provenance::jsonb
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+                     $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[],
+                     $17::text[], $18::text[], $19::text[], $20::text[], $21::text[], $22::text[], $23::text[])
+           AS v(message_id, conversation_id, owner_id, in_reply_to, model, params, at, seq,
+                end_conversation_id, reply_id, status, content, latency_ms, usage, ttft_ms, finish_reason, error_code, error_message, end_at,
+                end_model, end_params, sources, provenance)
+         ON CONFLICT (message_id) DO UPDATE SET in_reply_to = excluded.in_reply_to, created_at = excluded.created_at, seq = excluded.seq,
+           parent_id = excluded.parent_id
+         WHERE messages.conversation_id = excluded.conversation_id
+         RETURNING message_id, (xmax = 0) AS inserted`,
+        columns(finished.map((reply) => [...reply.row, ...reply.finish!]), 23),
+      );
+      const conflicted = new Set(rows.filter((row) => !row.inserted).map((row) => row.message_id));
+      for (const reply of finished) if (conflicted.has(reply.row[0] as string)) this.finishes.push(reply.finish!);
     }
     if (this.imported.length > 0) {
       await tx.query(
         `INSERT INTO messages (message_id, conversation_id, owner_id, role, content, status, model, created_at, completed_at, seq, parent_id)
          SELECT v.message_id, v.conversation_id, v.owner_id, v.role, v.content, 'complete', v.model, v.created_at::timestamptz,
            v.created_at::timestamptz, v.seq::bigint,
-           (SELECT COALESCE(v.leaf, c.active_leaf_id) FROM conversations c
-            WHERE c.conversation_id = v.conversation_id AND COALESCE(v.leaf, c.active_leaf_id) <> v.message_id)
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
-           AS v(message_id, conversation_id, owner_id, role, content, model, created_at, seq, leaf)
+           CASE WHEN v.started::boolean AND v.leaf IS NOT NULL THEN NULLIF(v.leaf, v.message_id)
+             ELSE (SELECT COALESCE(v.leaf, c.active_leaf_id) FROM conversations c
+                   WHERE c.conversation_id = v.conversation_id AND COALESCE(v.leaf, c.active_leaf_id) <> v.message_id) END
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])
+           AS v(message_id, conversation_id, owner_id, role, content, model, created_at, seq, leaf, started)
          ON CONFLICT (message_id) DO UPDATE SET content = excluded.content, model = excluded.model, created_at = excluded.created_at,
            completed_at = excluded.completed_at, seq = excluded.seq
          WHERE messages.conversation_id = excluded.conversation_id`,
-        columns(this.imported, 9),
+        columns(this.imported, 10),
       );
+    }
+    if (this.conversations.size > 0) {
+      // Written after the messages, so a new row takes its leaf, count and times at once instead of an
+      // UPDATE; a row that was there (a re-run) gets the start's fields here and the UPDATE below.
+      const rows = [...this.conversations].map(([id, row]): Cell[] => {
+        const touch = this.touches.get(id);
+        return [...row, touch !== undefined, touch?.leaf ?? null, touch?.updatedAt ?? null, touch?.messageAt ?? null];
+      });
+      const { rows: written } = await tx.query<{ conversation_id: string; inserted: boolean }>(
+        `INSERT INTO conversations (conversation_id, owner_id, title, model, system_prompt, params, archived, message_count,
+           created_at, updated_at, last_message_at, active_leaf_id)
+         SELECT v.conversation_id, v.owner_id, v.title, v.model, v.system_prompt, v.params::jsonb, false,
+           CASE WHEN v.touched::boolean THEN (SELECT count(*) FROM messages m WHERE m.conversation_id = v.conversation_id) ELSE 0 END,
+           v.at::timestamptz,
+           CASE WHEN v.touched::boolean THEN GREATEST(v.at::timestamptz, v.updated_at::timestamptz) ELSE v.at::timestamptz END,
+           v.message_at::timestamptz, v.leaf
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[])
+           AS v(conversation_id, owner_id, title, model, system_prompt, params, at, touched, leaf, updated_at, message_at)
+         ON CONFLICT (conversation_id) DO UPDATE SET owner_id = excluded.owner_id, title = excluded.title, model = excluded.model,
+           system_prompt = excluded.system_prompt, params = excluded.params, created_at = excluded.created_at
+         RETURNING conversation_id, (xmax = 0) AS inserted`,
+        columns(rows, 11),
+      );
+      for (const row of written) if (row.inserted) this.touches.delete(row.conversation_id);
     }
     if (this.finishes.length > 0) {
       await tx.query(
@@ -213,9 +261,9 @@ export class ConversationBatch {
         columns(rows, 4),
       );
     }
-    this.conversations = [];
+    this.conversations.clear();
     this.userMessages = [];
-    this.replies = [];
+    this.replies.clear();
     this.imported = [];
     this.finishes = [];
     this.ids.clear();
