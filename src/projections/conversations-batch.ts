@@ -26,6 +26,10 @@ const FINISHED: Record<string, string> = {
  * comes after its start's insert (inserts go first; an insert after a buffered end writes the buffer
  * out), times only move forward and the count is recounted last. A parent taken from the active leaf
  * reads the buffered leaf when there is one. Every other event writes the buffer out and then goes through handle().
+ *
+ * Two writes skip their UPDATE: a reply whose end is buffered with its start is inserted finished, and a
+ * conversation started in the buffer is inserted last, with its leaf, count and times. Where the row was
+ * already there (a re-run: `xmax` is not 0 in RETURNING), it gets the UPDATE as before.
  */
 export class ConversationBatch {
   private conversations = new Map<string, Cell[]>();
