@@ -273,12 +273,15 @@ export class ProjectionWorker {
         }
         const batch = [first.value];
         let broken: unknown;
-        // Take what the subscription already has, without waiting for new appends.
+        // Take what the subscription already has, without waiting for new appends: until the event
+        // loop comes round once. One turn for the whole batch, not one per event: each pending
+        // setImmediate held its race, and with it an event, until the loop came round.
+        const turn = nextTurn();
         while (batch.length < batchSize) {
           const next = pull();
           let result: IteratorResult<RecordedEvent> | typeof TICK;
           try {
-            result = await Promise.race([next, nextTurn()]);
+            result = await Promise.race([next, turn]);
           } catch (error) {
             broken = error;
             break;
@@ -361,6 +364,10 @@ export class ProjectionWorker {
    * SKIPPED_CHECKPOINT_MS, in this loop, so never beside a transaction of its own.
    */
   private async passOver(last: bigint): Promise<void> {
+    // As before a transaction: a catch-up passing over a long run of events it does not apply reads
+    // them from buffers in microtasks alone, and without this would hold the thread (no request
+    // served, no timer run) and every event it raced until it reached the end of the log.
+    await yieldToIo();
     this.position = last;
     this.ctx.advanced();
     if (this.skippedSince === 0) this.skippedSince = Date.now();

@@ -212,6 +212,53 @@ export function runnerContract(label: string, getEnv: () => RunnerEnv): void {
       expect(await c.read(db)).toEqual({ n: 2, amount: 3, items: 2 });
     });
 
+
+    it('lets the event loop run while it catches up over a long run of events it does not apply', async () => {
+      const { db, store } = getEnv();
+      const c = counterProjection(uniqueName('busy'));
+      await c.createTables(db);
+      const after = await store.headPosition();
+      for (let i = 0; i < 6; i++) await append(`${c.projection.name}-other`, Array.from({ length: 500 }, () => newEvent('Unrelated')));
+      const counted = await append(`${c.projection.name}-1`, [newEvent(c.types.counted, { amount: 1 })]);
+      const total = Number(counted[0]!.position - after);
+      // Counts the events the projection has pulled from its subscription; once it has its first
+      // batch, an immediate is queued, and the count when it runs shows how far the catch-up went
+      // before the event loop came round.
+      let pulled = 0;
+      let pulledWhenTurned: number | undefined;
+      const watched: EventStore = new Proxy(store, {
+        get(target, property, receiver) {
+          if (property === 'subscribeToAll') {
+            return (options: Parameters<EventStore['subscribeToAll']>[0]) => {
+              const subscription = target.subscribeToAll(options);
+              const iterator = subscription[Symbol.asyncIterator]();
+              return {
+                close: () => subscription.close(),
+                [Symbol.asyncIterator]: () => ({
+                  async next() {
+                    const result = await iterator.next();
+                    if (!result.done && result.value.position > after && ++pulled === 100) setImmediate(() => { pulledWhenTurned = pulled; });
+                    return result;
+                  },
+                  return: (value?: unknown) => iterator.return!(value),
+                }),
+              };
+            };
+          }
+          const value = Reflect.get(target, property, receiver) as unknown;
+          return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+      const r = runner([c.projection], { store: watched });
+      await r.start();
+      expect(await r.waitFor(counted[0]!.position, { timeoutMs: WAIT_MS })).toBe(true);
+      // Read from buffers with nothing to write, a catch-up ran on microtasks alone and held the
+      // thread to the end of the log: no request served, no timer run, every raced event kept.
+      expect(pulledWhenTurned).toBeDefined();
+      expect(pulledWhenTurned!).toBeLessThan(total);
+      expect(await c.read(db)).toEqual({ n: 1, amount: 1, items: 1 });
+    });
+
     it('stops only the projection that hits a poison event, after committing the events before it', async () => {
       const { db } = getEnv();
       const prefix = uniqueName('poison');
