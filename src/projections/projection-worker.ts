@@ -427,18 +427,20 @@ export class ProjectionWorker {
       this.log.warn({ eventId: event.id, eventType: event.type, position: event.position.toString() }, 'skipped a parked event');
       return;
     }
-    this.state = 'failed';
-    this.lastError = messageOf(cause);
-    this.failedEventId = event.id;
-    this.failedPosition = event.position;
-    this.ctx.advanced();
+    const message = messageOf(cause);
     this.log.error({ err: cause, eventId: event.id, eventType: event.type, position: event.position.toString() },
       'projection stopped at a poison event');
+    // The row first: whoever sees the status failed finds the failure in the checkpoint row too.
     try {
-      await this.ctx.checkpoints.recordFailure(this.name, this.lastError, event.position, event.id);
+      await this.ctx.checkpoints.recordFailure(this.name, message, event.position, event.id);
     } catch (err) {
       this.log.warn({ err }, 'could not record the projection failure');
     }
+    this.state = 'failed';
+    this.lastError = message;
+    this.failedEventId = event.id;
+    this.failedPosition = event.position;
+    this.ctx.advanced();
   }
 
   /** While failed: once an operator parks the failed event (on any instance), carry on past it. */
