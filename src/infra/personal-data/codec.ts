@@ -69,9 +69,8 @@ export interface SubjectKey {
 const PURPOSE = /^[a-z][a-z0-9-]{0,31}$/;
 
 interface DataKey {
-  key: Buffer;
-  /** The same key as a KeyObject, made once: a cipher made from a Buffer key builds one each time, several times the cost of the AES-GCM of a short field. */
-  secret: KeyObject;
+  /** A KeyObject, made once: a cipher made from a Buffer key builds one each time, several times the cost of the AES-GCM of a short field. */
+  key: KeyObject;
   /**
    * Random id of this particular key of the subject, kept inside the wrapped key (so re-wrapping
    * under a new master key keeps it): a key that is erased and later re-created gets a new id.
@@ -396,8 +395,7 @@ export class PersonalDataCodec {
       decipher.setAAD(Buffer.from(subjectId, 'utf8'));
       decipher.setAuthTag(tag);
       const material = Buffer.concat([decipher.update(ciphertext), decipher.final()]);
-      const key = material.subarray(KID_BYTES);
-      return { kid: material.subarray(0, KID_BYTES).toString('base64url'), key, secret: createSecretKey(key) };
+      return { kid: material.subarray(0, KID_BYTES).toString('base64url'), key: createSecretKey(material.subarray(KID_BYTES)) };
     } catch {
       throw new PersonalDataError(
         `Cannot unwrap the data key of subject ${subjectId}: wrong master key, or the key store was tampered with`,
@@ -420,7 +418,7 @@ export class PersonalDataCodec {
     }
     if (json === undefined) throw new PersonalDataError(`Event type ${eventType}: data.${field} is not JSON-serialisable`);
     const iv = randomBytes(IV_BYTES);
-    const cipher = createCipheriv('aes-256-gcm', dataKey.secret, iv, { authTagLength: TAG_BYTES });
+    const cipher = createCipheriv('aes-256-gcm', dataKey.key, iv, { authTagLength: TAG_BYTES });
     cipher.setAAD(PersonalDataCodec.fieldAad(subjectId, dataKey.kid, eventType, field));
     const ciphertext = Buffer.concat([cipher.update(json, 'utf8'), cipher.final()]);
     return PERSONAL_DATA_PREFIX + [
@@ -455,7 +453,7 @@ export class PersonalDataCodec {
   private open(dataKey: DataKey, sealed: Sealed, eventType: string, field: string, where: string): unknown {
     let json: string;
     try {
-      const decipher = createDecipheriv('aes-256-gcm', dataKey.secret, sealed.iv, { authTagLength: TAG_BYTES });
+      const decipher = createDecipheriv('aes-256-gcm', dataKey.key, sealed.iv, { authTagLength: TAG_BYTES });
       decipher.setAAD(PersonalDataCodec.fieldAad(sealed.subjectId, sealed.kid, eventType, field));
       decipher.setAuthTag(sealed.tag);
       json = Buffer.concat([decipher.update(sealed.ciphertext), decipher.final()]).toString('utf8');
