@@ -16,6 +16,16 @@ const FINISHED: Record<string, string> = {
 };
 
 /**
+ * A message's parent taken from its conversation's active leaf, as handle() does, unless the leaf is
+ * this very message (a re-run). `v.leaf` is the buffered leaf, if any. A conversation started in this
+ * buffer has no row yet: its leaf is the buffered one, or the row's (there when the start is a
+ * re-run) while nothing in the buffer set one.
+ */
+const PARENT_FROM_LEAF = `CASE WHEN v.started::boolean AND v.leaf IS NOT NULL THEN NULLIF(v.leaf, v.message_id)
+             ELSE (SELECT COALESCE(v.leaf, c.active_leaf_id) FROM conversations c
+                   WHERE c.conversation_id = v.conversation_id AND COALESCE(v.leaf, c.active_leaf_id) <> v.message_id) END`;
+
+/**
  * The conversations projection over many events at once, writing what handle() writes event by event.
  *
  * A conversation's life is mostly starts, messages, replies and their ends: those are buffered and
@@ -138,17 +148,12 @@ export class ConversationBatch {
   private async flush(): Promise<void> {
     const tx = this.tx;
     if (this.userMessages.length > 0) {
-      // As handle(): an explicit parent, else the active leaf unless it is this very message (a re-run).
-      // A conversation started in this buffer has no row yet: its leaf is the buffered one, or the
-      // row's (there when the start is a re-run) while nothing in the buffer set one.
+      // As handle(): an explicit parent, else the active leaf.
       await tx.query(
         `INSERT INTO messages (message_id, conversation_id, owner_id, role, content, status, created_at, completed_at, seq,
            parent_id, edited_message_id)
          SELECT v.message_id, v.conversation_id, v.owner_id, 'user', v.content, 'complete', v.at::timestamptz, v.at::timestamptz, v.seq::bigint,
-           CASE WHEN v.has_parent::boolean THEN v.parent_id
-             WHEN v.started::boolean AND v.leaf IS NOT NULL THEN NULLIF(v.leaf, v.message_id)
-             ELSE (SELECT COALESCE(v.leaf, c.active_leaf_id) FROM conversations c
-                   WHERE c.conversation_id = v.conversation_id AND COALESCE(v.leaf, c.active_leaf_id) <> v.message_id) END,
+           CASE WHEN v.has_parent::boolean THEN v.parent_id ELSE ${PARENT_FROM_LEAF} END,
            v.edited_message_id
          FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[])
            AS v(message_id, conversation_id, owner_id, content, at, seq, has_parent, parent_id, leaf, edited_message_id, started)
@@ -185,15 +190,16 @@ export class ConversationBatch {
            v.sources::jsonb, v.provenance::jsonb
          FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
                      $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[],
-                     $17::text[], $18::text[], $19::text[], $20::text[], $21::text[], $22::text[], $23::text[])
+                     $17::text[], $18::text[], $19::text[], $20::text[], $21::text[])
            AS v(message_id, conversation_id, owner_id, in_reply_to, model, params, at, seq,
-                end_conversation_id, reply_id, status, content, latency_ms, usage, ttft_ms, finish_reason, error_code, error_message, end_at,
+                status, content, latency_ms, usage, ttft_ms, finish_reason, error_code, error_message, end_at,
                 end_model, end_params, sources, provenance)
          ON CONFLICT (message_id) DO UPDATE SET in_reply_to = excluded.in_reply_to, created_at = excluded.created_at, seq = excluded.seq,
            parent_id = excluded.parent_id
          WHERE messages.conversation_id = excluded.conversation_id
          RETURNING message_id, (xmax = 0) AS inserted`,
-        columns(finished.map((reply) => [...reply.row, ...reply.finish!]), 23),
+        // The end's row without its conversation and reply ids, which are the start's.
+        columns(finished.map((reply) => [...reply.row, ...reply.finish!.slice(2)]), 21),
       );
       const conflicted = new Set(rows.filter((row) => !row.inserted).map((row) => row.message_id));
       for (const reply of finished) if (conflicted.has(reply.row[0] as string)) this.finishes.push(reply.finish!);
@@ -203,9 +209,7 @@ export class ConversationBatch {
         `INSERT INTO messages (message_id, conversation_id, owner_id, role, content, status, model, created_at, completed_at, seq, parent_id)
          SELECT v.message_id, v.conversation_id, v.owner_id, v.role, v.content, 'complete', v.model, v.created_at::timestamptz,
            v.created_at::timestamptz, v.seq::bigint,
-           CASE WHEN v.started::boolean AND v.leaf IS NOT NULL THEN NULLIF(v.leaf, v.message_id)
-             ELSE (SELECT COALESCE(v.leaf, c.active_leaf_id) FROM conversations c
-                   WHERE c.conversation_id = v.conversation_id AND COALESCE(v.leaf, c.active_leaf_id) <> v.message_id) END
+           ${PARENT_FROM_LEAF}
          FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])
            AS v(message_id, conversation_id, owner_id, role, content, model, created_at, seq, leaf, started)
          ON CONFLICT (message_id) DO UPDATE SET content = excluded.content, model = excluded.model, created_at = excluded.created_at,
