@@ -8,7 +8,6 @@ import { SqliteEventStore } from '../src/infra/event-store/sqlite-event-store.ts
 import { uuidv7 } from '../src/infra/ids.ts';
 import { migrate } from '../src/infra/read-db/migrations.ts';
 import { PgliteReadDb } from '../src/infra/read-db/pglite-read-db.ts';
-import { PgliteThreadReadDb } from '../src/infra/read-db/pglite-thread-read-db.ts';
 import { PostgresReadDb } from '../src/infra/read-db/postgres-read-db.ts';
 import type { ReadDb } from '../src/infra/read-db/port.ts';
 import { conversationsProjection } from '../src/projections/conversations-projection.ts';
@@ -97,13 +96,6 @@ export async function benchProjectionRebuild(sizes: { runs: number; rebuildEvent
     await measureRebuild('Replay: projection rebuild (SQLite log → PGlite read model)', embedded, sizes);
   } finally {
     await embedded.close();
-  }
-  // How the server runs it: the statements go to PGlite's own thread, reading and decoding stay here.
-  const threaded = await PgliteThreadReadDb.open({});
-  try {
-    await measureRebuild('Replay: projection rebuild (SQLite log → PGlite read model in its own thread, as the server runs it)', threaded, sizes);
-  } finally {
-    await threaded.close();
   }
   if (!databaseUrl) {
     console.log('\n## Replay into PostgreSQL: skipped, DATABASE_URL is not set');

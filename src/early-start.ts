@@ -22,7 +22,7 @@ export function startEarly(config: Config): EarlyStores {
   if (config.readDb !== 'pglite' && config.eventStore !== 'sqlite') return {};
   const lock = lockDataDir(config.dataDir);
   if (config.readDb !== 'pglite') return { lock };
-  const readDb = import('./infra/read-db/pglite-thread-read-db.ts').then(({ PgliteThreadReadDb }) => PgliteThreadReadDb.open({ dataDir: join(config.dataDir, 'read-models') }));
+  const readDb = import('./infra/read-db/pglite-read-db.ts').then(({ PgliteReadDb }) => PgliteReadDb.open({ dataDir: join(config.dataDir, 'read-models') }));
   // Awaited by createApp; this keeps a failure from being reported as unhandled before then.
   readDb.catch(() => {});
   return { lock, readDb };

@@ -19,7 +19,7 @@ import { EncryptingEventStore } from './infra/personal-data/encrypting-event-sto
 import type { KeyStore } from './infra/personal-data/key-store.ts';
 import { PostgresKeyStore } from './infra/personal-data/postgres-key-store.ts';
 import { SqliteKeyStore } from './infra/personal-data/sqlite-key-store.ts';
-import { PgliteThreadReadDb } from './infra/read-db/pglite-thread-read-db.ts';
+import { PgliteReadDb } from './infra/read-db/pglite-read-db.ts';
 import type { ReadDb } from './infra/read-db/port.ts';
 import { PostgresReadDb } from './infra/read-db/postgres-read-db.ts';
 import type { VectorIndex } from './infra/vector-index/port.ts';
@@ -100,7 +100,7 @@ export function domainStore(log: EventStore, codec: PersonalDataCodec): EventSto
 export async function openReadDb(config: Config): Promise<ReadDb> {
   return config.readDb === 'postgres'
     ? await PostgresReadDb.open({ connectionString: config.databaseUrl! })
-    : await PgliteThreadReadDb.open({ dataDir: pgliteReadDbDir(config) });
+    : await PgliteReadDb.open({ dataDir: pgliteReadDbDir(config) });
 }
 
 /** Every read model kept by the projection runner, in the order they are started. */
