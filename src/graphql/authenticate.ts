@@ -2,8 +2,9 @@ import { isApiKey } from '../commands/api-keys.ts';
 import { hashToken } from '../infra/passwords.ts';
 import type { ReadDb } from '../infra/read-db/port.ts';
 import { liveApiKey, markApiKeyUsed } from '../projections/api-keys-queries.ts';
-import { liveSession } from '../projections/users-queries.ts';
+import { liveSession, type LiveSessionRow } from '../projections/users-queries.ts';
 import type { Viewer } from './context.ts';
+import { SessionCache } from './session-cache.ts';
 
 const MAX_TOKEN_LENGTH = 200;
 /** A key's last use is written at most this often per instance (and, in SQL, at most once a minute overall). */
@@ -17,6 +18,27 @@ export function bearerToken(header: unknown): string | null {
   if (typeof header !== 'string') return null;
   const match = /^Bearer\s+(\S+)$/i.exec(header.trim());
   return match && match[1]!.length <= MAX_TOKEN_LENGTH ? match[1]! : null;
+}
+
+/** Per embedded read database (tests run several apps in one process); none for PostgreSQL. */
+const sessionCaches = new WeakMap<ReadDb, SessionCache>();
+
+function sessionCacheOf(readDb: ReadDb): SessionCache | null {
+  if (readDb.kind !== 'pglite') return null;
+  let cache = sessionCaches.get(readDb);
+  if (!cache) sessionCaches.set(readDb, (cache = new SessionCache()));
+  return cache;
+}
+
+/** The live session of a token hash, remembered on the embedded default (session-cache.ts). */
+async function sessionOf(readDb: ReadDb, tokenHash: string): Promise<LiveSessionRow | null> {
+  const cache = sessionCacheOf(readDb);
+  const cached = cache?.get(tokenHash);
+  if (cached) return cached;
+  const version = cache?.version();
+  const row = await liveSession(readDb, tokenHash);
+  if (row && cache) cache.remember(tokenHash, row, version!);
+  return row;
 }
 
 /** When this instance last wrote each key's last use (bounded: the oldest entries go first). */
@@ -49,7 +71,7 @@ export async function viewerForToken(readDb: ReadDb, token: string | null): Prom
       startedPosition: BigInt(key.created_position), expiresAt: NEVER, apiKey: { keyId: key.key_id, scopes: key.scopes },
     };
   }
-  const row = await liveSession(readDb, hashToken(token));
+  const row = await sessionOf(readDb, hashToken(token));
   return row ? {
     userId: row.user_id, sessionId: row.session_id, role: row.role === 'admin' ? 'admin' : 'member',
     startedPosition: BigInt(row.started_position), expiresAt: new Date(row.expires_at),

@@ -1,6 +1,7 @@
 import type { EventStore, RecordedEvent } from '../infra/event-store/port.ts';
 import type { ReadDb, SqlExecutor } from '../infra/read-db/port.ts';
 import { EventUpcastError } from '../infra/event-store/upcasting-event-store.ts';
+import { noteTablesChanged } from './read-model-changes.ts';
 
 export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
@@ -56,6 +57,7 @@ export async function rebuildTables(options: RebuildOptions): Promise<bigint> {
       await swap(tx, options.projection, options.tables);
       await options.afterSwap(tx, position);
     });
+    noteTablesChanged(options.tables);
     return position;
   } catch (error) {
     await db.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => { /* the next rebuild drops it first */ });

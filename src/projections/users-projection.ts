@@ -4,15 +4,19 @@ import type { UserEvent } from '../domain/user/user.ts';
 import type { RecordedEvent } from '../infra/event-store/port.ts';
 import type { SqlExecutor } from '../infra/read-db/port.ts';
 import { personalField, type Projection } from './projection.ts';
+import { noteTablesChanged } from './read-model-changes.ts';
+
+const TABLES = ['users', 'sessions'];
 
 
 /** Users and their login sessions: one projection, so erasure and rebuilds keep both tables consistent. */
 export const usersProjection: Projection = {
   name: 'users',
-  tables: ['users', 'sessions'],
+  tables: TABLES,
   eventTypes: ['UserRegistered', 'UserEmailChanged', 'UserDeactivated', 'UserDataErased', 'UserPasswordSet', 'UserRoleAssigned',
     'UserReactivated', 'SessionStarted', 'SessionEnded', 'SessionExpired', 'LoginRecordsExpired'],
   async handle(recorded, tx) {
+    noteTablesChanged(TABLES); // before the commit: the session cache drops what it holds
     const event = { type: recorded.type, data: recorded.data } as UserEvent | SessionEvent | LoginRecordsExpired;
     const at = recorded.metadata.occurredAt;
     switch (event.type) {
@@ -74,6 +78,7 @@ export const usersProjection: Projection = {
    * repeats, as one INSERT … ON CONFLICT DO UPDATE may not touch the same row twice.
    */
   async handleBatch(events, tx) {
+    noteTablesChanged(TABLES);
     let run: RecordedEvent[] = [];
     let runType: string | null = null;
     let ids = new Set<string>();

@@ -7,6 +7,7 @@ import type { EventStore, NewEvent, RecordedEvent } from '../../src/infra/event-
 import type { ReadDb, SqlExecutor } from '../../src/infra/read-db/port.ts';
 import { LEASE_LOCK_NAMESPACE } from '../../src/infra/read-db/postgres-read-db.ts';
 import type { Projection } from '../../src/projections/projection.ts';
+import { tablesVersion } from '../../src/projections/read-model-changes.ts';
 import { ProjectionRunner, type ProjectionRunnerOptions, type ProjectionStatus } from '../../src/projections/runner.ts';
 import { metadata, newEvent } from '../support/events.ts';
 import { parkingStream } from '../../src/domain/projection/parking.ts';
@@ -464,9 +465,12 @@ export function runnerContract(label: string, getEnv: () => RunnerEnv): void {
       expect(await c.read(db)).toEqual({ n: 0, amount: 0, items: 0 });
 
       c.control.fixed = true;
+      const versionBefore = tablesVersion(c.projection.tables);
       await r.rebuild(c.projection.name);
       expect(await r.waitFor(events.at(-1)!.position, { timeoutMs: WAIT_MS })).toBe(true);
       expect(await c.read(db)).toEqual({ n: 4, amount: 10, items: 4 });
+      // Caches of the swapped tables (the session cache) know that what they hold came from the old ones.
+      expect(tablesVersion(c.projection.tables)).not.toBe(versionBefore);
       expect(await statusOf(r, c.projection.name)).toMatchObject({ state: 'running', lastError: null });
     });
 
