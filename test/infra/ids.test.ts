@@ -7,6 +7,12 @@ describe('uuidv7', () => {
     expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   });
 
+  it('never reuses its random bits, across many refills of its random pool', () => {
+    // The last 62 bits are random only: equal tails would mean the same random bytes used twice.
+    const tails = new Set(Array.from({ length: 5_000 }, () => uuidv7().slice(19)));
+    expect(tails.size).toBe(5_000);
+  });
+
   it('encodes the given milliseconds in the first 48 bits', () => {
     // Far ahead of any id made so far in this process, so the counter cannot have borrowed a millisecond.
     const ms = Date.now() + 1_000_000_000;

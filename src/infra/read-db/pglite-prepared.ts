@@ -188,19 +188,26 @@ export class PreparedStatements {
 
   /** Rows as objects keyed by column name, values parsed by type as `PGlite.query` parses them. */
   private resultOf(messages: BackendMessage[]): QueryResult<unknown> {
-    let fields: RowDescription['fields'] = [];
+    let names: string[] = [];
+    let types: number[] = [];
+    // The parser of each column, found once per result rather than once per value.
+    let parsers: Array<ValueParser | undefined> = [];
     const rows: Array<Record<string, unknown>> = [];
     let rowCount: number | null = null;
     for (const message of messages) {
       if (message.name === 'rowDescription') {
-        fields = (message as RowDescription).fields;
+        const { fields } = message as RowDescription;
+        names = fields.map((field) => field.name);
+        types = fields.map((field) => field.dataTypeID);
+        parsers = types.map((type) => this.pg.parsers[type]);
       } else if (message.name === 'dataRow') {
+        const values = (message as DataRow).fields;
         const row: Record<string, unknown> = {};
-        (message as DataRow).fields.forEach((value, i) => {
-          const { name, dataTypeID } = fields[i]!;
-          const parser = this.pg.parsers[dataTypeID];
-          row[name] = value === null ? null : parser ? parser(value, dataTypeID) : value;
-        });
+        for (let i = 0; i < values.length; i++) {
+          const value = values[i] ?? null;
+          const parser = parsers[i];
+          row[names[i]!] = value === null ? null : parser ? parser(value, types[i]!) : value;
+        }
         rows.push(row);
       } else if (message.name === 'commandComplete') {
         // "SELECT 2", "UPDATE 3", "INSERT 0 5": the last word is the row count.
