@@ -98,6 +98,12 @@ export function ownedMessage(db: SqlExecutor, ownerId: string, messageId: string
     .then(({ rows }) => rows[0] ?? null);
 }
 
+/** Whether the read model holds a message (of any role and status) with this id. */
+export async function messageExists(db: SqlExecutor, messageId: string): Promise<boolean> {
+  const { rows } = await db.query('SELECT 1 FROM messages WHERE message_id = $1', [messageId]);
+  return rows.length > 0;
+}
+
 /**
  * A conversation's messages, oldest first, keyed by seq (the position of the event that created each):
  * by default the active branch (a parent always precedes its children, so the path is in seq order too).

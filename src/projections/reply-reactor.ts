@@ -15,6 +15,7 @@ import type { Logger } from '../infra/logger.ts';
 import { SubjectErasedError } from '../infra/personal-data/key-store.ts';
 import type { AppPubSub } from '../infra/pubsub.ts';
 import type { ReadDb } from '../infra/read-db/port.ts';
+import { messageExists } from './conversations-queries.ts';
 import { DeltaCoalescer } from './delta-coalescer.ts';
 import { ReactorCheckpoints } from './processor/checkpoints.ts';
 import { LeaseLoop } from './processor/lease-loop.ts';
@@ -199,7 +200,8 @@ export class ReplyReactor {
 
   private async whileLeased(signal: AbortSignal): Promise<void> {
     const { store } = this.options;
-    if (!(await this.interruptOrphans(signal))) return;
+    const replayedUpTo = await this.interruptOrphans(signal);
+    if (replayedUpTo === null) return;
     const after = await this.checkpoints.read(NAME);
     if (signal.aborted) return;
     const subscription = store.subscribeToAll({ after, filter: { eventTypes: ['UserMessageSent', 'ReplyRegenerationRequested'] } });
@@ -224,7 +226,7 @@ export class ReplyReactor {
           slots.release();
           break;
         }
-        const dispatched = this.dispatch(event).finally(() => slots.release());
+        const dispatched = this.dispatch(event, event.position <= replayedUpTo).finally(() => slots.release());
         // Observed through the chain below; but once an earlier link failed the chain never reaches
         // this one, and an unobserved rejection would end the process.
         dispatched.catch(() => {});
@@ -248,25 +250,26 @@ export class ReplyReactor {
   /**
    * Replies recorded as started but never finished belong to a process that died: say so, with the
    * text stored while they streamed. Needs the conversations read model to be caught up first; false
-   * when stopped while waiting for it.
+   * when stopped while waiting for it. Returns the head it waited for (null when stopped): the
+   * conversations read model holds every reply started up to there.
    */
-  private async interruptOrphans(signal: AbortSignal): Promise<boolean> {
+  private async interruptOrphans(signal: AbortSignal): Promise<bigint | null> {
     const { store, projections, readDb, logger } = this.options;
     const head = await store.headPosition();
     while (!(await projections.waitFor(head, { projections: ['conversations'], timeoutMs: 1_000 }))) {
-      if (signal.aborted) return false;
+      if (signal.aborted) return null;
     }
     const { rows } = await readDb.query<{ message_id: string; conversation_id: string; content: string | null }>(
       `SELECT message_id, conversation_id, content FROM messages WHERE role = 'assistant' AND status = 'streaming'`);
     for (const row of rows) {
-      if (signal.aborted) return false;
+      if (signal.aborted) return null;
       if (this.inFlight.has(row.message_id)) continue;
       await this.finish(row.conversation_id, row.message_id,
         { type: 'InterruptAssistantReply', conversationId: row.conversation_id, replyId: row.message_id, partialText: row.content ?? '' },
         await this.orphanContext(row.conversation_id, row.message_id));
       logger.warn({ replyId: row.message_id }, 'reply marked interrupted: its process stopped while generating');
     }
-    return !signal.aborted;
+    return signal.aborted ? null : head;
   }
 
   /** An orphan's interruption is caused by (and correlated with) the start of the reply that never finished. */
@@ -278,18 +281,25 @@ export class ReplyReactor {
   }
 
   /** The reply joins the trace of the operation that asked for it (the event's traceparent), on whichever instance generates it. */
-  private dispatch(event: RecordedEvent): Promise<void> {
-    return withContext(contextFromTraceParent(event.metadata.traceParent), () => inSpan('reply', { 'evident.event.type': event.type }, () => this.startReply(event)));
+  private dispatch(event: RecordedEvent, replayed: boolean): Promise<void> {
+    return withContext(contextFromTraceParent(event.metadata.traceParent), () => inSpan('reply', { 'evident.event.type': event.type }, () => this.startReply(event, replayed)));
   }
 
-  private async startReply(event: RecordedEvent): Promise<void> {
+  /**
+   * `replayed`: the event is from before this lease's start, when the conversations read model was
+   * caught up, so a reply already started for it is there; finding it skips loading and deciding on
+   * the whole conversation only to be refused (a re-read of the log after the read models were reset
+   * spent a tenth of its time on that). A live message is not looked up: its reply cannot exist yet.
+   */
+  private async startReply(event: RecordedEvent, replayed: boolean): Promise<void> {
     const { conversationId, messageId, replyId: requestedReplyId } = event.data as { conversationId: string; messageId: string; replyId?: string };
+    // A regeneration chose its reply's id; a message's reply id is derived from the message's.
+    const replyId = event.type === 'ReplyRegenerationRequested' && typeof requestedReplyId === 'string' ? requestedReplyId : replyIdFor(messageId);
+    if (replayed && await messageExists(this.options.readDb, replyId)) return;
     const context = { ...this.options.newContext(), causationId: event.id, correlationId: event.metadata.correlationId };
     const loaded = await loadAggregate(this.options.store, conversationDecider, conversationStream(conversationId));
     const { state } = loaded;
     if (state.status !== 'active' || !state.model) return;
-    // A regeneration chose its reply's id; a message's reply id is derived from the message's.
-    const replyId = event.type === 'ReplyRegenerationRequested' && typeof requestedReplyId === 'string' ? requestedReplyId : replyIdFor(messageId);
     const command: ConversationCommand = {
       type: 'StartAssistantReply', conversationId, replyId, inReplyTo: messageId, model: state.model, params: state.params,
     };
