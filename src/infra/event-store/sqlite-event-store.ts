@@ -8,6 +8,7 @@ import type {
   AppendOptions, AppendResult, EventStore, ExpectedRevision, NewEvent, ReadAllOptions, ReadStreamOptions,
   RecordedEvent, SubscribeOptions, Subscription,
 } from './port.ts';
+import { FullBatchCache } from './full-batch-cache.ts';
 import { likePrefix, toRecordedEvent, type EventRow } from './row-mapping.ts';
 import { checkReadCount, validateAppend, type SerializedEvent } from './validate-append.ts';
 
@@ -46,6 +47,8 @@ export class SqliteEventStore implements EventStore {
   readonly kind = 'sqlite';
   private readonly db: DatabaseSync;
   private readonly wake = new Wakeup();
+  /** Full pages of readAll, shared by the projections that read them one after another (full-batch-cache.ts). */
+  private readonly pages = new FullBatchCache();
   private queue: PendingAppend[] = [];
   private flushScheduled = false;
   private closed = false;
@@ -176,9 +179,14 @@ export class SqliteEventStore implements EventStore {
       where.push(`stream LIKE ? ESCAPE '\\'`);
       params.push(likePrefix(options.filter.streamPrefix));
     }
+    const key = FullBatchCache.key(options, maxCount);
+    const cached = this.pages.get(key);
+    if (cached) return cached;
     const rows = this.statement(`SELECT ${COLUMNS} FROM events WHERE ${where.join(' AND ')} ORDER BY position LIMIT ?`)
-      .all(...params, maxCount) as unknown as EventRow[];
-    return rows.map(toRecordedEvent);
+      .all(...params, maxCount) as unknown as Array<EventRow & { data: string; metadata: string }>;
+    const events = rows.map(toRecordedEvent);
+    if (events.length === maxCount) this.pages.offer(key, events, maxCount, rows.reduce((sum, row) => sum + row.data.length + row.metadata.length, 0));
+    return events.length === maxCount ? [...events] : events;
   }
 
   subscribeToAll(options: SubscribeOptions = {}): Subscription {

@@ -51,3 +51,32 @@ describe('SqliteEventStore lifecycle', () => {
     await store.close();
   });
 });
+
+describe('SqliteEventStore shared pages of readAll', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'evident-es-pages-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('gives every reader of a page the same events, in an array of its own, and never a stale end of the log', async () => {
+    const store = new SqliteEventStore(join(dir, 'events.sqlite'));
+    try {
+      await store.append('a-1', [newEvent('A'), newEvent('B'), newEvent('A')]);
+      const ids = (events: { id: string }[]) => events.map((e) => e.id);
+      const full = await store.readAll({ maxCount: 2 });
+      const again = await store.readAll({ maxCount: 2 });
+      expect(ids(again)).toEqual(ids(full));
+      again.pop();
+      expect(await store.readAll({ maxCount: 2 })).toHaveLength(2);
+      // The end of the log, a short page, grows with the next append.
+      expect(await store.readAll({ after: 2n, maxCount: 2 })).toHaveLength(1);
+      await store.append('b-1', [newEvent('B')]);
+      expect(await store.readAll({ after: 2n, maxCount: 2 })).toHaveLength(2);
+      // Pages with another start, size, filter or prefix are pages of their own.
+      expect((await store.readAll({ after: 1n, maxCount: 2 })).map((e) => e.position)).toEqual([2n, 3n]);
+      expect((await store.readAll({ maxCount: 3 })).map((e) => e.position)).toEqual([1n, 2n, 3n]);
+      expect((await store.readAll({ maxCount: 2, filter: { eventTypes: ['B'] } })).map((e) => e.position)).toEqual([2n, 4n]);
+      expect((await store.readAll({ maxCount: 1, filter: { streamPrefix: 'b-' } })).map((e) => e.position)).toEqual([4n]);
+    } finally {
+      await store.close();
+    }
+  });
+});
