@@ -17,7 +17,9 @@ interface Batch {
  * pages at nearly the same time; each read and parsed its own copy (docs/benchmarks.md). A full page
  * (as many events as asked for) can never change, so it is right to share; a shorter one (the end of
  * the log) is not kept, as appends may still extend it. Events are shared as they are: nothing above
- * the store changes a recorded event (decoding and upcasting make new ones).
+ * the store changes a recorded event (decoding and upcasting make new ones). Writes from outside the
+ * store (another process, or tampering that audit verification must catch) are the store's to notice:
+ * it clears the cache when the file changed under it.
  */
 export class FullBatchCache {
   private readonly batches = new Map<string, Batch>();
@@ -26,6 +28,11 @@ export class FullBatchCache {
   static key(options: ReadAllOptions, maxCount: number): string {
     const types = options.filter?.eventTypes?.join('\u0000') ?? '';
     return `${options.after ?? 0n}|${maxCount}|${types}|${options.filter?.streamPrefix ?? ''}`;
+  }
+
+  clear(): void {
+    this.batches.clear();
+    this.chars = 0;
   }
 
   /** A copy of the cached page's array (its events shared), or undefined. */

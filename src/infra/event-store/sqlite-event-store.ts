@@ -49,6 +49,8 @@ export class SqliteEventStore implements EventStore {
   private readonly wake = new Wakeup();
   /** Full pages of readAll, shared by the projections that read them one after another (full-batch-cache.ts). */
   private readonly pages = new FullBatchCache();
+  /** SQLite's `data_version` when the pages were last checked: it moves when another connection commits. */
+  private pagesDataVersion = -1;
   private queue: PendingAppend[] = [];
   private flushScheduled = false;
   private closed = false;
@@ -179,6 +181,13 @@ export class SqliteEventStore implements EventStore {
       where.push(`stream LIKE ? ESCAPE '\\'`);
       params.push(likePrefix(options.filter.streamPrefix));
     }
+    // Another connection's commit (another process appending, or someone editing the file under us,
+    // which audit verification must see) may have changed what a full page holds: start afresh.
+    const { data_version: dataVersion } = this.statement('PRAGMA data_version').get() as { data_version: number };
+    if (dataVersion !== this.pagesDataVersion) {
+      this.pages.clear();
+      this.pagesDataVersion = dataVersion;
+    }
     const key = FullBatchCache.key(options, maxCount);
     const cached = this.pages.get(key);
     if (cached) return cached;
@@ -191,7 +200,7 @@ export class SqliteEventStore implements EventStore {
 
   subscribeToAll(options: SubscribeOptions = {}): Subscription {
     // Polling also catches appends made by other processes on the same file (the CLI, say).
-    return pollingSubscription((o) => this.readAll(o), this.wake, options, 250);
+    return pollingSubscription((o) => this.readAll(o), this.wake, options, 250, () => this.headPosition());
   }
 
   async headPosition(): Promise<bigint> {

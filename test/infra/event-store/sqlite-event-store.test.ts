@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SqliteEventStore } from '../../../src/infra/event-store/sqlite-event-store.ts';
 import { eventStoreContract, LOAD_APPENDS_PER_WRITER } from '../../contract/event-store.contract.ts';
@@ -79,4 +80,22 @@ describe('SqliteEventStore shared pages of readAll', () => {
       await store.close();
     }
   });
+
+  it('forgets its pages when another connection writes to the file (an edit must be seen, by audit verification above all)', async () => {
+    const file = join(dir, 'edited.sqlite');
+    const store = new SqliteEventStore(file);
+    const other = new DatabaseSync(file);
+    try {
+      await store.append('a-1', [newEvent('A'), newEvent('A'), newEvent('A')]);
+      expect((await store.readAll({ maxCount: 2 })).map((e) => e.type)).toEqual(['A', 'A']);
+      other.prepare("UPDATE events SET type = 'Edited' WHERE position = 2").run();
+      expect((await store.readAll({ maxCount: 2 })).map((e) => e.type)).toEqual(['A', 'Edited']);
+      // The store's own appends do not move data_version, and do not need to: full pages stay full.
+      await store.append('a-2', [newEvent('B')]);
+      expect((await store.readAll({ maxCount: 2 })).map((e) => e.type)).toEqual(['A', 'Edited']);
+    } finally {
+      other.close();
+      await store.close();
+    }
+  }, 30_000);
 });
