@@ -11,6 +11,13 @@ export function pollingSubscription(
   wake: Wakeup,
   options: SubscribeOptions,
   idlePollMs: number,
+  /**
+   * The log's head, for stores whose positions become visible in order (SQLite). A filtered read that
+   * comes back short has then seen every event up to the head taken before it, matching or not, so
+   * the next read starts there: otherwise each poll scanned again everything since the last match
+   * (for the session watch, since the last logout), a growing scan every 250 ms of an idle server.
+   */
+  headPosition?: () => Promise<bigint>,
 ): Subscription {
   const controller = new AbortController();
   const batchSize = options.batchSize ?? 500;
@@ -18,13 +25,17 @@ export function pollingSubscription(
 
   async function* run(): AsyncGenerator<RecordedEvent> {
     while (!controller.signal.aborted) {
+      const head = options.filter && headPosition ? await headPosition() : undefined;
       const batch = await readAll({ after: position, maxCount: batchSize, filter: options.filter });
       for (const event of batch) {
         if (controller.signal.aborted) return;
         position = event.position;
         yield event;
       }
-      if (batch.length < batchSize) await wake.sleep(idlePollMs, controller.signal);
+      if (batch.length < batchSize) {
+        if (head !== undefined && head > position) position = head;
+        await wake.sleep(idlePollMs, controller.signal);
+      }
     }
   }
 

@@ -93,4 +93,30 @@ describe('pollingSubscription', () => {
     expect(await pending).toEqual({ done: true, value: undefined });
     await closed;
   });
+  it('with the head given, a short filtered page moves it past the non-matching events it has seen, and without it does not', async () => {
+    const typed = (types: string[]) => types.map((type, i) => ({ ...newEvent(type), stream: 's', revision: BigInt(i), position: BigInt(i + 1) }));
+    const events = typed(['A', 'B', 'A', 'A', 'A', 'A']);
+    const run = async (withHead: boolean) => {
+      const calls: Array<bigint | undefined> = [];
+      const readAll = async (options: ReadAllOptions) => {
+        calls.push(options.after);
+        const wanted = options.filter?.eventTypes ?? [];
+        return events.filter((e) => e.position > (options.after ?? 0n) && wanted.includes(e.type)).slice(0, options.maxCount);
+      };
+      const head = async () => BigInt(events.length);
+      const wake = new Wakeup();
+      const subscription = pollingSubscription(readAll, wake, { filter: { eventTypes: ['B'] } }, DAY_MS, withHead ? head : undefined);
+      const iterator = subscription[Symbol.asyncIterator]();
+      expect((await iterator.next()).value?.position).toBe(2n);
+      const pending = iterator.next();
+      for (let i = 0; i < 5; i++) await turn();
+      wake.fire(); // nothing new: one more read, from where the last one left off
+      for (let i = 0; i < 5; i++) await turn();
+      await subscription.close();
+      await pending;
+      return calls;
+    };
+    expect(await run(true)).toEqual([0n, 6n]);
+    expect(await run(false)).toEqual([0n, 2n]);
+  });
 });
