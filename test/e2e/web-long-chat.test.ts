@@ -106,7 +106,12 @@ describe.skipIf(skip)('web app: a conversation of 2,000 messages (e2e)', () => {
       state.firstBlockChanges = 0;
       new MutationObserver((records) => {
         const blocks = document.querySelectorAll('article[data-status="STREAMING"] .md-block');
-        if (!state.firstBlock && blocks.length >= 2) state.firstBlock = blocks[0]!;
+        if (!state.firstBlock) {
+          // The batch that brings the second block may also hold the first block's last words:
+          // two deltas can reach the page in one render on a busy machine. Count from the next one.
+          if (blocks.length >= 2) state.firstBlock = blocks[0]!;
+          return;
+        }
         for (const record of records) {
           const target = record.target instanceof Element ? record.target : record.target.parentElement;
           if (state.firstBlock && target && state.firstBlock.contains(target) && target.closest('article[data-status="STREAMING"]')) state.firstBlockChanges += 1;
