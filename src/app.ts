@@ -179,7 +179,6 @@ export async function createApp(config: Config, logger: Logger, early: EarlyStor
     const users = createUserCommands({
       store, emailClaims, eraseKey: (subjectId) => codec.erase(subjectId), holdsCovering: (userId) => retention.holdsCovering(userId),
       scrubbed: async (position) => {
-        scrubber.notify();
         if (!(await scrubber.waitForScrub(position, ERASURE_SCRUB_WAIT_MS))) {
           logger.warn({ position: position.toString() }, 'erasure recorded, read-model scrub still pending; it completes in the background');
         }
@@ -263,7 +262,7 @@ export async function createApp(config: Config, logger: Logger, early: EarlyStor
 
     const retentionReactor = new RetentionReactor({
       store, readDb, retention, now: () => new Date(), newContext: () => commandContext(null),
-      logger: logger.child({ component: 'retention' }), onExpired: () => scrubber.notify(),
+      logger: logger.child({ component: 'retention' }),
     });
     retentionReactor.start();
     closers.push(() => retentionReactor.stop());

@@ -1,4 +1,4 @@
-import type { EventStore, RecordedEvent } from '../infra/event-store/port.ts';
+import type { EventStore, RecordedEvent, Subscription } from '../infra/event-store/port.ts';
 import type { Logger } from '../infra/logger.ts';
 import type { ReadDb } from '../infra/read-db/port.ts';
 import { Wakeup } from '../infra/wakeup.ts';
@@ -9,6 +9,10 @@ const NAME = 'erasure-scrub';
 export const ERASURE_EVENT = 'UserDataErased';
 /** How long one wait for the projections lasts before the loop checks whether it should stop. */
 const PROJECTION_WAIT_MS = 1_000;
+/** The most erasures and expiries scrubbed in one go. */
+const MAX_BATCH = 1_000;
+/** How long an idle wait lasts before it looks again at whether the loop should stop. */
+const IDLE_CHECK_MS = 1_000;
 
 export interface ErasureScrubberOptions {
   store: EventStore;
@@ -29,8 +33,6 @@ export interface ErasureScrubberOptions {
   /** True once every read model has applied the log up to `position`, false after `timeoutMs`. */
   projectionsReached(position: bigint, timeoutMs: number): Promise<boolean>;
   logger: Logger;
-  /** How often the log is checked for erasures recorded elsewhere (default 1000 ms). */
-  pollMs?: number;
   /** How often a standby instance tries to take the lease (default 1000 ms). */
   leaseRetryMs?: number;
   /** First pause after a failed scrub before it is tried again, doubling after each further failure (default 1000 ms). */
@@ -47,7 +49,6 @@ export class ErasureScrubber {
   private readonly options: ErasureScrubberOptions;
   private readonly checkpoints: ReactorCheckpoints;
   private readonly loop: LeaseLoop;
-  private readonly wakeup = new Wakeup();
   private readonly scrubbedLocally = new Wakeup();
   private scrubbedPosition = 0n;
   private stopped = false;
@@ -72,11 +73,6 @@ export class ErasureScrubber {
     await this.loop.stop();
   }
 
-  /** An erasure was just recorded: look at once rather than at the next poll. */
-  notify(): void {
-    this.wakeup.fire();
-  }
-
   /**
    * True once every erasure up to `position` is scrubbed (by this instance or another), false after
    * `timeoutMs` or on stop; the scrub then still completes in the background.
@@ -98,25 +94,31 @@ export class ErasureScrubber {
 
   private async whileLeased(signal: AbortSignal): Promise<void> {
     const { store, readDb, tables, logger } = this.options;
-    let checkpoint = await this.stored();
-    while (!signal.aborted) {
-      const erasures = await store.readAll({ after: checkpoint, maxCount: 1000, filter: { eventTypes: [...(this.options.eventTypes ?? [ERASURE_EVENT])] } });
-      if (erasures.length === 0) {
-        await this.wakeup.sleep(this.options.pollMs ?? 1_000, signal);
-        continue;
+    // A subscription rather than a read from the checkpoint every second: the store knows how to
+    // wait cheaply (SQLite moves past what it has scanned, KurrentDB filters on the server), and a
+    // read from the checkpoint rescanned the whole log since the last erasure, on every poll.
+    const subscription = store.subscribeToAll({
+      after: await this.stored(), batchSize: MAX_BATCH, filter: { eventTypes: [...(this.options.eventTypes ?? [ERASURE_EVENT])] },
+    });
+    const arrivals = new Arrivals(subscription, signal);
+    try {
+      for (;;) {
+        const erasures = await arrivals.next();
+        if (erasures.length === 0) return;
+        const target = erasures.at(-1)!.position;
+        while (!(await this.options.projectionsReached(target, PROJECTION_WAIT_MS))) {
+          if (signal.aborted) return;
+        }
+        await this.options.beforeScrub?.(erasures);
+        await readDb.scrub([...tables, ...(await this.options.moreTables?.() ?? [])]);
+        await this.options.scrubKeys?.();
+        await this.checkpoints.save(NAME, target);
+        this.scrubbedPosition = target;
+        this.scrubbedLocally.fire();
+        logger.info({ position: target.toString(), erasures: erasures.length }, 'read models scrubbed after erasure');
       }
-      const target = erasures.at(-1)!.position;
-      while (!(await this.options.projectionsReached(target, PROJECTION_WAIT_MS))) {
-        if (signal.aborted) return;
-      }
-      await this.options.beforeScrub?.(erasures);
-      await readDb.scrub([...tables, ...(await this.options.moreTables?.() ?? [])]);
-      await this.options.scrubKeys?.();
-      await this.checkpoints.save(NAME, target);
-      checkpoint = target;
-      this.scrubbedPosition = target;
-      this.scrubbedLocally.fire();
-      logger.info({ position: target.toString(), erasures: erasures.length }, 'read models scrubbed after erasure');
+    } finally {
+      await arrivals.close();
     }
   }
 
@@ -124,5 +126,64 @@ export class ErasureScrubber {
     const stored = await this.checkpoints.read(NAME);
     if (stored > this.scrubbedPosition) this.scrubbedPosition = stored;
     return stored;
+  }
+}
+
+/**
+ * The events of a subscription taken in batches: whatever one read of the store brought is scrubbed
+ * in one go (a retention run expires many items at once), at most MAX_BATCH at a time.
+ */
+class Arrivals {
+  private readonly pending: RecordedEvent[] = [];
+  private readonly arrived = new Wakeup();
+  private readonly taken = new Wakeup();
+  private failure: { error: unknown } | undefined;
+  private ended = false;
+  private readonly subscription: Subscription;
+  private readonly signal: AbortSignal;
+  private readonly pump: Promise<void>;
+
+  constructor(subscription: Subscription, signal: AbortSignal) {
+    this.subscription = subscription;
+    this.signal = signal;
+    this.pump = this.run();
+  }
+
+  /** The next batch, or none once the subscription has ended (stopped, or the lease lost). */
+  async next(): Promise<RecordedEvent[]> {
+    while (this.pending.length === 0) {
+      if (this.failure) throw this.failure.error;
+      if (this.ended || this.signal.aborted) return [];
+      await this.arrived.sleep(IDLE_CHECK_MS, this.signal);
+    }
+    // The events of one read arrive a microtask apart: let the rest of it in before taking them.
+    await new Promise((resolve) => setImmediate(resolve));
+    const batch = this.pending.splice(0, MAX_BATCH);
+    this.taken.fire();
+    return batch;
+  }
+
+  async close(): Promise<void> {
+    await this.subscription.close();
+    this.taken.fire();
+    await this.pump;
+  }
+
+  private async run(): Promise<void> {
+    const stop = () => void this.subscription.close();
+    this.signal.addEventListener('abort', stop, { once: true });
+    try {
+      for await (const event of this.subscription) {
+        this.pending.push(event);
+        this.arrived.fire();
+        while (this.pending.length >= MAX_BATCH && !this.signal.aborted) await this.taken.sleep(IDLE_CHECK_MS, this.signal);
+      }
+    } catch (error) {
+      this.failure = { error };
+    } finally {
+      this.ended = true;
+      this.signal.removeEventListener('abort', stop);
+      this.arrived.fire();
+    }
   }
 }

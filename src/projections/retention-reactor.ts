@@ -33,8 +33,6 @@ export interface RetentionReactorOptions {
   errorBackoffMs?: number;
   /** Sessions per LoginRecordsExpired, 1 to MAX_EXPIRED_SESSIONS (the default); tests make it small to see the batching. */
   loginRecordsBatch?: number;
-  /** Called after a sweep that recorded expiries (the app wakes the erasure scrub, which shreds and scrubs). */
-  onExpired?(): void;
 }
 
 export interface SweepResult { conversations: number; documents: number; loginRecords: number }
@@ -119,7 +117,6 @@ export class RetentionReactor {
     if (days.loginRecords !== null) result.loginRecords = await this.expireLoginRecords(days.loginRecords, now, context);
     if (result.conversations + result.documents + result.loginRecords > 0) {
       logger.info({ ...result }, 'retention: expiries recorded');
-      this.options.onExpired?.();
     }
     return result;
   }

@@ -49,7 +49,6 @@ export function register(program: Command, ctx: CliContext): void {
 
       let scrubbed = true;
       const users = await userCommands(ctx, async (position) => {
-        scrubber.notify();
         scrubbed = await scrubber.waitForScrub(position, SCRUB_WAIT_MS);
       }, (userId) => createRetentionCommands({ store, readDb }).holdsCovering(userId));
       const result = await users.eraseData({ userId: target.userId }, ctx.commandContext(operator.userId));
