@@ -177,7 +177,7 @@ async function handle(ctx: Context, path: string, options: FakeOpenAiServerOptio
   if (model === 'fake-disconnect') {
     sseHead(res);
     await write(res, sse(chunk(ctx.id, model, { role: 'assistant', content: 'Partial' })));
-    await write(res, sse(chunk(ctx.id, model, { content: ' answer' })));
+    await writeFlushed(res, sse(chunk(ctx.id, model, { content: ' answer' })));
     // The connection drops mid-response: the socket is closed after everything written so far is
     // flushed (a FIN, not a reset), so the client reads both deltas and then finds the chunked body
     // cut short. No timer decides whether the deltas arrive first.
@@ -270,6 +270,18 @@ function json(res: ServerResponse, status: number, payload: unknown, headers: Re
 }
 
 /** Writes with backpressure; resolves early if the connection closes. */
+/**
+ * Writes and waits until the chunk has reached the socket, for a write the socket is ended right
+ * after: Node 26 may still hold a chunk in the response when `write` returns true, and ending the
+ * socket under it then drops the chunk (the client read one delta, not two).
+ */
+function writeFlushed(res: ServerResponse, data: string): Promise<void> {
+  if (res.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    res.write(data, () => resolve());
+  });
+}
+
 function write(res: ServerResponse, data: string): Promise<void> {
   if (res.destroyed) return Promise.resolve();
   return new Promise((resolve) => {

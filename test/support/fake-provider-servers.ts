@@ -186,7 +186,7 @@ async function behave(ctx: Context, protocol: Protocol, turn: Turn & { model: st
       protocol.head(res);
       await write(res, protocol.start(turn.model, prompt));
       await write(res, protocol.delta(turn.model, 'Partial'));
-      await write(res, protocol.delta(turn.model, ' answer'));
+      await writeFlushed(res, protocol.delta(turn.model, ' answer'));
       (res as { deliberate?: boolean }).deliberate = true;
       res.socket?.end(); // a FIN after what was written: the chunked body is cut short
       return;
@@ -375,6 +375,18 @@ function json(res: ServerResponse, status: number, payload: unknown, headers: Re
   const text = JSON.stringify(payload);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
   res.end(text);
+}
+
+/**
+ * Writes and waits until the chunk has reached the socket, for a write the socket is ended right
+ * after: Node 26 may still hold a chunk in the response when `write` returns true, and ending the
+ * socket under it then drops the chunk (the client read one delta, not two).
+ */
+function writeFlushed(res: ServerResponse, data: string): Promise<void> {
+  if (res.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    res.write(data, () => resolve());
+  });
 }
 
 function write(res: ServerResponse, data: string): Promise<void> {
