@@ -4,7 +4,7 @@
 # scripts/start.mjs with node as PID 1 so SIGTERM reaches the server's clean shutdown.
 #   docker build -t evident .
 #   docker run -p 4000:4000 -v evident-data:/data evident
-ARG NODE_IMAGE=node:24-bookworm-slim
+ARG NODE_IMAGE=node:26-bookworm-slim
 
 # Production dependencies only. Install scripts stay off (as npm's allowScripts keeps them off in a
 # checkout); the native addons come prebuilt from the registry.

@@ -77,9 +77,9 @@ describe('Dockerfile', () => {
     for (const dir of ['src', 'scripts', 'migrations', 'bin', 'package.json', 'package-lock.json']) expect(copiedDirs.has(dir), dir).toBe(true);
   });
 
-  it('runs Node 24 as a non-root user with node as PID 1, a health check and the data directory as a volume', () => {
+  it('runs Node 26 as a non-root user with node as PID 1, a health check and the data directory as a volume', () => {
     const from = steps.filter((s) => s.op === 'FROM' || s.op === 'ARG').map((s) => s.args).join('\n');
-    expect(from).toMatch(/node:24/);
+    expect(from).toMatch(/node:26/);
     const users = steps.filter((s) => s.op === 'USER');
     expect(users.at(-1)?.args).toBe('node');
     const cmd = steps.filter((s) => s.op === 'CMD').at(-1)!;

@@ -1,4 +1,4 @@
-// The CLI as a child process (bin/evident.mjs under this Node 24), against a data directory that a
+// The CLI as a child process (bin/evident.mjs under this Node 26), against a data directory that a
 // realistic workload prepared through the real app: users, conversations, replies from the fake
 // provider, a rename, an erasure.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
