@@ -49,9 +49,15 @@ export const startFakeProvider = () => spawnUntil(
   (line) => (line.startsWith('listening ') ? `http://127.0.0.1:${line.split(' ')[1]}/v1` : undefined),
 );
 
+/** `BENCH_PROFILE=<dir>`: the platform runs with --cpu-prof, writing its profile there when it stops. */
+export function profileArgs(): string[] {
+  const dir = process.env.BENCH_PROFILE;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+}
+
 /** The platform on the embedded default in `env.DATA_DIR`, which is also its working directory (so no .env applies). */
 export const startPlatform = (env: Record<string, string> & { DATA_DIR: string }) => spawnUntil(
-  [new URL('../src/main.ts', import.meta.url).pathname], { PORT: '0', LOG_LEVEL: 'info', ...env },
+  [...profileArgs(), new URL('../src/main.ts', import.meta.url).pathname], { PORT: '0', LOG_LEVEL: 'info', ...env },
   (line) => {
     try {
       const entry = JSON.parse(line) as { msg?: string; url?: string };
