@@ -25,6 +25,7 @@ import { loadSigningKey, publicKeyPem } from './infra/audit/signing-key.ts';
 import { createBlindIndex } from './infra/blind-index.ts';
 import type { Config } from './infra/config.ts';
 import type { EventStore } from './infra/event-store/port.ts';
+import { SharedLogTail } from './infra/event-store/shared-log-tail.ts';
 import { uuidv7 } from './infra/ids.ts';
 import type { Logger } from './infra/logger.ts';
 import { createLoginThrottle } from './infra/login-throttle.ts';
@@ -85,6 +86,8 @@ export interface App {
   replies: ReplyReactor;
   /** Ends live subscriptions of sessions that end (logout, password change, deactivation, erasure, expiry). */
   sessions: SessionWatch;
+  /** The log's tail, read once for every live subscription that follows it (the audit feed, document updates). */
+  liveLog: Pick<EventStore, 'subscribeToAll'>;
   /** Retention policy and legal holds (docs/audit.md); the reactor records expiries. */
   retention: RetentionCommands;
   retentionReactor: RetentionReactor;
@@ -268,6 +271,8 @@ export async function createApp(config: Config, logger: Logger, early: EarlyStor
     closers.push(() => retentionReactor.stop());
 
     const sessions = new SessionWatch({ store, logger: logger.child({ component: 'sessions' }) });
+    const liveLog = new SharedLogTail(store);
+    closers.push(() => liveLog.close());
     await sessions.start();
     closers.push(() => sessions.stop());
     const sessionExpiry = new SessionExpiry({
@@ -292,7 +297,7 @@ export async function createApp(config: Config, logger: Logger, early: EarlyStor
       accountAdmin: createAccountAdminCommands({ store, otherActiveAdmins: (userId) => otherActiveAdmins(readDb, userId) }),
       conversationKnowledge: createConversationKnowledgeCommands({ store }),
       projectionCommands: createProjectionCommands({ store, projections }),
-      pubsub: pubsubHandle.pubsub, replies, sessions, retention, retentionReactor, sessionExpiry, commandContext, close: closeAll,
+      pubsub: pubsubHandle.pubsub, liveLog, replies, sessions, retention, retentionReactor, sessionExpiry, commandContext, close: closeAll,
       apiKeys: createApiKeyCommands({ store, readDb }), usage,
       chain, sealer, signingPublicKey: () => publicKeyPem(signingKey),
     };

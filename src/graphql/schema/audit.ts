@@ -159,11 +159,11 @@ builder.subscriptionFields((t) => ({
     subscribe: async function* (_root, args, context) {
       const viewer = requireViewer(context);
       const filter = toFilter(args.filter);
-      const { store, sessions } = context.services;
+      const { store, liveLog, sessions } = context.services;
       const from = filter.fromPosition;
       const after = from !== null && from !== undefined ? (from > 0n ? from - 1n : 0n) : await store.headPosition();
       const watch = sessions.watch(viewer);
-      const log = store.subscribeToAll({
+      const log = liveLog.subscribeToAll({
         after, filter: { eventTypes: filter.types?.length ? filter.types : undefined, streamPrefix: filter.streamPrefix ?? undefined },
       });
       try {

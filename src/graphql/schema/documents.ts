@@ -459,13 +459,13 @@ builder.subscriptionFields((t) => ({
     subscribe: async function* (_root, args, context) {
       const viewer = requireViewer(context);
       const documentId = String(args.documentId);
-      const { store, pubsub, projections, readDb, sessions, vectorIndexer } = context.services;
+      const { store, liveLog, pubsub, projections, readDb, sessions, vectorIndexer } = context.services;
       const stream = documentStream(documentId);
       // Subscribed before the first snapshot is read, so no stage between the two is missed.
       const head = await store.headPosition();
       await ownDocument(context, documentId);
       const watch = sessions.watch(viewer);
-      const log = store.subscribeToAll({ after: head, filter: { streamPrefix: stream } });
+      const log = liveLog.subscribeToAll({ after: head, filter: { streamPrefix: stream } });
       const stopLog = () => void log.close();
       watch.signal.addEventListener('abort', stopLog, { once: true });
       try {

@@ -1,0 +1,160 @@
+import { Wakeup } from '../wakeup.ts';
+import type { AllFilter, EventStore, RecordedEvent, SubscribeOptions, Subscription } from './port.ts';
+
+const DEFAULT_BUFFER = 2_000;
+const DEFAULT_BATCH = 500;
+/** How long an idle subscriber waits before it looks again (a fire() ends the wait at once). */
+const IDLE_WAIT_MS = 5_000;
+
+/**
+ * One subscription to the log's tail, shared by every live subscriber (the audit feed, document
+ * updates): a thousand open feeds poll the store once, not a thousand times, and each event is read
+ * and decoded once. The newest events are kept in a buffer; a subscriber that starts before it (or
+ * falls behind it) reads the store itself until the buffer covers where it is, then follows the
+ * buffer. Filters are applied per subscriber, as the store would apply them.
+ *
+ * Why this is gap-free: the shared subscription delivers every event in position order, so once it
+ * has delivered position T, every event up to T is visible to a read. A subscriber's own read that
+ * comes back short has therefore seen every matching event up to the tail taken before it.
+ */
+export class SharedLogTail {
+  private readonly store: EventStore;
+  private readonly bufferSize: number;
+  private readonly arrived = new Wakeup();
+  private buffer: RecordedEvent[] = [];
+  /** Every event in (coverStart, tail] is in the buffer. */
+  private coverStart = 0n;
+  private tail = 0n;
+  private running: { subscription: Subscription; pump: Promise<void> } | null = null;
+  private starting: Promise<void> | null = null;
+  private failure: { error: unknown } | null = null;
+  private subscribers = 0;
+
+  constructor(store: EventStore, options: { bufferSize?: number } = {}) {
+    this.store = store;
+    this.bufferSize = options.bufferSize ?? DEFAULT_BUFFER;
+  }
+
+  subscribeToAll(options: SubscribeOptions = {}): Subscription {
+    const controller = new AbortController();
+    const iterator = this.follow(options, controller.signal);
+    return {
+      [Symbol.asyncIterator]: () => iterator,
+      async close() {
+        controller.abort();
+        await iterator.return(undefined);
+      },
+    };
+  }
+
+  /** Ends the shared subscription (subscribers still open end with it). */
+  async close(): Promise<void> {
+    this.subscribers = 0;
+    await this.stopTail();
+  }
+
+  private async *follow(options: SubscribeOptions, signal: AbortSignal): AsyncGenerator<RecordedEvent> {
+    const batchSize = options.batchSize ?? DEFAULT_BATCH;
+    const filter = options.filter;
+    let position = options.after ?? 0n;
+    this.subscribers++;
+    try {
+      await this.ensureTail();
+      while (!signal.aborted) {
+        if (this.failure) throw this.failure.error;
+        if (position < this.coverStart) {
+          // Before the buffer: read the store itself, up to what the tail has delivered.
+          const tailAtRead = this.tail;
+          const page = await this.store.readAll({ after: position, maxCount: batchSize, filter });
+          for (const event of page) {
+            if (signal.aborted) return;
+            position = event.position;
+            yield event;
+          }
+          if (page.length < batchSize && tailAtRead > position) position = tailAtRead;
+          continue;
+        }
+        const wait = this.arrived.wait(IDLE_WAIT_MS, signal);
+        try {
+          const next = this.after(position);
+          if (next.length === 0) {
+            await wait.promise;
+            continue;
+          }
+          for (const event of next) {
+            if (signal.aborted) return;
+            position = event.position;
+            // `next` is a copy of a complete stretch of the log: evictions meanwhile do not matter.
+            if (accepts(filter, event)) yield event;
+          }
+        } finally {
+          wait.cancel();
+        }
+      }
+    } finally {
+      this.subscribers--;
+      if (this.subscribers === 0) await this.stopTail();
+    }
+  }
+
+  /** The buffered events after `position` (which the buffer covers). */
+  private after(position: bigint): RecordedEvent[] {
+    const buffer = this.buffer;
+    let low = 0;
+    let high = buffer.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (buffer[mid]!.position <= position) low = mid + 1;
+      else high = mid;
+    }
+    return low === buffer.length ? [] : buffer.slice(low);
+  }
+
+  private ensureTail(): Promise<void> {
+    if (this.running && !this.failure) return Promise.resolve();
+    this.starting ??= (async () => {
+      if (this.running) await this.stopTail();
+      const head = await this.store.headPosition();
+      this.buffer = [];
+      this.coverStart = head;
+      this.tail = head;
+      this.failure = null;
+      const subscription = this.store.subscribeToAll({ after: head });
+      this.running = { subscription, pump: this.pump(subscription) };
+    })().finally(() => { this.starting = null; });
+    return this.starting;
+  }
+
+  private async pump(subscription: Subscription): Promise<void> {
+    try {
+      for await (const event of subscription) {
+        this.buffer.push(event);
+        this.tail = event.position;
+        if (this.buffer.length > this.bufferSize) {
+          const dropped = this.buffer.splice(0, this.buffer.length - this.bufferSize);
+          this.coverStart = dropped.at(-1)!.position;
+        }
+        this.arrived.fire();
+      }
+    } catch (error) {
+      this.failure = { error };
+      this.arrived.fire();
+    }
+  }
+
+  private async stopTail(): Promise<void> {
+    const running = this.running;
+    this.running = null;
+    if (!running) return;
+    await running.subscription.close();
+    await running.pump;
+    this.arrived.fire();
+  }
+}
+
+/** The store's filter, applied to an event in memory (a prefix of the stream name, and/or its type). */
+function accepts(filter: AllFilter | undefined, event: RecordedEvent): boolean {
+  if (filter?.streamPrefix && !event.stream.startsWith(filter.streamPrefix)) return false;
+  const types = filter?.eventTypes;
+  return !types || types.length === 0 || types.includes(event.type);
+}
