@@ -7,6 +7,7 @@ import {
   type ResolvedEvent,
 } from '@kurrent/kurrentdb-client';
 import { StoreUnavailableError, toStoreError } from '../store-unavailable.ts';
+import { matchesAllFilter } from './all-filter.ts';
 import { DuplicateEventIdError, InvalidEventError, WrongExpectedRevisionError } from './errors.ts';
 import type { AllFilter, EventMetadata, ExpectedRevision, RecordedEvent } from './port.ts';
 import type { SerializedEvent } from './validate-append.ts';
@@ -72,10 +73,7 @@ export function isSystemEvent(stream: string, type: string): boolean {
 
 /** What the server-side filter could not check: the event types beside a prefix, and system events always. */
 export function clientFilterAccepts(filter: AllFilter | undefined, event: { stream: string; type: string }): boolean {
-  if (isSystemEvent(event.stream, event.type)) return false;
-  if (filter?.streamPrefix && !event.stream.startsWith(filter.streamPrefix)) return false;
-  const types = filter?.eventTypes;
-  return !types || types.length === 0 || types.includes(event.type);
+  return !isSystemEvent(event.stream, event.type) && matchesAllFilter(filter, event);
 }
 
 /** The metadata key that carries the port's schema version beside the five metadata fields. */

@@ -1,5 +1,6 @@
 import { Wakeup } from '../wakeup.ts';
-import type { AllFilter, EventStore, RecordedEvent, SubscribeOptions, Subscription } from './port.ts';
+import { matchesAllFilter } from './all-filter.ts';
+import type { EventStore, RecordedEvent, SubscribeOptions, Subscription } from './port.ts';
 
 const DEFAULT_BUFFER = 2_000;
 const DEFAULT_BATCH = 500;
@@ -85,7 +86,7 @@ export class SharedLogTail {
             if (signal.aborted) return;
             position = event.position;
             // `next` is a copy of a complete stretch of the log: evictions meanwhile do not matter.
-            if (accepts(filter, event)) yield event;
+            if (matchesAllFilter(filter, event)) yield event;
           }
         } finally {
           wait.cancel();
@@ -150,11 +151,4 @@ export class SharedLogTail {
     await running.pump;
     this.arrived.fire();
   }
-}
-
-/** The store's filter, applied to an event in memory (a prefix of the stream name, and/or its type). */
-function accepts(filter: AllFilter | undefined, event: RecordedEvent): boolean {
-  if (filter?.streamPrefix && !event.stream.startsWith(filter.streamPrefix)) return false;
-  const types = filter?.eventTypes;
-  return !types || types.length === 0 || types.includes(event.type);
 }
