@@ -8,24 +8,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AllFilter, ReadAllOptions, RecordedEvent, Subscription } from '../../../src/infra/event-store/port.ts';
 import { SharedLogTail } from '../../../src/infra/event-store/shared-log-tail.ts';
 import { SqliteEventStore } from '../../../src/infra/event-store/sqlite-event-store.ts';
-import { newEvent } from '../../support/events.ts';
-
-const WAIT_MS = 30_000;
-
-/** Takes `count` events from a subscription (failing after WAIT_MS rather than hanging). */
-async function take(subscription: Subscription, count: number): Promise<RecordedEvent[]> {
-  const taken: RecordedEvent[] = [];
-  if (count === 0) return taken;
-  const iterator = subscription[Symbol.asyncIterator]();
-  const deadline = Date.now() + WAIT_MS;
-  while (taken.length < count) {
-    const next = await Promise.race([iterator.next(), new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), Math.max(0, deadline - Date.now())))]);
-    if (next === 'late') throw new Error(`only ${taken.length} of ${count} events arrived`);
-    if (next.done) throw new Error(`the subscription ended after ${taken.length} of ${count} events`);
-    taken.push(next.value);
-  }
-  return taken;
-}
+import { newEvent, take } from '../../support/events.ts';
 
 describe('SharedLogTail on a SQLite log', () => {
   let dir: string;

@@ -3,12 +3,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { NewEvent, RecordedEvent, Subscription } from '../../../src/infra/event-store/port.ts';
+import type { NewEvent } from '../../../src/infra/event-store/port.ts';
 import { SqliteEventStore } from '../../../src/infra/event-store/sqlite-event-store.ts';
 import { ERASED, PersonalDataCodec, type PersonalDataRules } from '../../../src/infra/personal-data/codec.ts';
 import { EncryptingEventStore } from '../../../src/infra/personal-data/encrypting-event-store.ts';
 import { SqliteKeyStore } from '../../../src/infra/personal-data/sqlite-key-store.ts';
-import { newEvent } from '../../support/events.ts';
+import { newEvent, take } from '../../support/events.ts';
 
 const rules: PersonalDataRules = {
   UserRegistered: { subjectField: 'userId', fields: ['email', 'displayName'] },
@@ -18,17 +18,6 @@ const rules: PersonalDataRules = {
 const registered = (userId: string, displayName: string): NewEvent =>
   newEvent('UserRegistered', { userId, email: `${userId}@example.com`, displayName });
 const posted = (authorId: string, text: string): NewEvent => newEvent('MessagePosted', { authorId, text, chars: text.length });
-
-async function take(subscription: Subscription, count: number): Promise<RecordedEvent[]> {
-  const events: RecordedEvent[] = [];
-  const iterator = subscription[Symbol.asyncIterator]();
-  while (events.length < count) {
-    const next = await iterator.next();
-    if (next.done) break;
-    events.push(next.value);
-  }
-  return events;
-}
 
 describe('EncryptingEventStore over SqliteEventStore', () => {
   let dir: string;
