@@ -2,9 +2,10 @@
 // (conversationEvents) and N on the audit feed (auditFeed, an admin's), all on one platform
 // process (embedded default). For each command, the time from sending it until each subscriber has
 // its event: p50 and p99 over every subscriber and round, beside the same with one subscriber in the
-// same run (the baseline). Also the server's resident memory per idle subscription. The subscribers
-// share one client process, whose own work is in the figures too.
+// same run (the baseline), after two unmeasured warm-up rounds. Also the server's resident memory per
+// idle subscription. The subscribers share one client process, whose own work is in the figures too.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startFakeProvider, startPlatform } from './processes.ts';
@@ -16,7 +17,11 @@ function rssMb(pid: number): number {
   return Number(line.replace(/\D+/g, '')) / 1024;
 }
 
-/** One SSE subscription; `matches` picks the event a round waits for; resolves `connected` once the stream is open. */
+/**
+ * One SSE subscription over node:http (lighter than fetch and web streams: a thousand of them share
+ * this process, and its own work is in the figures); `matches` picks the event a round waits for;
+ * `connected` resolves once the stream is open.
+ */
 class Subscriber {
   private waiting: { matches: (data: unknown) => boolean; resolve: (at: number) => void } | null = null;
   private readonly controller = new AbortController();
@@ -26,40 +31,46 @@ class Subscriber {
     this.connected = this.run(url, token, query, variables);
   }
 
-  private async run(url: string, token: string, query: string, variables: Record<string, unknown>): Promise<void> {
-    const response = await fetch(url, {
-      method: 'POST', signal: this.controller.signal,
-      headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ query, variables }),
+  private run(url: string, token: string, query: string, variables: Record<string, unknown>): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const request = httpRequest(url, {
+        method: 'POST', signal: this.controller.signal, agent: false,
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${token}` },
+      }, (response) => {
+        if (response.statusCode !== 200) {
+          response.resume();
+          reject(new Error(`subscription refused (${response.statusCode})`));
+          return;
+        }
+        resolve();
+        let buffered: Buffer = Buffer.alloc(0);
+        response.on('data', (chunk: Buffer) => {
+          buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+          let end: number;
+          while ((end = buffered.indexOf('\n\n')) >= 0) {
+            const frame = buffered.subarray(0, end);
+            buffered = buffered.subarray(end + 2);
+            this.frame(frame);
+          }
+        });
+        response.on('error', () => {}); // aborted at the end
+      });
+      request.on('error', (error) => (this.controller.signal.aborted ? undefined : reject(error)));
+      request.end(JSON.stringify({ query, variables }));
     });
-    if (!response.ok || !response.body) throw new Error(`subscription refused (${response.status})`);
-    void this.read(response.body.getReader());
   }
 
-  private async read(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
-    const decoder = new TextDecoder();
-    let buffered = '';
-    try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return;
-        buffered += decoder.decode(value, { stream: true });
-        let end: number;
-        while ((end = buffered.indexOf('\n\n')) >= 0) {
-          const frame = buffered.slice(0, end);
-          buffered = buffered.slice(end + 2);
-          const data = frame.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5)).join('\n');
-          if (!data.trim() || !this.waiting) continue;
-          const parsed = JSON.parse(data) as { data?: unknown };
-          if (this.waiting.matches(parsed.data)) {
-            const { resolve } = this.waiting;
-            this.waiting = null;
-            resolve(performance.now());
-          }
-        }
-      }
-    } catch {
-      // aborted at the end
+  private frame(frame: Buffer): void {
+    if (!this.waiting) return;
+    const at = frame.indexOf('data:');
+    if (at < 0) return;
+    const data = frame.subarray(at + 5).toString('utf8');
+    if (!data.trim()) return;
+    const parsed = JSON.parse(data) as { data?: unknown };
+    if (this.waiting.matches(parsed.data)) {
+      const { resolve } = this.waiting;
+      this.waiting = null;
+      resolve(performance.now());
     }
   }
 
@@ -71,6 +82,8 @@ class Subscriber {
     this.controller.abort();
   }
 }
+
+const WARMUP_ROUNDS = 2;
 
 interface Feed {
   name: string;
@@ -92,11 +105,13 @@ async function measure(url: string, token: string, feed: Feed, subscribers: numb
   const idle = rssMb(pid);
   const latencies: number[] = [];
   try {
-    for (let round = 0; round < rounds; round++) {
+    // The first rounds of a fresh set of subscriptions run code the JIT has not compiled yet: not measured.
+    for (let round = -WARMUP_ROUNDS; round < rounds; round++) {
       const arrivals = subs.map((s) => s.next(feed.matches(round)));
       const sent = performance.now();
       await feed.act(round);
-      for (const at of await Promise.all(arrivals)) latencies.push(at - sent);
+      const arrived = await Promise.all(arrivals);
+      if (round >= 0) for (const at of arrived) latencies.push(at - sent);
       await feed.settle?.();
     }
   } finally {

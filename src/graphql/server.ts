@@ -21,6 +21,8 @@ import { graphqlMetricsPlugin, httpMetrics, observabilityRouter } from './observ
 import { requestContext, type RequestInfo } from './request-context.ts';
 import { requestScopePlugin, yogaLogger } from './request-scope.ts';
 import { buildSchema } from './schema.ts';
+import { shareSubscriptionEvents } from './shared-subscription-events.ts';
+import { leanSseResults } from './sse-results.ts';
 import { corsFor, csrfPrevention, documentLimitPlugins, withoutSuggestions } from './security.ts';
 import { usePendingFlag } from './settle.ts';
 import { webAppRouter } from './web-app.ts';
@@ -57,6 +59,14 @@ async function renderOfflineGraphiQL(options?: GraphiQLOptions): Promise<string>
   return renderGraphiQL(options);
 }
 
+/** Subscriptions of one session (same user, role, session and API key) see the same result for the same event. */
+function sharingKey(contextValue: unknown): string | null {
+  const viewer = (contextValue as Partial<GraphQLContext> | null)?.viewer;
+  if (!viewer) return null;
+  const key = viewer.apiKey ? `${viewer.apiKey.keyId}:${[...viewer.apiKey.scopes].sort().join(',')}` : '';
+  return `${viewer.userId}\u0000${viewer.role}\u0000${viewer.sessionId}\u0000${key}`;
+}
+
 export function createGraphQLHandler(app: App) {
   const schema = buildSchema();
   const { logger } = app;
@@ -69,7 +79,8 @@ export function createGraphQLHandler(app: App) {
     landingPage: false,
     cors: corsFor(app.config.corsOrigins),
     logging: yogaLogger(logger),
-    plugins: [requestScopePlugin(), graphqlMetricsPlugin(app.metrics, logger), csrfPrevention(), ...documentLimitPlugins(limits), usePendingFlag(), apiKeyScopesPlugin()],
+    plugins: [requestScopePlugin(), graphqlMetricsPlugin(app.metrics, logger), csrfPrevention(), ...documentLimitPlugins(limits), usePendingFlag(), apiKeyScopesPlugin(),
+      shareSubscriptionEvents(sharingKey), leanSseResults()],
     maskedErrors: {
       // Log lines name the operation, the code and the request id: never the document or the
       // variables, which can hold passwords. Client errors are not the server's: debug only.

@@ -149,6 +149,14 @@ builder.queryFields((t) => ({
   }),
 }));
 
+/** An event's live view, one object for every subscriber it reaches (so they can share its result: shared-subscription-events.ts). */
+const liveViews = new WeakMap<RecordedEvent, AuditView>();
+function liveView(event: RecordedEvent): AuditView {
+  let view = liveViews.get(event);
+  if (!view) liveViews.set(event, (view = { ...auditRecord(event), subjectErased: null }));
+  return view;
+}
+
 builder.subscriptionFields((t) => ({
   auditFeed: t.field({
     type: AuditEvent,
@@ -169,8 +177,8 @@ builder.subscriptionFields((t) => ({
       try {
         for await (const event of mergeStreams<RecordedEvent>([log], watch.signal)) {
           if (filter.toPosition !== null && filter.toPosition !== undefined && event.position > filter.toPosition) return;
-          const record = auditRecord(event);
-          if (matchesAuditFilter(record, filter)) yield { ...record, subjectErased: null } satisfies AuditView;
+          const view = liveView(event);
+          if (matchesAuditFilter(view, filter)) yield view;
           if (filter.toPosition !== null && filter.toPosition !== undefined && event.position >= filter.toPosition) return;
         }
         if (watch.signal.aborted) {

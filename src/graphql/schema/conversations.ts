@@ -417,6 +417,20 @@ const ConversationEvent = builder.objectRef<DeliveredItem>('ConversationEvent').
   }),
 });
 
+/**
+ * A live item as delivered: one object for every subscriber at the same cursor, so that their
+ * results can be shared (shared-subscription-events.ts). The pub/sub hands every local subscriber
+ * the same payload object.
+ */
+const deliveries = new WeakMap<object, Map<string, DeliveredItem>>();
+function sharedDelivery(payload: object, item: FeedItem, cursor: string): DeliveredItem {
+  let byCursor = deliveries.get(payload);
+  if (!byCursor) deliveries.set(payload, (byCursor = new Map()));
+  let delivered = byCursor.get(cursor);
+  if (!delivered) byCursor.set(cursor, (delivered = { ...item, cursor }));
+  return delivered;
+}
+
 builder.subscriptionFields((t) => ({
   conversationEvents: t.field({
     type: ConversationEvent,
@@ -447,8 +461,9 @@ builder.subscriptionFields((t) => ({
           if (streamingReplyId) context.services.pubsub.publish('replyControl', { replyId: streamingReplyId, action: 'resync' });
         }
         for await (const payload of live) {
-          const accepted = tracker.accept({ ...(payload as Omit<FeedItem, 'conversationId'>), conversationId });
-          if (accepted) yield { ...accepted, cursor: tracker.cursor() };
+          const item: FeedItem = { ...(payload as Omit<FeedItem, 'conversationId'>), conversationId };
+          const accepted = tracker.accept(item);
+          if (accepted) yield accepted === item ? sharedDelivery(payload, item, tracker.cursor()) : { ...accepted, cursor: tracker.cursor() };
           if (accepted && TERMINAL_KINDS.has(accepted.kind)) return;
         }
         if (watch.signal.aborted) {

@@ -1,11 +1,8 @@
-import { Wakeup } from '../wakeup.ts';
 import { matchesAllFilter } from './all-filter.ts';
 import type { EventStore, RecordedEvent, SubscribeOptions, Subscription } from './port.ts';
 
 const DEFAULT_BUFFER = 2_000;
 const DEFAULT_BATCH = 500;
-/** How long an idle subscriber waits before it looks again (a fire() ends the wait at once). */
-const IDLE_WAIT_MS = 5_000;
 
 /**
  * One subscription to the log's tail, shared by every live subscriber (the audit feed, document
@@ -21,7 +18,8 @@ const IDLE_WAIT_MS = 5_000;
 export class SharedLogTail {
   private readonly store: EventStore;
   private readonly bufferSize: number;
-  private readonly arrived = new Wakeup();
+  /** Subscribers waiting for the next arrival: one promise each, no timer (a thousand idle feeds cost nothing per event but their wake-up). */
+  private readonly waiting = new Set<() => void>();
   private buffer: RecordedEvent[] = [];
   /** Every event in (coverStart, tail] is in the buffer. */
   private coverStart = 0n;
@@ -58,6 +56,13 @@ export class SharedLogTail {
     const batchSize = options.batchSize ?? DEFAULT_BATCH;
     const filter = options.filter;
     let position = options.after ?? 0n;
+    let wake: (() => void) | null = null;
+    const onAbort = () => {
+      if (!wake) return;
+      this.waiting.delete(wake);
+      wake();
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
     this.subscribers++;
     try {
       await this.ensureTail();
@@ -75,27 +80,34 @@ export class SharedLogTail {
           if (page.length < batchSize && tailAtRead > position) position = tailAtRead;
           continue;
         }
-        const wait = this.arrived.wait(IDLE_WAIT_MS, signal);
-        try {
-          const next = this.after(position);
-          if (next.length === 0) {
-            await wait.promise;
-            continue;
-          }
-          for (const event of next) {
-            if (signal.aborted) return;
-            position = event.position;
-            // `next` is a copy of a complete stretch of the log: evictions meanwhile do not matter.
-            if (matchesAllFilter(filter, event)) yield event;
-          }
-        } finally {
-          wait.cancel();
+        const next = this.after(position);
+        if (next.length === 0) {
+          // Registered in the same turn as the look at the buffer, so an arrival in between is not missed.
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+            this.waiting.add(resolve);
+          });
+          wake = null;
+          continue;
+        }
+        for (const event of next) {
+          if (signal.aborted) return;
+          position = event.position;
+          // `next` is a copy of a complete stretch of the log: evictions meanwhile do not matter.
+          if (matchesAllFilter(filter, event)) yield event;
         }
       }
     } finally {
+      signal.removeEventListener('abort', onAbort);
       this.subscribers--;
       if (this.subscribers === 0) await this.stopTail();
     }
+  }
+
+  private wakeAll(): void {
+    const waiting = [...this.waiting];
+    this.waiting.clear();
+    for (const release of waiting) release();
   }
 
   /** The buffered events after `position` (which the buffer covers). */
@@ -135,11 +147,11 @@ export class SharedLogTail {
           const dropped = this.buffer.splice(0, this.buffer.length - this.bufferSize);
           this.coverStart = dropped.at(-1)!.position;
         }
-        this.arrived.fire();
+        this.wakeAll();
       }
     } catch (error) {
       this.failure = { error };
-      this.arrived.fire();
+      this.wakeAll();
     }
   }
 
@@ -149,6 +161,6 @@ export class SharedLogTail {
     if (!running) return;
     await running.subscription.close();
     await running.pump;
-    this.arrived.fire();
+    this.wakeAll();
   }
 }
