@@ -1,6 +1,6 @@
 import { buildExecutionContext, execute } from '@graphql-tools/executor';
 import { createSourceEventStream, GraphQLError, type DocumentNode, type ExecutionArgs, type ExecutionResult, type OperationDefinitionNode } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
+import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 
 /**
  * Who a subscription's results are computed for: subscriptions with the same key, document,
@@ -18,10 +18,6 @@ function documentId(document: DocumentNode): number {
   let id = documentIds.get(document);
   if (id === undefined) documentIds.set(document, (id = ++lastDocumentId));
   return id;
-}
-
-function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
-  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
 }
 
 /** As the executor reports an error thrown by a subscription's event source. */

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { ExecutionResult } from 'graphql';
-import { processRegularResult, type FetchAPI, type Plugin } from 'graphql-yoga';
+import { isAsyncIterable, processRegularResult, type FetchAPI, type Plugin } from 'graphql-yoga';
 
 const HEADERS = { 'Content-Type': 'text/event-stream', Connection: 'keep-alive', 'Cache-Control': 'no-cache', 'Content-Encoding': 'none' };
 const PING = Buffer.from(':\n\n');
@@ -88,14 +88,15 @@ function streamResults(results: AsyncIterable<Result>, fetchAPI: FetchAPI): Resp
     }
   }
 
-  return new fetchAPI.Response(body as unknown as BodyInit, { status: 200, headers: HEADERS });
+  // A copy each time: the fetch implementation writes headers set later (CORS, say) into this object.
+  return new fetchAPI.Response(body as unknown as BodyInit, { status: 200, headers: { ...HEADERS } });
 }
 
 /** Subscriptions over SSE use streamResults instead of yoga's processor; anything else is left to yoga. */
 export function leanSseResults(): Plugin {
   return {
     onResultProcess({ result, resultProcessor, setResultProcessor }) {
-      if (resultProcessor?.name !== YOGA_SSE_PROCESSOR || typeof result !== 'object' || result === null || !(Symbol.asyncIterator in result)) return;
+      if (resultProcessor?.name !== YOGA_SSE_PROCESSOR || !isAsyncIterable(result)) return;
       const yogas = resultProcessor;
       setResultProcessor((results, fetchAPI, mediaType) => (fetchAPI.Response === globalThis.Response
         ? yogas(results, fetchAPI, mediaType) // the platform's own fetch takes no Node stream as a body

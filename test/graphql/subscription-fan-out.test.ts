@@ -52,7 +52,10 @@ function server() {
   const yoga = createYoga<{ session: string }>({
     schema,
     context: ({ request }) => ({ session: request.headers.get('x-session') ?? '' }),
-    plugins: [shareSubscriptionEvents((context) => (context as { session: string }).session || null), leanSseResults()],
+    plugins: [shareSubscriptionEvents((context) => (context as { session: string }).session || null), leanSseResults(), {
+      // A header set on the response of one request only, as CORS sets the origin it answers.
+      onResponse({ request, response }) { response.headers.set(`x-for-${request.headers.get('x-session') ?? ''}`, '1'); },
+    }],
     maskedErrors: false,
   });
   return {
@@ -177,6 +180,16 @@ describe('subscription fan-out: shared results and the SSE stream (int)', () => 
     expect(JSON.parse(failed!.split('data: ')[1]!).errors[0].message).toBe('source failed');
     expect(await sub.frame()).toBe('event: complete\ndata:');
     expect(await sub.frame()).toBeNull();
+  });
+
+  it('headers set on one response are not on the next one\'s', async () => {
+    const s = server();
+    const a = await subscribe(s.yoga, 'session-a', TICKS, { feed: 'f', prefix: 'x' });
+    const b = await subscribe(s.yoga, 'session-b', TICKS, { feed: 'f', prefix: 'x' });
+    opened.push(a, b);
+    expect(a.response.headers.get('x-for-session-a')).toBe('1');
+    expect(b.response.headers.get('x-for-session-b')).toBe('1');
+    expect(b.response.headers.get('x-for-session-a')).toBeNull();
   });
 
   it('a client that leaves ends its subscription on the server', async () => {
