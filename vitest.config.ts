@@ -13,6 +13,9 @@ export default defineConfig({
     // beforeAll has been seen to take 55 s.
     testTimeout: 180_000,
     hookTimeout: 180_000,
+    // expect.poll's own default (1 s) is shorter than a UI refresh or a projection's catch-up takes
+    // on a busy 2-core machine; a poll that succeeds returns at once, so a long bound costs nothing.
+    expect: { poll: { timeout: 30_000 } },
     pool: 'forks',
     fileParallelism: true,
     maxWorkers: 2,

@@ -237,6 +237,9 @@ describe.skipIf(skip)('web app: chat (e2e)', () => {
     await page.keyboard.press('Enter');
     await page.locator('article.mine', { hasText: 'typed by keyboard' }).waitFor();
     expect(await page.locator('article.mine', { hasText: 'typed by keyboard' }).innerText()).toContain('typed by keyboard\nsecond line');
+    // The reply's end moves this conversation's updatedAt: left streaming, it could finish after the
+    // next test's rename and put this conversation back on top of the list.
+    await lastReply(page).and(page.locator('[data-status="COMPLETE"]')).waitFor();
   });
 
   it('lists, searches, archives and deletes conversations', async () => {
