@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 // @ts-expect-error a plain JavaScript module without type declarations
-import { BUNDLE, buildServerBundle, serverBundleIsFresh } from '../../scripts/server-bundle.mjs';
+import { asciiOnly, BUNDLE, buildServerBundle, serverBundleIsFresh } from '../../scripts/server-bundle.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const START = join(ROOT, 'scripts/start.mjs');
@@ -53,6 +53,20 @@ describe('the server bundle (int)', () => {
     expect(serverBundleIsFresh()).toBe(false);
     await buildServerBundle();
     expect(serverBundleIsFresh()).toBe(true);
+  });
+
+  it('is plain ASCII, so V8 holds its source at one byte a character, not two', async () => {
+    await buildServerBundle();
+    const source = readFileSync(BUNDLE, 'utf8');
+    expect(source.length).toBeGreaterThan(1_000_000);
+    expect(source.match(/[^\x00-\x7f]/)).toBeNull();
+  });
+
+  it('escapes what esbuild leaves outside ASCII (comments) without changing what a string means', () => {
+    expect(asciiOnly('// a dash \u2014 and a wave \u{1F44B}\nconst x = 1;')).toBe('// a dash \\u2014 and a wave \\ud83d\\udc4b\nconst x = 1;');
+    const escaped = asciiOnly('"caf\u00e9 \u{1F44B}"');
+    expect(escaped).toBe('"caf\\u00e9 \\ud83d\\udc4b"');
+    expect(JSON.parse(escaped)).toBe('caf\u00e9 \u{1F44B}');
   });
 
   it('npm start runs the bundle: it serves GraphQL, registers an account (argon2, PGlite, SQLite) and stops cleanly', async () => {
