@@ -26,10 +26,13 @@ COPY web ./web
 RUN node src/infra/read-db/pglite-template.ts && node scripts/server-bundle.mjs && node scripts/web-build.mjs --force
 
 FROM ${NODE_IMAGE} AS runtime
+# MALLOC_MMAP_THRESHOLD_ as in package.json's start script (glibc's allocator hands freed memory
+# back; docs/operations.md, "Memory").
 ENV NODE_ENV=production \
     DATA_DIR=/data \
     HOST=0.0.0.0 \
-    PORT=4000
+    PORT=4000 \
+    MALLOC_MMAP_THRESHOLD_=32768
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 # The bundle and template, with the sources and lock file they were made from (same times, so the

@@ -31,7 +31,7 @@ import { ProjectionRunner } from '../src/projections/runner.ts';
 import type { ReadDb } from '../src/infra/read-db/port.ts';
 import { createCodec, domainStore, MIGRATIONS_DIR } from '../src/stores.ts';
 import { median, medianRate, percentile } from './measure.ts';
-import { spawnUntil, type Spawned } from './processes.ts';
+import { npmStartEnv, spawnUntil, type Spawned } from './processes.ts';
 import { gql } from './gql.ts';
 import { readEverything } from './event-store.bench.ts';
 
@@ -402,7 +402,7 @@ function procStatus(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 }
 
 /** `npm start`'s bundle on `dataDir` (production, as the idle-memory benchmark runs it); resolves with its GraphQL URL. */
-const startServer = (dataDir: string) => spawnUntil([START], { DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'warn', NODE_ENV: 'production' },
+const startServer = (dataDir: string) => spawnUntil([START], { ...npmStartEnv(), DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'warn', NODE_ENV: 'production' },
   (line) => /^Evident is listening on (\S+)/.exec(line)?.[1], dataDir, 900_000);
 
 /** Polls /readyz until every projection and the chain sealer have no lag; returns the seconds it took. */

@@ -9,6 +9,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { median } from './measure.ts';
+import { npmStartEnv } from './processes.ts';
 
 const START = new URL('../scripts/start.mjs', import.meta.url).pathname;
 const SOURCES = new URL('../src/main.ts', import.meta.url).pathname;
@@ -34,7 +35,7 @@ async function startOnce(dataDir: string, entry = START): Promise<Sample> {
   // Nothing inherited but PATH, and the data directory as working directory, so that neither a
   // DATABASE_URL nor a .env file moves the server off the embedded default.
   const child = spawn(process.execPath, [entry], {
-    cwd: dataDir, env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'warn', NODE_ENV: 'production' },
+    cwd: dataDir, env: { PATH: process.env.PATH ?? '', ...npmStartEnv(), DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'warn', NODE_ENV: 'production' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

@@ -68,7 +68,7 @@ const keepModuleUrls = {
  * (charset 'ascii'); what remains is in comments, where an escape sequence is as good.
  */
 export function asciiOnly(source) {
-  return source.replace(/[^\x00-\x7f]/g, (unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return source.replace(/[\u0080-\uffff]/g, (unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** Builds the bundle and its manifest (the source files it was made from); atomic, so concurrent builders are safe. */

@@ -92,6 +92,16 @@ describe('Dockerfile', () => {
   });
 });
 
+describe('the allocator settings of npm start', () => {
+  it('are set by the image too, with the same values (its node runs without npm)', () => {
+    const script = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts.start as string;
+    const defaults = Object.fromEntries([...script.matchAll(/\b(\w+)=\$\{\1:-([^}]*)\}/g)].map((m) => [m[1]!, m[2]!]));
+    expect(Object.keys(defaults)).toContain('MALLOC_MMAP_THRESHOLD_');
+    const env = Object.fromEntries(instructions().filter((s) => s.op === 'ENV').flatMap((s) => s.args.split(/\s+/)).map((pair) => pair.split('=') as [string, string]));
+    for (const [name, value] of Object.entries(defaults)) expect(env[name], name).toBe(value);
+  });
+});
+
 describe('scripts/healthcheck.mjs (the image\'s HEALTHCHECK)', () => {
   async function probe(status: number | null): Promise<number | null> {
     const { createServer } = await import('node:http');
