@@ -1,3 +1,5 @@
+import { Wakeup } from '../infra/wakeup.ts';
+
 type Step<T> = { index: number; failed: false; result: IteratorResult<T> } | { index: number; failed: true; error: unknown };
 
 /**
@@ -11,12 +13,8 @@ type Step<T> = { index: number; failed: false; result: IteratorResult<T> } | { i
 export async function* mergeStreams<T>(sources: ReadonlyArray<AsyncIterable<T>>, signal: AbortSignal): AsyncGenerator<T> {
   const iterators = sources.map((source) => source[Symbol.asyncIterator]());
   const ready: Array<Step<T>> = [];
-  let wake: (() => void) | null = null;
-  const notify = () => {
-    const release = wake;
-    wake = null;
-    release?.();
-  };
+  const arrived = new Wakeup();
+  const notify = () => arrived.fire();
   const read = (index: number) => {
     // A source that fails after the consumer has gone (its store closed under it) is not an unhandled rejection.
     iterators[index]!.next().then(
@@ -31,7 +29,7 @@ export async function* mergeStreams<T>(sources: ReadonlyArray<AsyncIterable<T>>,
     while (open > 0 && !signal.aborted) {
       const step = ready.shift();
       if (!step) {
-        await new Promise<void>((resolve) => { wake = resolve; });
+        await arrived.wait().promise;
         continue;
       }
       if (step.failed) throw step.error;

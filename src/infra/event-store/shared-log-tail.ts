@@ -1,3 +1,4 @@
+import { Wakeup } from '../wakeup.ts';
 import { matchesAllFilter } from './all-filter.ts';
 import type { EventStore, RecordedEvent, SubscribeOptions, Subscription } from './port.ts';
 
@@ -18,8 +19,8 @@ const DEFAULT_BATCH = 500;
 export class SharedLogTail {
   private readonly store: EventStore;
   private readonly bufferSize: number;
-  /** Subscribers waiting for the next arrival: one promise each, no timer (a thousand idle feeds cost nothing per event but their wake-up). */
-  private readonly waiting = new Set<() => void>();
+  /** Subscribers waiting for the next arrival, with no timer and no listener per wait (each has one abort listener of its own). */
+  private readonly arrivals = new Wakeup();
   private buffer: RecordedEvent[] = [];
   /** Every event in (coverStart, tail] is in the buffer. */
   private coverStart = 0n;
@@ -56,12 +57,8 @@ export class SharedLogTail {
     const batchSize = options.batchSize ?? DEFAULT_BATCH;
     const filter = options.filter;
     let position = options.after ?? 0n;
-    let wake: (() => void) | null = null;
-    const onAbort = () => {
-      if (!wake) return;
-      this.waiting.delete(wake);
-      wake();
-    };
+    let waiting: ReturnType<Wakeup['wait']> | null = null;
+    const onAbort = () => waiting?.cancel();
     signal.addEventListener('abort', onAbort, { once: true });
     this.subscribers++;
     try {
@@ -83,11 +80,10 @@ export class SharedLogTail {
         const next = this.after(position);
         if (next.length === 0) {
           // Registered in the same turn as the look at the buffer, so an arrival in between is not missed.
-          await new Promise<void>((resolve) => {
-            wake = resolve;
-            this.waiting.add(resolve);
-          });
-          wake = null;
+          const arrival = this.arrivals.wait();
+          waiting = arrival;
+          await arrival.promise;
+          waiting = null;
           continue;
         }
         for (const event of next) {
@@ -102,12 +98,6 @@ export class SharedLogTail {
       this.subscribers--;
       if (this.subscribers === 0) await this.stopTail();
     }
-  }
-
-  private wakeAll(): void {
-    const waiting = [...this.waiting];
-    this.waiting.clear();
-    for (const release of waiting) release();
   }
 
   /** The buffered events after `position` (which the buffer covers). */
@@ -147,11 +137,11 @@ export class SharedLogTail {
           const dropped = this.buffer.splice(0, this.buffer.length - this.bufferSize);
           this.coverStart = dropped.at(-1)!.position;
         }
-        this.wakeAll();
+        this.arrivals.fire();
       }
     } catch (error) {
       this.failure = { error };
-      this.wakeAll();
+      this.arrivals.fire();
     }
   }
 
@@ -161,6 +151,6 @@ export class SharedLogTail {
     if (!running) return;
     await running.subscription.close();
     await running.pump;
-    this.wakeAll();
+    this.arrivals.fire();
   }
 }
