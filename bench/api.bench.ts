@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { medianRate, printRows } from './measure.ts';
-import { spawnUntil, startFakeProvider, startPlatform } from './processes.ts';
+import { npmStartEnv, spawnUntil, startFakeProvider, startPlatform } from './processes.ts';
 import { gql } from './gql.ts';
 
 const MODEL = 'fake-slow-20';
@@ -41,7 +41,7 @@ export async function benchApi(sizes: { ttfdRounds: number; queries: number }): 
   const dir = mkdtempSync(join(tmpdir(), 'evident-bench-api-'));
   const provider = await startFakeProvider();
   const platform = await startPlatform({ DATA_DIR: dir, OPENAI_BASE_URL: provider.value });
-  const hello = await spawnUntil([new URL('./hello-server.ts', import.meta.url).pathname], {},
+  const hello = await spawnUntil([new URL('./hello-server.ts', import.meta.url).pathname], npmStartEnv(),
     (line) => (line.startsWith('listening ') ? `http://127.0.0.1:${line.split(' ')[1]}/graphql` : undefined));
   try {
     const url = platform.value!;

@@ -10,7 +10,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
-import { profileArgs, spawnUntil, startFakeProvider, type Spawned } from './processes.ts';
+import { npmStartEnv, profileArgs, spawnUntil, startFakeProvider, type Spawned } from './processes.ts';
 import { withTempDatabase } from './temp-database.ts';
 import { gql } from './gql.ts';
 import { percentile } from './measure.ts';
@@ -126,7 +126,7 @@ function print(title: string, results: Result[], loadBefore: number): void {
 
 function startPlatformWith(env: Record<string, string> & { DATA_DIR: string }): Promise<Spawned & { value: string | undefined }> {
   const args = [...profileArgs(), new URL('../src/main.ts', import.meta.url).pathname];
-  return spawnUntil(args, { PORT: '0', LOG_LEVEL: 'info', ...env }, (line) => {
+  return spawnUntil(args, { ...npmStartEnv(), PORT: '0', LOG_LEVEL: 'info', ...env }, (line) => {
     try {
       const entry = JSON.parse(line) as { msg?: string; url?: string };
       return entry.msg === 'Evident is ready' ? entry.url : undefined;

@@ -66,9 +66,12 @@ export function profileArgs(): string[] {
   return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
 }
 
-/** The platform on the embedded default in `env.DATA_DIR`, which is also its working directory (so no .env applies). */
+/**
+ * The platform on the embedded default in `env.DATA_DIR`, which is also its working directory (so no
+ * .env applies), with the allocator settings npm start gives it.
+ */
 export const startPlatform = (env: Record<string, string> & { DATA_DIR: string }) => spawnUntil(
-  [...profileArgs(), new URL('../src/main.ts', import.meta.url).pathname], { PORT: '0', LOG_LEVEL: 'info', ...env },
+  [...profileArgs(), new URL('../src/main.ts', import.meta.url).pathname], { ...npmStartEnv(), PORT: '0', LOG_LEVEL: 'info', ...env },
   (line) => {
     try {
       const entry = JSON.parse(line) as { msg?: string; url?: string };
