@@ -1,21 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { startScriptEnv } from '../scripts/start-script-env.mjs';
 
 const children = new Set<ChildProcess>();
 // Never leave a server behind when the benchmark itself ends or is interrupted.
 process.on('exit', () => { for (const child of children) child.kill('SIGKILL'); });
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(130));
 
-/**
- * The variables `npm start` sets before it runs node: package.json's start script begins with
- * `NAME=${NAME:-default}` assignments (glibc's allocator settings), which benchmarks of what
- * `npm start` runs must set too, since they spawn node themselves.
- */
-export function npmStartEnv(): Record<string, string> {
-  const script = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } }).scripts.start;
-  return Object.fromEntries([...script.matchAll(/\b(\w+)=\$\{\1:-([^}]*)\}/g)].map((match) => [match[1]!, match[2]!]));
-}
+/** The variables `npm start` sets before it runs node (its allocator settings), for servers spawned as it runs them. */
+export const npmStartEnv = (): Record<string, string> => startScriptEnv();
 
 export interface Spawned {
   child: ChildProcess;

@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { startScriptEnv } from '../scripts/start-script-env.mjs';
 import { skipReason } from './support/requirements.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -94,8 +95,7 @@ describe('Dockerfile', () => {
 
 describe('the allocator settings of npm start', () => {
   it('are set by the image too, with the same values (its node runs without npm)', () => {
-    const script = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts.start as string;
-    const defaults = Object.fromEntries([...script.matchAll(/\b(\w+)=\$\{\1:-([^}]*)\}/g)].map((m) => [m[1]!, m[2]!]));
+    const defaults = startScriptEnv();
     expect(Object.keys(defaults)).toContain('MALLOC_MMAP_THRESHOLD_');
     const env = Object.fromEntries(instructions().filter((s) => s.op === 'ENV').flatMap((s) => s.args.split(/\s+/)).map((pair) => pair.split('=') as [string, string]));
     for (const [name, value] of Object.entries(defaults)) expect(env[name], name).toBe(value);

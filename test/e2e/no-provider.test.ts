@@ -2,6 +2,7 @@
 // conversations work; sendMessage answers PROVIDER_NOT_CONFIGURED and appends nothing.
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { START_SCRIPT_ASSIGNMENT } from '../../scripts/start-script-env.mjs';
 import {
   conversationMessages, gql, gqlRaw, MAIN, removeTempDirs, signUp, startConversation, startServer, stopAllProcesses, tempDir,
   type ServerProcess,
@@ -12,10 +13,10 @@ describe('e2e: npm start without any AI provider', () => {
   let token: string;
 
   beforeAll(async () => {
-    // startServer runs what the start script runs; make sure that is still the launcher (through
-    // `exec`, so that npm's signals reach it).
+    // startServer runs what the start script runs, with the variables it sets; make sure that is
+    // still the launcher (through `exec`, so that npm's signals reach it) after those assignments.
     const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } };
-    expect(pkg.scripts.start).toBe('exec node scripts/start.mjs');
+    expect(pkg.scripts.start.replace(START_SCRIPT_ASSIGNMENT, '').trim()).toBe('exec node scripts/start.mjs');
     expect(MAIN.endsWith('/scripts/start.mjs')).toBe(true);
 
     server = await startServer({ dataDir: tempDir() }); // no OPENAI_BASE_URL, no DEFAULT_MODEL

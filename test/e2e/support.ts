@@ -11,6 +11,7 @@ import { createClient as createWsClient } from 'graphql-ws';
 import { createClient as createSseClient } from 'graphql-sse';
 import { WebSocket } from 'ws';
 import { vi } from 'vitest';
+import { startScriptEnv } from '../../scripts/start-script-env.mjs';
 import { skipReason } from '../support/requirements.ts';
 
 /** What `npm start` runs: the launcher, which runs the server bundle (remade first when a source changed). */
@@ -205,7 +206,7 @@ export interface ServerOptions {
  */
 export async function startServer(options: ServerOptions): Promise<ServerProcess> {
   const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '', NODE_ENV: 'test', LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: '0', DATA_DIR: options.dataDir,
+    ...startScriptEnv(), PATH: process.env.PATH ?? '', NODE_ENV: 'test', LOG_LEVEL: 'info', HOST: '127.0.0.1', PORT: '0', DATA_DIR: options.dataDir,
     // A loaded machine can hold a projection back for seconds: read-your-writes waits longer than by default,
     // but well inside one request's bound here (a mutation answered during a database outage waits it out).
     READ_YOUR_WRITES_TIMEOUT_MS: String(EVENT_TIMEOUT_MS / 2),
