@@ -25,16 +25,23 @@ export function pollingSubscription(
 
   async function* run(): AsyncGenerator<RecordedEvent> {
     while (!controller.signal.aborted) {
-      const head = options.filter && headPosition ? await headPosition() : undefined;
-      const batch = await readAll({ after: position, maxCount: batchSize, filter: options.filter });
-      for (const event of batch) {
-        if (controller.signal.aborted) return;
-        position = event.position;
-        yield event;
-      }
-      if (batch.length < batchSize) {
-        if (head !== undefined && head > position) position = head;
-        await wake.sleep(idlePollMs, controller.signal);
+      // Registered before the read: an append that fires while the read is on its way (a round trip
+      // to PostgreSQL) is past the read's snapshot, and would otherwise wait for the next poll.
+      const woken = wake.wait(idlePollMs, controller.signal);
+      try {
+        const head = options.filter && headPosition ? await headPosition() : undefined;
+        const batch = await readAll({ after: position, maxCount: batchSize, filter: options.filter });
+        for (const event of batch) {
+          if (controller.signal.aborted) return;
+          position = event.position;
+          yield event;
+        }
+        if (batch.length < batchSize) {
+          if (head !== undefined && head > position) position = head;
+          await woken.promise;
+        }
+      } finally {
+        woken.cancel();
       }
     }
   }

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { pollingSubscription } from '../../../src/infra/event-store/polling-subscription.ts';
 import type { ReadAllOptions, RecordedEvent } from '../../../src/infra/event-store/port.ts';
 import { Wakeup } from '../../../src/infra/wakeup.ts';
-import { newEvent } from '../../support/events.ts';
+import { newEvent, take } from '../../support/events.ts';
 
 // The subscription loop on its own, over an in-memory log; the contract suite runs it on both stores.
 // The idle poll is a day long, so anything that arrives does so because of a wake-up or a full page.
@@ -38,6 +38,36 @@ describe('pollingSubscription', () => {
     expect(seen).toEqual(source.events.slice(1).map((e) => e.position));
     expect(source.calls.map((c) => [c.after, c.maxCount])).toEqual([[1n, 500], [501n, 500]]);
     expect(source.calls[0]!.filter).toEqual({ eventTypes: ['E'] });
+    await subscription.close();
+  });
+
+  it('a wake-up while a read is on its way is not lost: the append it announces is read at once, not at the next poll', async () => {
+    // PostgreSQL: the read is a round trip, and an append can commit (and fire) after the read's snapshot.
+    const source = log(0);
+    const wake = new Wakeup();
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => { release = resolve; });
+    let reads = 0;
+    let firstReadStarted!: () => void;
+    const started = new Promise<void>((resolve) => { firstReadStarted = resolve; });
+    const readAll = async (options: ReadAllOptions) => {
+      reads++;
+      if (reads === 1) {
+        const snapshot = await source.readAll(options); // taken before the append below
+        firstReadStarted();
+        await held;
+        return snapshot;
+      }
+      return source.readAll(options);
+    };
+    const subscription = pollingSubscription(readAll, wake, {}, DAY_MS);
+    const arrived = take(subscription, 1);
+    await started;
+    source.add(1);
+    wake.fire(); // the append's wake-up, while the first read is still on its way back
+    release();
+    expect((await arrived).map((e) => e.position)).toEqual([1n]);
+    expect(reads).toBe(2);
     await subscription.close();
   });
 
