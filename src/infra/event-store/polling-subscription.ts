@@ -1,6 +1,8 @@
 import type { Wakeup } from '../wakeup.ts';
 import type { ReadAllOptions, RecordedEvent, SubscribeOptions, Subscription } from './port.ts';
 
+const HELD_BACK_RETRY_MS = 5;
+
 /**
  * Catch-up then live, built on readAll: it always reads by position from the last one it delivered,
  * so the seam between catch-up and live can neither skip nor repeat an event. Wake-ups only shorten
@@ -18,10 +20,18 @@ export function pollingSubscription(
    * (for the session watch, since the last logout), a growing scan every 250 ms of an idle server.
    */
   headPosition?: () => Promise<bigint>,
+  /**
+   * True when events after `after` are committed but not readable yet (PostgreSQL: a read only
+   * returns rows of transactions older than every transaction still open, and any transaction in the
+   * database counts, a read-model write among them). Their append's wake-up has come and gone, so
+   * the next read is soon, backing off from HELD_BACK_RETRY_MS to `idlePollMs`, not a whole poll away.
+   */
+  heldBack?: (after: bigint) => Promise<boolean>,
 ): Subscription {
   const controller = new AbortController();
   const batchSize = options.batchSize ?? 500;
   let position = options.after ?? 0n;
+  let retryMs = HELD_BACK_RETRY_MS;
 
   async function* run(): AsyncGenerator<RecordedEvent> {
     while (!controller.signal.aborted) {
@@ -36,9 +46,18 @@ export function pollingSubscription(
           position = event.position;
           yield event;
         }
+        if (batch.length > 0) retryMs = HELD_BACK_RETRY_MS;
         if (batch.length < batchSize) {
           if (head !== undefined && head > position) position = head;
-          await woken.promise;
+          if (heldBack && await heldBack(position)) {
+            const soon = setTimeout(woken.cancel, retryMs);
+            retryMs = Math.min(retryMs * 2, idlePollMs);
+            await woken.promise;
+            clearTimeout(soon);
+          } else {
+            retryMs = HELD_BACK_RETRY_MS;
+            await woken.promise;
+          }
         }
       } finally {
         woken.cancel();

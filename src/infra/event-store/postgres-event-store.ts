@@ -30,6 +30,8 @@ export interface PostgresEventStoreOptions {
   poolSize?: number;
   /** How many append batches may be in flight at once (each on its own connection); see the class comment. */
   pipeline?: number;
+  /** How often an idle subscription reads anyway (default 500 ms); appends here and NOTIFY from other instances wake it sooner. */
+  idlePollMs?: number;
 }
 
 /** Bounds of one batch: subtransactions (PostgreSQL caches 64 subtransaction ids per backend), events, bytes. */
@@ -316,7 +318,15 @@ export class PostgresEventStore implements EventStore {
   }
 
   subscribeToAll(options: SubscribeOptions = {}): Subscription {
-    return pollingSubscription((o) => this.readAll(o), this.wake, options, 500);
+    return pollingSubscription((o) => this.readAll(o), this.wake, options, this.options.idlePollMs ?? 500, undefined, (after) => this.heldBack(after));
+  }
+
+  /** Whether rows after `after` are committed but not returned by reads yet (an older transaction, anywhere in the database, is still open). */
+  private async heldBack(after: bigint): Promise<boolean> {
+    const { rows } = await orUnavailable(STORE, () => this.pool.query<{ held: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM evident_events WHERE global_position > $1 AND NOT (${FINISHED})) AS held`, [after.toString()],
+    ));
+    return rows[0]!.held;
   }
 
   async headPosition(): Promise<bigint> {

@@ -71,6 +71,22 @@ describe('pollingSubscription', () => {
     await subscription.close();
   });
 
+  it('while events are held back (committed, not readable yet) it reads again soon, without a wake-up', async () => {
+    const source = log(0);
+    let held = true;
+    const heldBack = async () => {
+      if (!held) return false;
+      // The older transaction ends: the event becomes readable, and nothing fires.
+      held = false;
+      source.add(1);
+      return true;
+    };
+    const subscription = pollingSubscription(source.readAll, new Wakeup(), {}, DAY_MS, undefined, heldBack);
+    expect((await take(subscription, 1)).map((e) => e.position)).toEqual([1n]);
+    expect(source.calls.map((c) => c.after)).toEqual([0n, 0n]);
+    await subscription.close();
+  });
+
   it('after a short page it waits for a wake-up, then reads on from the last position it delivered', async () => {
     const source = log(3);
     const wake = new Wakeup();

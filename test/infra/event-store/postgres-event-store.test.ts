@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DuplicateEventIdError, WrongExpectedRevisionError } from '../../../src/infra/event-store/errors.ts';
 import { PostgresEventStore } from '../../../src/infra/event-store/postgres-event-store.ts';
 import { uuidv7 } from '../../../src/infra/ids.ts';
-import { newEvent } from '../../support/events.ts';
+import { newEvent, take } from '../../support/events.ts';
 import { eventStoreContract, LOAD_APPENDS_PER_WRITER } from '../../contract/event-store.contract.ts';
 import { createTestDatabase, postgresSkipReason, type TestDatabase } from '../../support/postgres.ts';
 
@@ -110,5 +110,54 @@ describe.skipIf(skip)('postgres group commit', () => {
     await extra.close();
     await expect(Promise.all(pending)).resolves.toHaveLength(10);
     expect(await store.readStream(stream)).toHaveLength(10);
+  });
+});
+
+/** `promise`, or a failure naming `what` after a generous bound (a busy machine; it is an outcome, not a timing). */
+async function withinBound(promise: Promise<void>, what: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(what)), 30_000); });
+  try {
+    await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+describe.skipIf(skip)('postgres subscriptions and transactions elsewhere in the database', () => {
+  let database: TestDatabase;
+  beforeAll(async () => { database = await createTestDatabase(); });
+  afterAll(async () => { await database?.drop(); });
+
+  it('an append held back by an older open transaction (a read-model write, say) is delivered once that one ends, not at the next idle poll', async () => {
+    // An idle poll of an hour: whatever arrives does so because the subscription noticed the rows held back.
+    const store = await PostgresEventStore.open({ connectionString: database.url, idlePollMs: 3_600_000 });
+    const other = new pg.Client({ connectionString: database.url });
+    await other.connect();
+    // Noticed when the subscription, after an empty read, finds rows held back (the look it takes then).
+    const probe = store as unknown as { heldBack(after: bigint): Promise<boolean> };
+    const heldBack = probe.heldBack.bind(store);
+    let noticed!: () => void;
+    const noticedHeldBack = new Promise<void>((resolve) => { noticed = resolve; });
+    probe.heldBack = async (after) => {
+      const held = await heldBack(after);
+      if (held) noticed();
+      return held;
+    };
+    const subscription = store.subscribeToAll({ after: await store.headPosition() });
+    try {
+      await other.query('BEGIN');
+      await other.query('SELECT pg_current_xact_id()'); // an id older than the append's: readers hold back what commits after it
+      const appended = await store.append(`h-${uuidv7()}`, [newEvent('HeldBack')]);
+      expect(await store.readAll({ after: appended.position - 1n })).toEqual([]); // committed, not readable yet
+      const arrived = take(subscription, 1);
+      await withinBound(noticedHeldBack, 'the subscription never noticed the rows held back');
+      await other.query('COMMIT'); // no append, so no wake-up: only the subscription's own look ahead finds it
+      expect((await arrived).map((e) => e.position)).toEqual([appended.position]);
+    } finally {
+      await subscription.close();
+      await other.end();
+      await store.close();
+    }
   });
 });
