@@ -21,12 +21,13 @@ export function pollingSubscription(
    */
   headPosition?: () => Promise<bigint>,
   /**
-   * True when events after `after` are committed but not readable yet (PostgreSQL: a read only
-   * returns rows of transactions older than every transaction still open, and any transaction in the
-   * database counts, a read-model write among them). Their append's wake-up has come and gone, so
-   * the next read is soon, backing off from HELD_BACK_RETRY_MS to `idlePollMs`, not a whole poll away.
+   * True when committed events after `after` exist, readable or not. Asked after a short read: on
+   * PostgreSQL a read only returns rows of transactions older than every transaction still open, and
+   * any transaction in the database counts (a read-model write among them), so a read can come back
+   * short with committed events ahead whose append's wake-up has come and gone. The next read is then
+   * soon, backing off from HELD_BACK_RETRY_MS to `idlePollMs`, not a whole poll away.
    */
-  heldBack?: (after: bigint) => Promise<boolean>,
+  committedAhead?: (after: bigint) => Promise<boolean>,
 ): Subscription {
   const controller = new AbortController();
   const batchSize = options.batchSize ?? 500;
@@ -49,7 +50,7 @@ export function pollingSubscription(
         if (batch.length > 0) retryMs = HELD_BACK_RETRY_MS;
         if (batch.length < batchSize) {
           if (head !== undefined && head > position) position = head;
-          if (heldBack && await heldBack(position)) {
+          if (committedAhead && await committedAhead(position)) {
             const soon = setTimeout(woken.cancel, retryMs);
             retryMs = Math.min(retryMs * 2, idlePollMs);
             await woken.promise;

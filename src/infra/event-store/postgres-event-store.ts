@@ -57,6 +57,21 @@ interface BatchRow {
   detail: string | null;
 }
 
+/** The WHERE conditions of an $all filter, their values appended to `params`. */
+function filterConditions(filter: ReadAllOptions['filter'], params: unknown[]): string[] {
+  const conditions: string[] = [];
+  const types = filter?.eventTypes;
+  if (types && types.length > 0) {
+    params.push(types);
+    conditions.push(`type = ANY($${params.length})`);
+  }
+  if (filter?.streamPrefix) {
+    params.push(likePrefix(filter.streamPrefix));
+    conditions.push(`stream_id LIKE $${params.length} ESCAPE '\\'`);
+  }
+  return conditions;
+}
+
 /**
  * PostgreSQL adapter. Appends are group-committed: they queue, and whenever fewer than `pipeline`
  * (default 2) batches are in flight, everything queued (bounded by MAX_APPENDS_PER_BATCH appends,
@@ -300,16 +315,7 @@ export class PostgresEventStore implements EventStore {
   async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
     const maxCount = checkReadCount(options.maxCount, 1000);
     const params: unknown[] = [(options.after ?? 0n).toString(), maxCount];
-    const where = ['global_position > $1', FINISHED];
-    const types = options.filter?.eventTypes;
-    if (types && types.length > 0) {
-      params.push(types);
-      where.push(`type = ANY($${params.length})`);
-    }
-    if (options.filter?.streamPrefix) {
-      params.push(likePrefix(options.filter.streamPrefix));
-      where.push(`stream_id LIKE $${params.length} ESCAPE '\\'`);
-    }
+    const where = ['global_position > $1', FINISHED, ...filterConditions(options.filter, params)];
     const { rows } = await orUnavailable(STORE, () => this.pool.query<EventRow>(
       `SELECT ${COLUMNS} FROM evident_events WHERE ${where.join(' AND ')} ORDER BY global_position LIMIT $2`,
       params,
@@ -318,15 +324,21 @@ export class PostgresEventStore implements EventStore {
   }
 
   subscribeToAll(options: SubscribeOptions = {}): Subscription {
-    return pollingSubscription((o) => this.readAll(o), this.wake, options, this.options.idlePollMs ?? 500, undefined, (after) => this.heldBack(after));
+    return pollingSubscription((o) => this.readAll(o), this.wake, options, this.options.idlePollMs ?? 500, undefined, (after) => this.committedAhead(after, options.filter));
   }
 
-  /** Whether rows after `after` are committed but not returned by reads yet (an older transaction, anywhere in the database, is still open). */
-  private async heldBack(after: bigint): Promise<boolean> {
-    const { rows } = await orUnavailable(STORE, () => this.pool.query<{ held: boolean }>(
-      `SELECT EXISTS (SELECT 1 FROM evident_events WHERE global_position > $1 AND NOT (${FINISHED})) AS held`, [after.toString()],
+  /**
+   * Whether committed rows after `after` (matching `filter`) exist, readable or not: after a read
+   * came back short, they are rows it did not return, because an older transaction anywhere in the
+   * database was still open then (it may have ended since, without waking anyone).
+   */
+  private async committedAhead(after: bigint, filter: SubscribeOptions['filter']): Promise<boolean> {
+    const params: unknown[] = [after.toString()];
+    const where = ['global_position > $1', ...filterConditions(filter, params)];
+    const { rows } = await orUnavailable(STORE, () => this.pool.query<{ ahead: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM evident_events WHERE ${where.join(' AND ')}) AS ahead`, params,
     ));
-    return rows[0]!.held;
+    return rows[0]!.ahead;
   }
 
   async headPosition(): Promise<bigint> {

@@ -135,14 +135,14 @@ describe.skipIf(skip)('postgres subscriptions and transactions elsewhere in the 
     const other = new pg.Client({ connectionString: database.url });
     await other.connect();
     // Noticed when the subscription, after an empty read, finds rows held back (the look it takes then).
-    const probe = store as unknown as { heldBack(after: bigint): Promise<boolean> };
-    const heldBack = probe.heldBack.bind(store);
+    const probe = store as unknown as { committedAhead(after: bigint, filter: unknown): Promise<boolean> };
+    const committedAhead = probe.committedAhead.bind(store);
     let noticed!: () => void;
     const noticedHeldBack = new Promise<void>((resolve) => { noticed = resolve; });
-    probe.heldBack = async (after) => {
-      const held = await heldBack(after);
-      if (held) noticed();
-      return held;
+    probe.committedAhead = async (after, filter) => {
+      const ahead = await committedAhead(after, filter);
+      if (ahead) noticed();
+      return ahead;
     };
     const subscription = store.subscribeToAll({ after: await store.headPosition() });
     try {
@@ -154,6 +154,32 @@ describe.skipIf(skip)('postgres subscriptions and transactions elsewhere in the 
       await withinBound(noticedHeldBack, 'the subscription never noticed the rows held back');
       await other.query('COMMIT'); // no append, so no wake-up: only the subscription's own look ahead finds it
       expect((await arrived).map((e) => e.position)).toEqual([appended.position]);
+    } finally {
+      await subscription.close();
+      await other.end();
+      await store.close();
+    }
+  });
+
+  it('and when the older transaction ends between the short read and the look ahead, the append is still read at once', async () => {
+    const store = await PostgresEventStore.open({ connectionString: database.url, idlePollMs: 3_600_000 });
+    const other = new pg.Client({ connectionString: database.url });
+    await other.connect();
+    // The look ahead runs just after the other transaction ended: the row is readable by then, and
+    // nothing will wake the subscription for it.
+    const probe = store as unknown as { committedAhead(after: bigint, filter: unknown): Promise<boolean> };
+    const committedAhead = probe.committedAhead.bind(store);
+    probe.committedAhead = async (after, filter) => {
+      await other.query('COMMIT').catch(() => {}); // the first time; later ones are outside a transaction
+      return committedAhead(after, filter);
+    };
+    const subscription = store.subscribeToAll({ after: await store.headPosition() });
+    try {
+      await other.query('BEGIN');
+      await other.query('SELECT pg_current_xact_id()');
+      const appended = await store.append(`h-${uuidv7()}`, [newEvent('HeldBack')]);
+      expect(await store.readAll({ after: appended.position - 1n })).toEqual([]);
+      expect((await take(subscription, 1)).map((e) => e.position)).toEqual([appended.position]);
     } finally {
       await subscription.close();
       await other.end();
