@@ -131,18 +131,25 @@ export class ChainSealer {
       logger.debug({ seq: head.seq, position: head.position.toString() }, 'chain checkpoint signed');
     };
     while (!signal.aborted) {
-      // Asking the log first keeps a caught-up sealer cheap (and its thread unstarted until there is work).
-      const step = (await log.headPosition()) > head.position ? await this.batches.sealNext(head, batchSize) : { head, count: 0 };
-      if (step.count > 0) {
-        head = step.head;
-        this.sealedHead = head;
-        this.advanced.fire();
+      // Registered before the look at the log: an append notified while it is on its way is not lost
+      // until the next poll.
+      const woken = this.wake.wait(idlePollMs, signal);
+      try {
+        // Asking the log first keeps a caught-up sealer cheap (and its thread unstarted until there is work).
+        const step = (await log.headPosition()) > head.position ? await this.batches.sealNext(head, batchSize) : { head, count: 0 };
+        if (step.count > 0) {
+          head = step.head;
+          this.sealedHead = head;
+          this.advanced.fire();
+        }
+        const caughtUp = step.count < batchSize;
+        const due = head.seq - checkpointSeq >= every
+          || (caughtUp && head.seq > checkpointSeq && this.now().getTime() - checkpointAt >= intervalMs);
+        if (due && !signal.aborted) await checkpoint();
+        if (caughtUp) await woken.promise;
+      } finally {
+        woken.cancel();
       }
-      const caughtUp = step.count < batchSize;
-      const due = head.seq - checkpointSeq >= every
-        || (caughtUp && head.seq > checkpointSeq && this.now().getTime() - checkpointAt >= intervalMs);
-      if (due && !signal.aborted) await checkpoint();
-      if (caughtUp) await this.wake.sleep(idlePollMs, signal);
     }
     // Stopping (not a lost lease): sign what this run sealed, so a clean shutdown leaves no unsigned tail.
     if (this.loop.stopped && head.seq > checkpointSeq) await checkpoint().catch((error: unknown) => logger.warn({ err: error }, 'final chain checkpoint failed'));

@@ -47,6 +47,49 @@ function sealerSuite(name: string, open: () => Promise<ChainHarness>, mode: Mode
       }
     }, 60_000);
 
+    it('an append notified while it looks at the log is sealed at once, not at the next poll', async () => {
+      const h = await open();
+      const { logger } = testLogger();
+      // Holds the sealer's second look at the log's head until the test has appended and notified.
+      // With an idle poll of an hour, only a notification that is not lost gets the append sealed.
+      let looks = 0;
+      let lookStarted!: () => void;
+      const looking = new Promise<void>((resolve) => { lookStarted = resolve; });
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => { release = resolve; });
+      const log = new Proxy(h.log, {
+        get(target, property, receiver) {
+          if (property !== 'headPosition') return Reflect.get(target, property, receiver) as unknown;
+          return async () => {
+            const position = await target.headPosition();
+            if (++looks === 2) {
+              lookStarted();
+              await released;
+            }
+            return position;
+          };
+        },
+      });
+      const sealer = new ChainSealer({
+        ...batchesFor(mode, h), log, chain: h.chain, signingKey: signingKey(), leases: freeLease, logger,
+        idlePollMs: 3_600_000, checkpointIntervalMs: 0, batchSize: 7,
+      });
+      try {
+        const first = (await h.log.append('s', [newEvent('Tested')])).position;
+        sealer.start();
+        expect(await sealer.waitFor(first, 30_000)).toBe(true);
+        sealer.notify(); // caught up and asleep for an hour: look again
+        await looking; // its head taken before the next append
+        const next = (await h.log.append('s', [newEvent('Tested')])).position;
+        sealer.notify();
+        release();
+        expect(await sealer.waitFor(next, 30_000)).toBe(true);
+      } finally {
+        await sealer.stop();
+        await h.dispose();
+      }
+    }, 90_000);
+
     it('two sealers without a common lease never both write: the chain stays one valid chain', async () => {
       const h = await open();
       const key = signingKey();
