@@ -13,6 +13,7 @@ import { WebSocket } from 'ws';
 import { vi } from 'vitest';
 import { startScriptEnv } from '../../scripts/start-script-env.mjs';
 import { skipReason } from '../support/requirements.ts';
+import { TimeoutError, within } from '../support/within.ts';
 
 /** What `npm start` runs: the launcher, which runs the server bundle (remade first when a source changed). */
 export const MAIN = fileURLToPath(new URL('../../scripts/start.mjs', import.meta.url));
@@ -37,21 +38,7 @@ export function scaleOutSkipReason(suite: string): string | undefined {
 
 // --- bounded waits ------------------------------------------------------------------------------------
 
-export class TimeoutError extends Error {
-  constructor(what: string, ms: number) {
-    super(`timed out after ${ms} ms: ${what}`);
-    this.name = 'TimeoutError';
-  }
-}
-
-/** Resolves or rejects like `promise`, or rejects with a TimeoutError once `ms` have passed. */
-export function within<T>(promise: Promise<T>, ms: number, what: string | (() => string)): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TimeoutError(typeof what === 'string' ? what : what(), ms)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
+export { TimeoutError, within };
 
 /** Polls `probe` until it returns a value other than undefined; bounded. */
 export async function eventually<T>(probe: () => Promise<T | undefined>, what: string, ms = EVENT_TIMEOUT_MS, everyMs = 100): Promise<T> {

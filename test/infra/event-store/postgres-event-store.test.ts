@@ -6,6 +6,7 @@ import { uuidv7 } from '../../../src/infra/ids.ts';
 import { newEvent, take } from '../../support/events.ts';
 import { eventStoreContract, LOAD_APPENDS_PER_WRITER } from '../../contract/event-store.contract.ts';
 import { createTestDatabase, postgresSkipReason, type TestDatabase } from '../../support/postgres.ts';
+import { within } from '../../support/within.ts';
 
 const skip = postgresSkipReason('PostgreSQL event store contract');
 describe.skipIf(skip)('postgres', () => {
@@ -113,77 +114,74 @@ describe.skipIf(skip)('postgres group commit', () => {
   });
 });
 
-/** `promise`, or a failure naming `what` after a generous bound (a busy machine; it is an outcome, not a timing). */
-async function withinBound(promise: Promise<void>, what: string): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(what)), 30_000); });
-  try {
-    await Promise.race([promise, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+/** Bound for outcomes awaited below: generous for a busy machine; they are outcomes, not timings. */
+const OUTCOME_WAIT_MS = 30_000;
 
 describe.skipIf(skip)('postgres subscriptions and transactions elsewhere in the database', () => {
   let database: TestDatabase;
   beforeAll(async () => { database = await createTestDatabase(); });
   afterAll(async () => { await database?.drop(); });
 
-  it('an append held back by an older open transaction (a read-model write, say) is delivered once that one ends, not at the next idle poll', async () => {
-    // An idle poll of an hour: whatever arrives does so because the subscription noticed the rows held back.
+  /**
+   * A store whose idle poll is an hour (whatever arrives does so because the subscription noticed
+   * the rows held back), a subscription from its head, and an append held back by a transaction
+   * that `other` opened before it. `lookAhead` wraps the subscription's look ahead.
+   */
+  async function heldBackAppend(lookAhead: (other: pg.Client, look: () => Promise<boolean>) => Promise<boolean>) {
     const store = await PostgresEventStore.open({ connectionString: database.url, idlePollMs: 3_600_000 });
     const other = new pg.Client({ connectionString: database.url });
     await other.connect();
-    // Noticed when the subscription, after an empty read, finds rows held back (the look it takes then).
     const probe = store as unknown as { committedAhead(after: bigint, filter: unknown): Promise<boolean> };
     const committedAhead = probe.committedAhead.bind(store);
-    let noticed!: () => void;
-    const noticedHeldBack = new Promise<void>((resolve) => { noticed = resolve; });
-    probe.committedAhead = async (after, filter) => {
-      const ahead = await committedAhead(after, filter);
-      if (ahead) noticed();
-      return ahead;
-    };
+    probe.committedAhead = (after, filter) => lookAhead(other, () => committedAhead(after, filter));
     const subscription = store.subscribeToAll({ after: await store.headPosition() });
+    const dispose = async () => {
+      await subscription.close();
+      await other.end();
+      await store.close();
+    };
     try {
       await other.query('BEGIN');
       await other.query('SELECT pg_current_xact_id()'); // an id older than the append's: readers hold back what commits after it
       const appended = await store.append(`h-${uuidv7()}`, [newEvent('HeldBack')]);
       expect(await store.readAll({ after: appended.position - 1n })).toEqual([]); // committed, not readable yet
-      const arrived = take(subscription, 1);
-      await withinBound(noticedHeldBack, 'the subscription never noticed the rows held back');
-      await other.query('COMMIT'); // no append, so no wake-up: only the subscription's own look ahead finds it
-      expect((await arrived).map((e) => e.position)).toEqual([appended.position]);
+      return { other, subscription, appended, dispose };
+    } catch (error) {
+      await dispose();
+      throw error;
+    }
+  }
+
+  it('an append held back by an older open transaction (a read-model write, say) is delivered once that one ends, not at the next idle poll', async () => {
+    let noticed!: () => void;
+    const noticedHeldBack = new Promise<void>((resolve) => { noticed = resolve; });
+    // Noticed when the subscription, after a short read, finds rows held back (the look it takes then).
+    const held = await heldBackAppend(async (_other, look) => {
+      const ahead = await look();
+      if (ahead) noticed();
+      return ahead;
+    });
+    try {
+      const arrived = take(held.subscription, 1);
+      await within(noticedHeldBack, OUTCOME_WAIT_MS, 'the subscription never noticed the rows held back');
+      await held.other.query('COMMIT'); // no append, so no wake-up: only the subscription's own look ahead finds it
+      expect((await arrived).map((e) => e.position)).toEqual([held.appended.position]);
     } finally {
-      await subscription.close();
-      await other.end();
-      await store.close();
+      await held.dispose();
     }
   });
 
   it('and when the older transaction ends between the short read and the look ahead, the append is still read at once', async () => {
-    const store = await PostgresEventStore.open({ connectionString: database.url, idlePollMs: 3_600_000 });
-    const other = new pg.Client({ connectionString: database.url });
-    await other.connect();
     // The look ahead runs just after the other transaction ended: the row is readable by then, and
     // nothing will wake the subscription for it.
-    const probe = store as unknown as { committedAhead(after: bigint, filter: unknown): Promise<boolean> };
-    const committedAhead = probe.committedAhead.bind(store);
-    probe.committedAhead = async (after, filter) => {
+    const held = await heldBackAppend(async (other, look) => {
       await other.query('COMMIT').catch(() => {}); // the first time; later ones are outside a transaction
-      return committedAhead(after, filter);
-    };
-    const subscription = store.subscribeToAll({ after: await store.headPosition() });
+      return look();
+    });
     try {
-      await other.query('BEGIN');
-      await other.query('SELECT pg_current_xact_id()');
-      const appended = await store.append(`h-${uuidv7()}`, [newEvent('HeldBack')]);
-      expect(await store.readAll({ after: appended.position - 1n })).toEqual([]);
-      expect((await take(subscription, 1)).map((e) => e.position)).toEqual([appended.position]);
+      expect((await take(held.subscription, 1)).map((e) => e.position)).toEqual([held.appended.position]);
     } finally {
-      await subscription.close();
-      await other.end();
-      await store.close();
+      await held.dispose();
     }
   });
 });
