@@ -12,9 +12,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const ENTRY = join(ROOT, 'src/main.ts');
 // One bundle per checkout: git worktrees that share one node_modules must not run each other's code.
-const OUT_DIR = join(ROOT, 'node_modules/.cache/evident/server', createHash('sha256').update(ROOT).digest('hex').slice(0, 12));
+export const OUT_DIR = join(ROOT, 'node_modules/.cache/evident/server', createHash('sha256').update(ROOT).digest('hex').slice(0, 12));
 export const BUNDLE = join(OUT_DIR, 'main.mjs');
-const MANIFEST = join(OUT_DIR, 'manifest.json');
+const bundleIn = (outDir) => join(outDir, 'main.mjs');
+const manifestIn = (outDir) => join(outDir, 'manifest.json');
 const FORMAT = 2;
 
 // Left as separate modules: native addons, packages that find files or workers beside their own
@@ -71,13 +72,18 @@ export function asciiOnly(source) {
   return source.replace(/[\u0080-\uffff]/g, (unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-/** Builds the bundle and its manifest (the source files it was made from); atomic, so concurrent builders are safe. */
-export async function buildServerBundle() {
+/**
+ * Builds the bundle and its manifest (the source files it was made from) in `outDir` (the
+ * checkout's own, unless a test asks for another); atomic, so concurrent builders are safe.
+ */
+export async function buildServerBundle(outDir = OUT_DIR) {
+  const bundle = bundleIn(outDir);
+  const manifest = manifestIn(outDir);
   const { build, stop } = await import('esbuild');
   // Sources edited while the build reads them must count as newer than the bundle.
   const startedAt = Date.now();
-  mkdirSync(OUT_DIR, { recursive: true });
-  const temp = `${BUNDLE}.${randomBytes(4).toString('hex')}.tmp`;
+  mkdirSync(outDir, { recursive: true });
+  const temp = `${bundle}.${randomBytes(4).toString('hex')}.tmp`;
   const result = await build({
     entryPoints: [ENTRY], outfile: temp, bundle: true, platform: 'node', format: 'esm', target: 'node24',
     external: EXTERNAL, charset: 'ascii', metafile: true, logLevel: 'error', legalComments: 'none', plugins: [lazySources, keepModuleUrls],
@@ -86,19 +92,19 @@ export async function buildServerBundle() {
   }).finally(() => stop()); // esbuild's service process must not outlive the build: the server runs on in this process
   const inputs = Object.keys(result.metafile.inputs).filter((input) => !input.includes('node_modules/')).map((input) => join(ROOT, input));
   writeFileSync(temp, asciiOnly(readFileSync(temp, 'utf8')));
-  renameSync(temp, BUNDLE);
-  const manifestTemp = `${MANIFEST}.${randomBytes(4).toString('hex')}.tmp`;
+  renameSync(temp, bundle);
+  const manifestTemp = `${manifest}.${randomBytes(4).toString('hex')}.tmp`;
   writeFileSync(manifestTemp, JSON.stringify({ format: FORMAT, node: process.version, startedAt, inputs: [...inputs, join(ROOT, 'package-lock.json')] }));
-  renameSync(manifestTemp, MANIFEST);
-  return BUNDLE;
+  renameSync(manifestTemp, manifest);
+  return bundle;
 }
 
-/** True when the bundle exists and none of the files it was made from (nor the lockfile) changed since. */
-export function serverBundleIsFresh() {
+/** True when the bundle in `outDir` exists and none of the files it was made from (nor the lockfile) changed since. */
+export function serverBundleIsFresh(outDir = OUT_DIR) {
   try {
-    const manifest = JSON.parse(readFileSync(MANIFEST, 'utf8'));
+    const manifest = JSON.parse(readFileSync(manifestIn(outDir), 'utf8'));
     if (manifest.format !== FORMAT || manifest.node !== process.version) return false;
-    statSync(BUNDLE);
+    statSync(bundleIn(outDir));
     return manifest.inputs.every((input) => statSync(input).mtimeMs < manifest.startedAt);
   } catch {
     return false; // no bundle, no manifest, or a source file gone

@@ -1,6 +1,6 @@
 // The launcher of `npm start` and the server bundle it runs (scripts/start.mjs, scripts/server-bundle.mjs).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, utimesSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -15,10 +15,14 @@ const ADDRESS_LINE = /^Evident is listening on (http:\/\/\S+)$/;
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+function tempDir() {
+  const dir = mkdtempSync(join(tmpdir(), 'evident-start-'));
+  dirs.push(dir);
+  return dir;
+}
 
 function startServer(env: Record<string, string> = {}) {
-  const dataDir = mkdtempSync(join(tmpdir(), 'evident-start-'));
-  dirs.push(dataDir);
+  const dataDir = tempDir();
   const child = spawn(process.execPath, [START], {
     env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -41,23 +45,28 @@ async function gql(url: string, query: string, variables: Record<string, unknown
 }
 
 describe('the server bundle (int)', () => {
+  // These build into a directory of their own: other test files start the server from the
+  // checkout's bundle meanwhile, and must not find it stale nor see it remade under them.
   it('is stale once a source file it was made from is newer, and fresh again after a build', async () => {
-    await buildServerBundle();
-    expect(serverBundleIsFresh()).toBe(true);
-    const manifest = JSON.parse(readFileSync(join(BUNDLE, '../manifest.json'), 'utf8')) as { inputs: string[]; startedAt: number };
-    const source = join(ROOT, 'src/infra/read-db/migrations.ts');
-    expect(manifest.inputs).toContain(source);
-    const { atime } = statSync(source);
-    // Edited just after that build began (a time already past, so the next build starts after it).
-    utimesSync(source, atime, new Date(manifest.startedAt + 1));
-    expect(serverBundleIsFresh()).toBe(false);
-    await buildServerBundle();
-    expect(serverBundleIsFresh()).toBe(true);
+    const outDir = tempDir();
+    expect(serverBundleIsFresh(outDir)).toBe(false);
+    await buildServerBundle(outDir);
+    expect(serverBundleIsFresh(outDir)).toBe(true);
+    const manifestFile = join(outDir, 'manifest.json');
+    const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as { inputs: string[]; startedAt: number };
+    expect(manifest.inputs).toContain(join(ROOT, 'src/infra/read-db/migrations.ts'));
+    // As if the newest of its sources had been edited just as the build began: not before it, so not in it.
+    const newest = Math.max(...manifest.inputs.map((input) => statSync(input).mtimeMs));
+    writeFileSync(manifestFile, JSON.stringify({ ...manifest, startedAt: newest }));
+    expect(serverBundleIsFresh(outDir)).toBe(false);
+    await buildServerBundle(outDir);
+    expect(serverBundleIsFresh(outDir)).toBe(true);
+    // The checkout's own bundle is another one.
+    expect(join(outDir, 'main.mjs')).not.toBe(BUNDLE);
   });
 
   it('is plain ASCII, so V8 holds its source at one byte a character, not two', async () => {
-    await buildServerBundle();
-    const source = readFileSync(BUNDLE, 'utf8');
+    const source = readFileSync(await buildServerBundle(tempDir()), 'utf8');
     expect(source.length).toBeGreaterThan(1_000_000);
     expect(source.match(/[\u0080-\uffff]/)).toBeNull();
   });
