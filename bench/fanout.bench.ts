@@ -23,7 +23,7 @@ function rssMb(pid: number): number {
  * `connected` resolves once the stream is open.
  */
 class Subscriber {
-  private waiting: { matches: (data: unknown) => boolean; resolve: (at: number) => void } | null = null;
+  private waiting: Array<{ matches: (data: unknown) => boolean; resolve: (at: number) => void }> = [];
   private readonly controller = new AbortController();
   readonly connected: Promise<void>;
 
@@ -61,21 +61,23 @@ class Subscriber {
   }
 
   private frame(frame: Buffer): void {
-    if (!this.waiting) return;
+    if (this.waiting.length === 0) return;
     const at = frame.indexOf('data:');
     if (at < 0) return;
     const data = frame.subarray(at + 5).toString('utf8');
     if (!data.trim()) return;
     const parsed = JSON.parse(data) as { data?: unknown };
-    if (this.waiting.matches(parsed.data)) {
-      const { resolve } = this.waiting;
-      this.waiting = null;
-      resolve(performance.now());
-    }
+    const arrived = performance.now();
+    this.waiting = this.waiting.filter((waiting) => {
+      if (!waiting.matches(parsed.data)) return true;
+      waiting.resolve(arrived);
+      return false;
+    });
   }
 
+  /** Resolves with the time the first event `matches` accepts arrives (waits may overlap). */
   next(matches: (data: unknown) => boolean): Promise<number> {
-    return new Promise((resolve) => { this.waiting = { matches, resolve }; });
+    return new Promise((resolve) => { this.waiting.push({ matches, resolve }); });
   }
 
   close(): void {
@@ -92,8 +94,12 @@ interface Feed {
   /** Runs the command of round `round`; resolves when it was sent. */
   act(round: number): Promise<void>;
   matches(round: number): (data: unknown) => boolean;
-  /** Waits until the next round may run (a conversation takes a new message once its reply ended). */
-  settle?(): Promise<void>;
+  /**
+   * What every subscriber gets last from a round's command (a conversation's reply ending), when
+   * that is not the measured event: the next round starts once all have it, so that no round is
+   * measured while the one before is still being delivered.
+   */
+  done?: (data: unknown) => boolean;
 }
 
 async function measure(url: string, token: string, feed: Feed, subscribers: number, rounds: number, pid: number) {
@@ -108,11 +114,12 @@ async function measure(url: string, token: string, feed: Feed, subscribers: numb
     // The first rounds of a fresh set of subscriptions run code the JIT has not compiled yet: not measured.
     for (let round = -WARMUP_ROUNDS; round < rounds; round++) {
       const arrivals = subs.map((s) => s.next(feed.matches(round)));
+      const done = feed.done ? subs.map((s) => s.next(feed.done!)) : [];
       const sent = performance.now();
       await feed.act(round);
       const arrived = await Promise.all(arrivals);
       if (round >= 0) for (const at of arrived) latencies.push(at - sent);
-      await feed.settle?.();
+      await Promise.all(done);
     }
   } finally {
     for (const s of subs) s.close();
@@ -139,15 +146,8 @@ export async function benchFanout(sizes: { fanout: number; fanoutRounds: number 
         const event = (data as { conversationEvents?: { kind: string; message: { content: string } | null } }).conversationEvents;
         return event?.kind === 'MESSAGE_ADDED' && event.message?.content === `fan-out ${round}`;
       },
-      settle: async () => {
-        for (;;) {
-          const data = await gql<{ conversation: { messages: { edges: Array<{ node: { role: string; status: string } }> } } }>(url,
-            'query($id: ID!) { conversation(id: $id) { messages(last: 1) { edges { node { role status } } } } }', { id: conversationId }, token);
-          const last = data.conversation.messages.edges[0]?.node;
-          if (last?.role === 'ASSISTANT' && last.status !== 'STREAMING') return;
-          await new Promise((resolve) => setTimeout(resolve, 50));
-        }
-      },
+      // A conversation takes its next message once the reply ended (fake-echo always completes).
+      done: (data) => (data as { conversationEvents?: { kind: string } }).conversationEvents?.kind === 'REPLY_COMPLETED',
     };
     const audit: Feed = {
       name: 'auditFeed (an admin\'s, every event)',
