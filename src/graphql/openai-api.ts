@@ -17,6 +17,7 @@ import { bearerToken, viewerForToken } from './authenticate.ts';
 import type { Viewer } from './context.ts';
 import { exposedError } from './errors.ts';
 import { requestContext } from './request-context.ts';
+import { announceToConversation } from './settle.ts';
 
 export const OPENAI_API_PATH = '/v1';
 const MAX_BODY_BYTES = 2 * 1024 * 1024;
@@ -365,7 +366,9 @@ export function openAiApiRouter(app: App): Router {
       try {
         const sent = await app.conversations.sendMessage({ conversationId, actorId: viewer.userId, content: plan.question }, context());
         replyId = replyIdFor(sent.messageId);
-        app.pubsub.publish('conversation', conversationId, { kind: 'MESSAGE_ADDED', messageId: sent.messageId, position: sent.position?.toString() });
+        // Not awaited: this answer streams the reply itself, and needs no read model to show the message first.
+        announceToConversation(app, conversationId, sent.position, { kind: 'MESSAGE_ADDED', messageId: sent.messageId })
+          .catch((err: unknown) => app.logger.warn({ err }, 'MESSAGE_ADDED was not announced'));
         const id = `chatcmpl-${replyId}`;
         const created = Math.floor(Date.now() / 1000);
         const evident = { conversation_id: conversationId, message_id: sent.messageId, reply_id: replyId };

@@ -1,5 +1,6 @@
 import type { Plugin } from 'graphql-yoga';
 import type { GraphQLContext } from './context.ts';
+import type { Services } from './services.ts';
 
 const pending = new WeakSet<object>();
 
@@ -47,4 +48,20 @@ export function usePendingFlag(): Plugin {
       };
     },
   };
+}
+
+/**
+ * Tells a conversation's live subscribers of a write once the conversations read model shows it
+ * (what the item's `message` field loads; bounded like settle, and published anyway after that),
+ * without waiting for the other read models a mutation settles on: the audit log applies every
+ * event, and the reply reactor, which waits for the conversations projection only, announced the
+ * reply's start before the message it answers while that one waited for the audit log too.
+ */
+export async function announceToConversation(
+  services: Pick<Services, 'projections' | 'pubsub' | 'config'>, conversationId: string, position: bigint | null, item: Record<string, unknown>,
+): Promise<void> {
+  if (position !== null) {
+    await services.projections.waitFor(position, { projections: ['conversations'], timeoutMs: services.config.readYourWritesTimeoutMs });
+  }
+  services.pubsub.publish('conversation', conversationId, { ...item, ...(position !== null ? { position: position.toString() } : {}) });
 }

@@ -322,16 +322,21 @@ export class ReplyReactor {
       controller.abort('superseded' satisfies AbortReason);
       return;
     }
-    this.publish(conversationId, { kind: 'REPLY_STARTED', replyId, messageId: replyId, inReplyTo: messageId, position: started.position?.toString() });
     let opening = early;
     if (started.reloaded) {
       // Decided on a newer state than the one the early request was built on: ask again on that one.
       opening?.abort();
       opening = undefined;
     }
-    // Its text is published once queries show the streaming reply (bounded, as for the end), waited for beside the request.
-    const visible = started.position === null ? Promise.resolve(true)
-      : this.options.projections.waitFor(started.position, { projections: ['conversations'], timeoutMs: 5_000 }).catch(() => false);
+    // Its start, then its text, are published once queries show the streaming reply (bounded, as for
+    // the end), waited for beside the request: subscribers can load the reply they are told of, and
+    // hear of it after the message it answers (announced once the same read model shows that).
+    const visible = (started.position === null ? Promise.resolve(true)
+      : this.options.projections.waitFor(started.position, { projections: ['conversations'], timeoutMs: 5_000 }).catch(() => false))
+      .then((shown) => {
+        this.publish(conversationId, { kind: 'REPLY_STARTED', replyId, messageId: replyId, inReplyTo: messageId, position: started.position?.toString() });
+        return shown;
+      });
     const progress = { text: '' };
     const control = { cancelledBy: null as CancelledBy | null };
     const done = this.generate(conversationId, replyId, state.model, started.state, messageId, controller, context, progress, control, visible, opening?.open)

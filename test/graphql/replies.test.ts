@@ -98,6 +98,18 @@ describe('GraphQL assistant replies (in process, fake provider)', () => {
     });
   });
 
+  it('announces the message before the reply to it, and each as stored: subscribers can load what they are told of', async () => {
+    for (const round of [1, 2, 3]) {
+      const { sent, events } = await converse('fake-echo', `announce in order ${round}`);
+      const durable = events.filter((e) => e.kind !== 'DELTA');
+      expect(durable.map((e) => e.kind)).toEqual(['MESSAGE_ADDED', 'REPLY_STARTED', 'REPLY_COMPLETED']);
+      expect(durable[0]!.message).toEqual(sent);
+      // The reply is in the read model when its start is announced, and its text only follows that.
+      expect(durable[1]!.message).toMatchObject({ id: durable[1]!.replyId, role: 'ASSISTANT', status: 'STREAMING', inReplyTo: sent.id });
+      expect(events.findIndex((e) => e.kind === 'DELTA')).toBeGreaterThan(events.indexOf(durable[1]!));
+    }
+  });
+
   it('keeps the history: the second question is sent with the first exchange', async () => {
     const conversation = await startConversation(t.yoga, user.token, { model: 'fake-echo' });
     const feed = await ConversationFeed.open(t, conversation.id, user.token);

@@ -8,7 +8,7 @@ import { searchConversations, type SearchHitRow } from '../../projections/conver
 import { builder } from '../builder.ts';
 import type { GraphQLContext } from '../context.ts';
 import { clientError } from '../errors.ts';
-import { settle } from '../settle.ts';
+import { announceToConversation, settle } from '../settle.ts';
 import { replyIdFor } from '../../projections/reply-reactor.ts';
 import { requireViewer } from './accounts.ts';
 import { Conversation, conversationAfterWrite, Message, messageById, ModelParametersInput } from './conversations.ts';
@@ -96,11 +96,8 @@ builder.mutationFields((t) => ({
       const result = await context.services.conversations.editMessage(
         { conversationId, actorId: viewer.userId, messageId: String(args.messageId), content: args.content },
         context.services.commandContext(viewer.userId, context.requestId));
-      await settle(context, result);
-      if (result.position !== null) {
-        context.services.pubsub.publish('conversation', conversationId,
-          { kind: 'MESSAGE_ADDED', messageId: result.messageId, position: result.position.toString() });
-      }
+      await Promise.all([settle(context, result), result.position === null ? null
+        : announceToConversation(context.services, conversationId, result.position, { kind: 'MESSAGE_ADDED', messageId: result.messageId })]);
       return { conversationId, messageId: result.messageId, replyId: replyIdFor(result.messageId), state: result.state };
     },
   }),
@@ -115,12 +112,9 @@ builder.mutationFields((t) => ({
       const result = await context.services.conversations.run(
         { type: 'SwitchBranch', conversationId, actorId: viewer.userId, messageId: String(args.messageId) },
         context.services.commandContext(viewer.userId, context.requestId));
-      await settle(context, result);
       const switched = result.events[0];
-      if (switched?.type === 'ConversationBranchSwitched' && result.position !== null) {
-        context.services.pubsub.publish('conversation', conversationId,
-          { kind: 'BRANCH_SWITCHED', messageId: switched.data.leafId, position: result.position.toString() });
-      }
+      await Promise.all([settle(context, result), switched?.type !== 'ConversationBranchSwitched' || result.position === null ? null
+        : announceToConversation(context.services, conversationId, result.position, { kind: 'BRANCH_SWITCHED', messageId: switched.data.leafId })]);
       return conversationAfterWrite(context, conversationId, result.state);
     },
   }),

@@ -10,7 +10,7 @@ import type { GraphQLContext } from '../context.ts';
 import { clientError } from '../errors.ts';
 import type { ConversationState } from '../../domain/conversation/conversation.ts';
 import { decodeFeedCursor, FeedTracker, missedItems, TERMINAL_KINDS, type FeedItem } from '../conversation-feed.ts';
-import { isPending, settle } from '../settle.ts';
+import { announceToConversation, isPending, settle } from '../settle.ts';
 import {
   conversationPage, messagePage, ownedConversation, ownedMessage, type ConversationRow, type MessageRow, type MessageSourceRow,
 } from '../../projections/conversations-queries.ts';
@@ -283,8 +283,7 @@ builder.mutationFields((t) => ({
       const conversationId = String(args.id);
       const result = await context.services.conversations.run({ type: 'DeleteConversation', conversationId, actorId: viewer.userId },
         context.services.commandContext(viewer.userId, context.requestId));
-      await settle(context, result);
-      context.services.pubsub.publish('conversation', conversationId, { kind: 'CONVERSATION_DELETED', position: result.position?.toString() });
+      await Promise.all([settle(context, result), announceToConversation(context.services, conversationId, result.position, { kind: 'CONVERSATION_DELETED' })]);
       return conversationId;
     },
   }),
@@ -323,9 +322,8 @@ builder.mutationFields((t) => ({
       const conversationId = String(args.conversationId);
       const result = await context.services.conversations.sendMessage({ conversationId, actorId: viewer.userId, content: args.content },
         context.services.commandContext(viewer.userId, context.requestId));
-      await settle(context, result);
-      context.services.pubsub.publish('conversation', conversationId,
-        { kind: 'MESSAGE_ADDED', messageId: result.messageId, position: result.position?.toString() });
+      await Promise.all([settle(context, result),
+        announceToConversation(context.services, conversationId, result.position, { kind: 'MESSAGE_ADDED', messageId: result.messageId })]);
       const message = await messageById(context, result.messageId);
       if (message) return message;
       if (!isPending(context)) throw clientError('NOT_FOUND', 'Message not found');
