@@ -29,6 +29,8 @@ export class SharedLogTail {
   private starting: Promise<void> | null = null;
   private failure: { error: unknown } | null = null;
   private subscribers = 0;
+  /** Set by close(): open subscribers end, and nothing starts the tail again. */
+  private closed = false;
 
   constructor(store: EventStore, options: { bufferSize?: number } = {}) {
     this.store = store;
@@ -47,10 +49,12 @@ export class SharedLogTail {
     };
   }
 
-  /** Ends the shared subscription (subscribers still open end with it). */
+  /** Ends the shared subscription; subscribers still open end with it, and later ones end at once. */
   async close(): Promise<void> {
-    this.subscribers = 0;
+    this.closed = true;
+    await this.starting?.catch(() => {});
     await this.stopTail();
+    this.arrivals.fire();
   }
 
   private async *follow(options: SubscribeOptions, signal: AbortSignal): AsyncGenerator<RecordedEvent> {
@@ -63,7 +67,7 @@ export class SharedLogTail {
     this.subscribers++;
     try {
       await this.ensureTail();
-      while (!signal.aborted) {
+      while (!signal.aborted && !this.closed) {
         if (this.failure) throw this.failure.error;
         if (position < this.coverStart) {
           // Before the buffer: read the store itself, up to what the tail has delivered.
@@ -96,7 +100,7 @@ export class SharedLogTail {
     } finally {
       signal.removeEventListener('abort', onAbort);
       this.subscribers--;
-      if (this.subscribers === 0) await this.stopTail();
+      if (this.subscribers === 0 && !this.closed) await this.stopTail();
     }
   }
 
@@ -114,7 +118,7 @@ export class SharedLogTail {
   }
 
   private ensureTail(): Promise<void> {
-    if (this.running && !this.failure) return Promise.resolve();
+    if (this.closed || (this.running && !this.failure)) return Promise.resolve();
     this.starting ??= (async () => {
       if (this.running) await this.stopTail();
       const head = await this.store.headPosition();
@@ -122,6 +126,7 @@ export class SharedLogTail {
       this.coverStart = head;
       this.tail = head;
       this.failure = null;
+      if (this.closed) return;
       const subscription = this.store.subscribeToAll({ after: head });
       this.running = { subscription, pump: this.pump(subscription) };
     })().finally(() => { this.starting = null; });

@@ -9,6 +9,7 @@ import type { AllFilter, ReadAllOptions, RecordedEvent, Subscription } from '../
 import { SharedLogTail } from '../../../src/infra/event-store/shared-log-tail.ts';
 import { SqliteEventStore } from '../../../src/infra/event-store/sqlite-event-store.ts';
 import { newEvent, take } from '../../support/events.ts';
+import { within } from '../../support/within.ts';
 
 describe('SharedLogTail on a SQLite log', () => {
   let dir: string;
@@ -104,6 +105,22 @@ describe('SharedLogTail on a SQLite log', () => {
     await appendMixed(4);
     const all = await store.readAll({ after: 1n, filter: { eventTypes: ['Odd'] } });
     expect(positions(await arrivals)).toEqual(positions(all));
+  });
+
+  it('close ends the subscribers still open, and one that starts after it ends at once without touching the log', async () => {
+    tail = new SharedLogTail(store);
+    const subscriber = subscribe(0n);
+    await store.append('a', [newEvent('Even')]);
+    await take(subscriber, 1);
+    const next = subscriber[Symbol.asyncIterator]().next();
+    await tail.close();
+    expect(await within(next, 10_000, 'the open subscriber to end')).toEqual({ done: true, value: undefined });
+    const readAll = vi.spyOn(store, 'readAll');
+    const subscribeToAll = vi.spyOn(store, 'subscribeToAll');
+    const headPosition = vi.spyOn(store, 'headPosition');
+    expect(await within(subscribe(0n)[Symbol.asyncIterator]().next(), 10_000, 'a subscriber after close to end'))
+      .toEqual({ done: true, value: undefined });
+    expect([readAll, subscribeToAll, headPosition].map((spy) => spy.mock.calls.length)).toEqual([0, 0, 0]);
   });
 
   it('a failing read of the store ends its subscribers with the error', async () => {
