@@ -95,21 +95,15 @@ export class ChainSealer {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const wait = this.advanced.wait(Math.min(200, Math.max(0, deadline - Date.now())));
-      if ((this.sealedHead?.position ?? 0n) >= position) {
-        wait.cancel();
-        return true;
+      try {
+        if ((this.sealedHead?.position ?? 0n) >= position) return true;
+        if ((await this.options.chain.head()).position >= position) return true;
+        if (Date.now() >= deadline) return false;
+        this.notify();
+        await wait.promise;
+      } finally {
+        wait.cancel(); // also when reading the chain's head fails
       }
-      const head = await this.options.chain.head();
-      if (head.position >= position) {
-        wait.cancel();
-        return true;
-      }
-      if (Date.now() >= deadline) {
-        wait.cancel();
-        return false;
-      }
-      this.notify();
-      await wait.promise;
     }
   }
 
