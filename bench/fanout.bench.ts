@@ -146,8 +146,9 @@ export async function benchFanout(sizes: { fanout: number; fanoutRounds: number 
         const event = (data as { conversationEvents?: { kind: string; message: { content: string } | null } }).conversationEvents;
         return event?.kind === 'MESSAGE_ADDED' && event.message?.content === `fan-out ${round}`;
       },
-      // A conversation takes its next message once the reply ended (fake-echo always completes).
-      done: (data) => (data as { conversationEvents?: { kind: string } }).conversationEvents?.kind === 'REPLY_COMPLETED',
+      // A conversation takes its next message once the reply ended, however it ended.
+      done: (data) => ['REPLY_COMPLETED', 'REPLY_FAILED', 'REPLY_CANCELLED', 'REPLY_INTERRUPTED']
+        .includes((data as { conversationEvents?: { kind: string } }).conversationEvents?.kind ?? ''),
     };
     const audit: Feed = {
       name: 'auditFeed (an admin\'s, every event)',
