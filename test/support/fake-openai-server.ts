@@ -16,6 +16,7 @@
 import { createServer } from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { write, writeFlushed } from './response-writes.ts';
 
 export interface FakeOpenAiServerOptions {
   port?: number;
@@ -267,33 +268,6 @@ function json(res: ServerResponse, status: number, payload: unknown, headers: Re
   const text = JSON.stringify(payload);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
   res.end(text);
-}
-
-/** Writes with backpressure; resolves early if the connection closes. */
-/**
- * Writes and waits until the chunk has reached the socket, for a write the socket is ended right
- * after: Node 26 may still hold a chunk in the response when `write` returns true, and ending the
- * socket under it then drops the chunk (the client read one delta, not two).
- */
-function writeFlushed(res: ServerResponse, data: string): Promise<void> {
-  if (res.destroyed) return Promise.resolve();
-  return new Promise((resolve) => {
-    res.write(data, () => resolve());
-  });
-}
-
-function write(res: ServerResponse, data: string): Promise<void> {
-  if (res.destroyed) return Promise.resolve();
-  return new Promise((resolve) => {
-    if (res.write(data)) return resolve();
-    const done = (): void => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-  });
 }
 
 function parseMessages(value: unknown): Message[] | null {
