@@ -459,6 +459,8 @@ export class ReplyReactor {
       coalescer.flush();
       this.drafts.forget(replyId);
     }
+    // Its end is announced after its start, even when the provider refused before the start was visible.
+    await visible;
     await this.finish(conversationId, replyId, outcome, recordAs);
   }
 

@@ -110,6 +110,11 @@ describe('GraphQL assistant replies (in process, fake provider)', () => {
     }
   });
 
+  it('announces a reply whose provider keeps failing as started, then as failed (after the retries)', async () => {
+    const { events } = await converse('fake-500', 'fails every time');
+    expect(events.map((e) => e.kind)).toEqual(['MESSAGE_ADDED', 'REPLY_STARTED', 'REPLY_FAILED']);
+  });
+
   it('keeps the history: the second question is sent with the first exchange', async () => {
     const conversation = await startConversation(t.yoga, user.token, { model: 'fake-echo' });
     const feed = await ConversationFeed.open(t, conversation.id, user.token);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DomainError } from '../../src/domain/decider.ts';
-import type { ChatProvider as Provider, ChatRequest } from '../../src/infra/ai/provider.ts';
+import { ProviderError, type ChatProvider as Provider, type ChatRequest } from '../../src/infra/ai/provider.ts';
 import type { ProviderRegistry } from '../../src/infra/ai/provider-registry.ts';
 import type { AppendOptions, EventStore, NewEvent } from '../../src/infra/event-store/port.ts';
 import { ReplyReactor } from '../../src/projections/reply-reactor.ts';
@@ -20,7 +20,7 @@ describe('reply reactor: the provider request beside the append of the reply sta
   let reactor: ReplyReactor;
   const log: string[] = [];
   const requests: Array<{ signal: AbortSignal }> = [];
-  const gate = { hold: false, refuse: false, release: () => {}, held: Promise.resolve() };
+  const gate = { hold: false, refuse: false, failAtOnce: false, release: () => {}, held: Promise.resolve() };
 
   beforeAll(async () => {
     t = await startTestApp();
@@ -48,6 +48,13 @@ describe('reply reactor: the provider request beside the append of the reply sta
           streamChat(request: ChatRequest) {
             log.push('provider called');
             requests.push({ signal: request.signal! });
+            if (gate.failAtOnce) {
+              const refused: AsyncIterableIterator<never> = {
+                [Symbol.asyncIterator]: () => refused,
+                next: () => Promise.reject(new ProviderError('PROVIDER_AUTH', 'authentication failed (HTTP 401)', { status: 401 })),
+              };
+              return refused;
+            }
             return resolved.provider.streamChat(request);
           },
         });
@@ -99,6 +106,22 @@ describe('reply reactor: the provider request beside the append of the reply sta
     expect(live[0]).toBe('REPLY_STARTED');
     expect(live).toContain('DELTA');
     expect(live).not.toContain('DELTA before the start was durable');
+  });
+
+  it('announces a reply the provider refuses at once as started, then as failed', async () => {
+    gate.failAtOnce = true;
+    try {
+      for (const round of [1, 2, 3, 4, 5, 6]) {
+        const conversation = await startConversation(t.yoga, user.token, { model: 'fake-echo' });
+        const feed = follow(conversation.id);
+        await ok(t.yoga, SEND, { conversationId: conversation.id, content: `refused ${round}` }, user.token);
+        await eventually(async () => feed.kinds.includes('REPLY_FAILED'), 'REPLY_FAILED on the feed');
+        feed.stop();
+        expect(feed.kinds.filter((kind) => kind !== 'MESSAGE_ADDED')).toEqual(['REPLY_STARTED', 'REPLY_FAILED']);
+      }
+    } finally {
+      gate.failAtOnce = false;
+    }
   });
 
   it('cancels the provider request when the start is refused, and publishes nothing of it', async () => {
